@@ -1,0 +1,15 @@
+// Stable exit codes, documented in --help and README.
+export const ExitCode = {
+  ok: 0,
+  usage: 2,
+  nodetool: 3,
+  incomplete: 4,
+  locked: 75,
+} as const;
+
+export const exitCodeHelp = `Exit codes:
+  0   success
+  2   usage or configuration error
+  3   nodetool failed (not found, or exited non-zero)
+  4   upload or verification incomplete (no manifest was written for an incomplete backup)
+  75  another cass-backup-run holds the lock on this node`;
