@@ -1,0 +1,177 @@
+// Wiring: turns parsed options into the real ports (cloud, node id, data dirs, backend, nodetool, lock) and
+// dispatches to a command. Everything process-specific arrives in `AppIo` from main.ts.
+import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { Writable } from 'node:stream';
+import { parseCommandLine, type ParsedCommand } from './cli.ts';
+import { resolveGlobalOptions, type GlobalOptions } from './config/options.ts';
+import { resolveDestination, describeDestination } from './config/destination.ts';
+import { detectCloud } from './cloud/detect.ts';
+import { nodeId as deriveNodeId } from './cloud/node-id.ts';
+import { resolveDataDirs, readCassandraYamlFacts, type CassandraYamlFacts } from './cassandra/data-dirs.ts';
+import { createNodetool, type ExecFn } from './cassandra/nodetool.ts';
+import { enumerateBackups, enumerateSnapshot, snapshotExists } from './cassandra/enumerate.ts';
+import { openBackend } from './storage/open.ts';
+import { createLocalFiles } from './local-files.ts';
+import { acquireLock, processIsAlive } from './lock.ts';
+import { createHumanReporter } from './output/human.ts';
+import { createJsonReporter } from './output/json.ts';
+import type { Reporter } from './report.ts';
+import type { BackupContext } from './commands/context.ts';
+import { snapshotCommand } from './commands/snapshot.ts';
+import { repairCommand } from './commands/repair.ts';
+import { incrementalCommand } from './commands/incremental.ts';
+import { formatDetectReport } from './commands/detect.ts';
+import { connectionFromArgs } from './cassandra/connection-args.ts';
+import { globalOptions } from './config/options.ts';
+
+export interface AppIo {
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly stderrIsTty: boolean;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly isRoot: boolean;
+  readonly exec: ExecFn;
+  readonly signal: AbortSignal;
+  readonly version: string;
+  readonly now: () => Date;
+}
+
+/** What main.ts needs to render a failure: the reporter (for --json) once options are known. */
+export interface AppState {
+  reporter?: Reporter;
+  json: boolean;
+}
+
+export async function runApp(io: AppIo, state: AppState): Promise<void> {
+  const outcome = await parseCommandLine(io.args, io.version);
+  if (outcome.kind === 'print') {
+    io.stdout(outcome.text.endsWith('\n') ? outcome.text : `${outcome.text}\n`);
+    return;
+  }
+  const opts = resolveGlobalOptions(outcome.parsed.raw, io.env);
+  state.json = opts.json;
+  state.reporter = opts.json
+    ? createJsonReporter(io.stdout, io.now)
+    : createHumanReporter({ write: io.stderr, isTty: io.stderrIsTty, now: () => io.now().getTime() });
+  await dispatch(outcome.parsed, opts, io, state.reporter);
+}
+
+async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<void> {
+  const passthrough = 'nodetoolArgs' in parsed ? connectionFromArgs(parsed.nodetoolArgs) : { args: [], connection: {} };
+  const ctx = await buildContext(opts, io, reporter, passthrough.connection);
+  switch (parsed.command) {
+    case 'detect':
+      return printDetect(opts, ctx, io);
+    case 'snapshot':
+      await snapshotCommand({ nodetoolArgs: passthrough.args, resumeTag: parsed.resume, keepSnapshot: parsed.keepSnapshot }, ctx);
+      return;
+    case 'repair':
+      await repairCommand({ nodetoolArgs: passthrough.args, deleteUploaded: parsed.deleteUploaded }, ctx);
+      return;
+    case 'incremental':
+      await incrementalCommand({ deleteUploaded: parsed.deleteUploaded, flush: parsed.flush }, ctx);
+      return;
+  }
+}
+
+interface DetectedContext extends BackupContext {
+  readonly dataDirsSource: string;
+}
+
+async function buildContext(
+  opts: GlobalOptions, io: AppIo, reporter: Reporter, extraConnection: ConnectionOverrides,
+): Promise<DetectedContext> {
+  const [cloud, dataDirs] = await Promise.all([
+    detectCloud({ mode: opts.cloud, env: io.env, timeoutMs: opts.metadataTimeoutMs }),
+    resolveDataDirs({ flags: opts.dataDirs, ...(opts.cassandraYaml ? { cassandraYaml: opts.cassandraYaml } : {}), env: io.env }),
+  ]);
+  const hostname = io.hostname.split('.')[0] || io.hostname;
+  const nodeId = deriveNodeId({ override: opts.nodeId, facts: cloud, hostname });
+  const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
+  const backend = openBackend(destination, {
+    region: opts.region, s3Endpoint: opts.s3Endpoint, s3PathStyle: opts.s3PathStyle, s3Checksum: opts.s3Checksum,
+    gcsEndpoint: opts.gcsEndpoint, projectId: cloud.projectId, multipartThreshold: opts.multipartThreshold,
+    partConcurrency: opts.partConcurrency, concurrency: opts.concurrency, dryRun: opts.dryRun,
+    onRetry: (what, attempt, err) => reporter.emit({ type: 'retry', what, attempt, error: err instanceof Error ? err.message : String(err) }),
+  });
+  const yamlFacts: CassandraYamlFacts = dataDirs.yamlPath ? await readCassandraYamlFacts(dataDirs.yamlPath).catch(() => ({})) : {};
+  const stateDir = opts.stateDir ?? defaultStateDir(io);
+  return {
+    nodeId, hostname, cloud, dataDirs: dataDirs.dirs, dataDirsSource: dataDirs.yamlPath ?? dataDirs.source,
+    clusterNameFromYaml: yamlFacts.clusterName,
+    backend, reporter, stateDir, toolVersion: io.version, concurrency: opts.concurrency, dryRun: opts.dryRun,
+    nodetool: createNodetool({
+      exec: io.exec, path: opts.nodetool, passthrough: true, output: stderrStream(io), signal: io.signal,
+      connection: { ...connectionOf(opts), ...extraConnection },
+    }),
+    enumerate: {
+      snapshot: (dirs, tag) => enumerateSnapshot(dirs, tag),
+      backups: (dirs) => enumerateBackups(dirs),
+      snapshotExists: (dirs, tag) => snapshotExists(dirs, tag),
+    },
+    files: createLocalFiles(),
+    now: io.now,
+    lock: (what) => acquireLock(join(stateDir, 'run.lock'), what, { pid: io.pid, isAlive: processIsAlive }),
+    resumeCommand: (tag) => resumeCommand(io.args, tag),
+    signal: io.signal,
+  };
+}
+
+type ConnectionOverrides = ReturnType<typeof connectionFromArgs>['connection'];
+
+function connectionOf(opts: GlobalOptions): ConnectionOverrides {
+  return {
+    ...(opts.nodetoolHost ? { host: opts.nodetoolHost } : {}),
+    ...(opts.nodetoolPort ? { port: opts.nodetoolPort } : {}),
+    ...(opts.nodetoolUser ? { username: opts.nodetoolUser } : {}),
+    ...(opts.nodetoolPasswordFile ? { passwordFile: opts.nodetoolPasswordFile } : {}),
+  };
+}
+
+function defaultStateDir(io: AppIo): string {
+  if (io.isRoot) return '/var/lib/cass-backup-run';
+  const base = io.env.XDG_STATE_HOME || join(io.env.HOME || homedir(), '.local', 'state');
+  return join(base, 'cass-backup-run');
+}
+
+function stderrStream(io: AppIo): Writable {
+  return new Writable({ write(chunk: Buffer, _enc, done) { io.stderr(chunk.toString()); done(); } });
+}
+
+/** The same global flags as this run, with `snapshot --resume TAG` instead of nodetool's arguments. */
+export function resumeCommand(args: readonly string[], tag: string): string {
+  const kept: string[] = [];
+  const names = new Set(Object.keys(globalOptions).map((n) => `--${n}`));
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    const name = a.split('=')[0] ?? a;
+    if (!names.has(name) && !name.startsWith('--no-')) continue;
+    kept.push(a);
+    const next = args[i + 1];
+    if (!a.includes('=') && next !== undefined && !next.startsWith('-') && !isBooleanFlag(name)) kept.push(args[++i] ?? '');
+  }
+  return ['cass-backup-run', 'snapshot', '--resume', tag, ...kept].map(shellQuote).join(' ');
+}
+
+function isBooleanFlag(name: string): boolean {
+  const spec = (globalOptions as Record<string, { type: string }>)[name.replace(/^--(no-)?/, '')];
+  return spec?.type === 'boolean';
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function printDetect(opts: GlobalOptions, ctx: DetectedContext, io: AppIo): void {
+  const report = {
+    cloud: ctx.cloud, nodeId: ctx.nodeId, hostname: ctx.hostname, dataDirs: ctx.dataDirs,
+    dataDirsSource: ctx.dataDirsSource, destination: ctx.backend.description, nodetool: opts.nodetool,
+  };
+  io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatDetectReport(report));
+}
+
+export { describeDestination };

@@ -1,0 +1,77 @@
+// Reads and writes the manifests of a node. Manifests never change once written, so they are cached locally
+// by key and etag; each run downloads only the ones it has not seen.
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import type { Backend, ObjectInfo } from '../storage/backend.ts';
+import { manifestKey, manifestsPrefix, tagOfManifestKey } from './keys.ts';
+import { parseManifest, serializeManifest, type Manifest } from './manifest.ts';
+import type { StoredRecord } from '../upload/plan.ts';
+import { bytesSource } from '../storage/source.ts';
+
+export interface ManifestRef {
+  readonly nodeId: string;
+  readonly tag: string;
+  readonly key: string;
+  readonly object: ObjectInfo;
+}
+
+export async function listManifestRefs(backend: Backend, nodeId: string, signal?: AbortSignal): Promise<ManifestRef[]> {
+  const refs: ManifestRef[] = [];
+  for await (const object of backend.list(manifestsPrefix(nodeId), { signal })) {
+    const tag = tagOfManifestKey(nodeId, object.key);
+    if (tag !== undefined) refs.push({ nodeId, tag, key: object.key, object });
+  }
+  return refs.sort((a, b) => a.tag.localeCompare(b.tag));
+}
+
+export async function readManifest(backend: Backend, ref: ManifestRef, cacheDir?: string): Promise<Manifest> {
+  const cachePath = cacheDir ? join(cacheDir, cacheName(ref)) : undefined;
+  if (cachePath) {
+    const cached = await readFile(cachePath, 'utf8').catch(() => undefined);
+    if (cached !== undefined) return parseManifest(cached, ref.key);
+  }
+  const body = await text(await backend.get(ref.key));
+  const manifest = parseManifest(body, ref.key);
+  if (cachePath && cacheDir) await writeCached(cacheDir, cachePath, body);
+  return manifest;
+}
+
+function cacheName(ref: ManifestRef): string {
+  return createHash('sha256').update(`${ref.key}\0${ref.object.etag ?? ''}\0${ref.object.size}`).digest('hex');
+}
+
+async function writeCached(dir: string, path: string, body: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, body);
+  await rename(tmp, path);
+}
+
+export async function loadNodeManifests(
+  backend: Backend, nodeId: string, cacheDir?: string, signal?: AbortSignal,
+): Promise<Manifest[]> {
+  const refs = await listManifestRefs(backend, nodeId, signal);
+  const manifests: Manifest[] = [];
+  for (const ref of refs) manifests.push(await readManifest(backend, ref, cacheDir));
+  return manifests;
+}
+
+/** Every object the given manifests reference, by key: these must never be overwritten with other bytes. */
+export function referencedObjects(manifests: readonly Manifest[]): Map<string, StoredRecord> {
+  const out = new Map<string, StoredRecord>();
+  for (const m of manifests) {
+    for (const f of m.files) {
+      out.set(f.key, { key: f.key, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino, crc32c: f.crc32c, etag: f.etag });
+    }
+  }
+  return out;
+}
+
+/** The manifest goes last: its presence is what marks the backup complete. */
+export async function writeManifest(backend: Backend, manifest: Manifest, signal?: AbortSignal): Promise<string> {
+  const key = manifestKey(manifest.nodeId, manifest.tag);
+  await backend.put(key, bytesSource(serializeManifest(manifest)), { signal });
+  return key;
+}

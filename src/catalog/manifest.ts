@@ -1,0 +1,97 @@
+// The backup manifest (DESIGN section 6): its shape, how it is built, serialised and validated. Pure.
+import type { BackupKind, CloudFacts } from '../domain.ts';
+import { assertSafeRelativePath } from './keys.ts';
+
+export const MANIFEST_FORMAT = 1;
+
+export interface ManifestFile {
+  /** POSIX path relative to its data directory. */
+  readonly path: string;
+  /** Index into Manifest.dataDirs. */
+  readonly dataDir: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+  /** The object key (relative to the destination root) the bytes are stored under. */
+  readonly key: string;
+  /** CRC32C of the bytes, computed while they were read; base64 big-endian (GCS format). */
+  readonly crc32c: string;
+  /** The store's identity of the object when it was stored (S3 ETag, GCS generation). */
+  readonly etag?: string;
+  /** True when this run stored no bytes for it (already stored by an earlier run). */
+  readonly reused?: boolean;
+}
+
+export interface CassandraFacts {
+  readonly clusterName?: string;
+  readonly hostId?: string;
+  readonly version?: string;
+  readonly dataCenter?: string;
+  readonly rack?: string;
+  readonly tokens?: readonly string[];
+}
+
+export interface Manifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly tool: { readonly name: 'cass-backup-run'; readonly version: string };
+  readonly nodeId: string;
+  readonly kind: BackupKind;
+  readonly tag: string;
+  readonly layout: 'seed';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly cloud: CloudFacts;
+  readonly hostname: string;
+  readonly cassandra: CassandraFacts;
+  readonly nodetool?: { readonly command: readonly string[]; readonly exitCode: number };
+  readonly dataDirs: readonly string[];
+  readonly files: readonly ManifestFile[];
+  readonly totals: { readonly files: number; readonly bytes: number; readonly uploadedBytes: number };
+}
+
+export type ManifestDraft = Omit<Manifest, 'format' | 'totals'>;
+
+export function finishManifest(draft: ManifestDraft): Manifest {
+  const files = [...draft.files].sort((a, b) => a.key.localeCompare(b.key));
+  let bytes = 0;
+  let uploadedBytes = 0;
+  for (const f of files) {
+    bytes += f.size;
+    if (!f.reused) uploadedBytes += f.size;
+  }
+  return { format: MANIFEST_FORMAT, ...draft, files, totals: { files: files.length, bytes, uploadedBytes } };
+}
+
+export function serializeManifest(manifest: Manifest): Buffer {
+  return Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`);
+}
+
+/** Parses and checks a manifest read from the store; anything malformed or path-unsafe is rejected. */
+export function parseManifest(text: string, source: string): Manifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`manifest ${source} is not valid JSON`, { cause: err });
+  }
+  const m = value as Partial<Manifest>;
+  if (typeof m !== 'object' || m === null || m.format !== MANIFEST_FORMAT) {
+    throw new Error(`manifest ${source} has an unknown format (expected format ${MANIFEST_FORMAT})`);
+  }
+  if (typeof m.nodeId !== 'string' || typeof m.tag !== 'string' || !Array.isArray(m.files) || !Array.isArray(m.dataDirs)) {
+    throw new Error(`manifest ${source} is missing required fields`);
+  }
+  for (const f of m.files) checkFileEntry(f, m.dataDirs.length, source);
+  return m as Manifest;
+}
+
+function checkFileEntry(f: ManifestFile, dataDirCount: number, source: string): void {
+  if (typeof f.path !== 'string' || typeof f.key !== 'string' || typeof f.size !== 'number' || f.size < 0) {
+    throw new Error(`manifest ${source} has a malformed file entry`);
+  }
+  if (!Number.isInteger(f.dataDir) || f.dataDir < 0 || f.dataDir >= dataDirCount) {
+    throw new Error(`manifest ${source}: file ${f.path} names an unknown data directory`);
+  }
+  assertSafeRelativePath(f.path);
+  assertSafeRelativePath(f.key);
+}

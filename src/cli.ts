@@ -1,0 +1,115 @@
+// The command line: the only yargs user. Parses argv into a typed command; knows nothing of what commands do.
+import yargs, { type Argv } from 'yargs';
+import { globalOptions, type OptionSpec } from './config/options.ts';
+import { exitCodeHelp } from './exit-codes.ts';
+import { UsageError } from './errors.ts';
+
+export type ParsedCommand =
+  | { readonly command: 'snapshot'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly resume: string | undefined;
+      readonly keepSnapshot: boolean }
+  | { readonly command: 'repair'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly deleteUploaded: boolean }
+  | { readonly command: 'incremental'; readonly raw: Raw; readonly deleteUploaded: boolean; readonly flush: boolean }
+  | { readonly command: 'detect'; readonly raw: Raw };
+
+export type CliOutcome =
+  | { readonly kind: 'run'; readonly parsed: ParsedCommand }
+  | { readonly kind: 'print'; readonly text: string; readonly exitCode: number };
+
+type Raw = Record<string, unknown>;
+
+const usage = `cass-backup-run: back up this Cassandra node to S3, GCS or a directory.
+
+It runs nodetool itself, waits for it to finish, then uploads the files that command produced
+(snapshots/<tag>/ or backups/ of every table in every data directory) under
+<node-id>/<path relative to the data directory>, and writes a manifest last.
+
+Usage: cass-backup-run <command> [options]`;
+
+const epilog = `Environment: BUCKET_NAME and REGION work as in the old cass-backup; every option also has a
+CASS_BACKUP_* variable (shown above). Credentials come from the cloud SDKs' default chains
+(instance role / service account, environment, profiles).
+
+${exitCodeHelp}`;
+
+function addGlobalOptions(y: Argv): Argv {
+  for (const [name, spec] of Object.entries(globalOptions) as [string, OptionSpec][]) {
+    const envNote = spec.env?.length ? ` [env: ${spec.env.join(', ')}]` : '';
+    const defNote = spec.default !== undefined ? ` [default: ${String(spec.default)}]` : '';
+    y.option(name, {
+      type: spec.type,
+      describe: `${spec.describe}${envNote}${defNote}`,
+      group: `${spec.group} options:`,
+      ...(spec.choices ? { choices: [...spec.choices] } : {}),
+      ...(spec.type === 'array' ? { string: true } : {}),
+      hidden: spec.hidden ?? false,
+    });
+  }
+  return y;
+}
+
+function buildParser(version: string): Argv {
+  const y = yargs()
+    .scriptName('cass-backup-run')
+    .usage(usage)
+    .parserConfiguration({ 'unknown-options-as-args': true, 'parse-positional-numbers': false, 'halt-at-non-option': false })
+    .command('snapshot [nodetool-args..]', 'Run `nodetool snapshot [args…]`, upload snapshots/<tag>/, write the manifest, clear the snapshot', (c) =>
+      c.positional('nodetool-args', { describe: 'Arguments for nodetool snapshot (-t TAG, -kt ks.t, keyspaces, …)', type: 'string', array: true })
+        .option('resume', { type: 'string', describe: 'Upload the existing snapshot TAG kept by a failed run (no new snapshot)' })
+        .option('keep-snapshot', { type: 'boolean', default: false, describe: 'Keep the local snapshot after a complete upload' })
+        .example('cass-backup-run snapshot', 'snapshot every keyspace with a generated tag')
+        .example('cass-backup-run snapshot -t nightly -kt ks1.t1', 'snapshot one table with tag nightly'))
+    .command('repair [nodetool-args..]', 'Run `nodetool repair [args…]`, then upload the incremental backups in backups/', (c) =>
+      c.positional('nodetool-args', { describe: 'Arguments for nodetool repair (-pr, keyspace, tables, …)', type: 'string', array: true })
+        .option('delete-uploaded', { type: 'boolean', default: false, describe: 'Remove each local backups/ file once its upload is confirmed' }))
+    .command('incremental', 'Upload the files incremental_backups left in backups/ (no nodetool call)', (c) =>
+      c.option('delete-uploaded', { type: 'boolean', default: false, describe: 'Remove each local backups/ file once its upload is confirmed' })
+        .option('flush', { type: 'boolean', default: false, describe: 'Run `nodetool flush` first, so recent writes are included' }))
+    .command('detect', 'Print the cloud, node id, data directories and destination a run would use; write nothing')
+    .demandCommand(1, 'Name a command: snapshot, repair, incremental or detect.')
+    .epilog(epilog)
+    .version(version)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false);
+  return addGlobalOptions(y);
+}
+
+export async function parseCommandLine(args: readonly string[], version: string): Promise<CliOutcome> {
+  const parser = buildParser(version);
+  let output = '';
+  let failure: Error | undefined;
+  const argv = await new Promise<Raw | undefined>((resolve) => {
+    parser.parse([...args], {}, (err: Error | undefined, parsed: Raw, text: string) => {
+      output = text;
+      failure = err ?? undefined;
+      resolve(parsed);
+    });
+  });
+  if (failure) throw new UsageError(failure.message);
+  if (output !== '') return { kind: 'print', text: output, exitCode: 0 };
+  return { kind: 'run', parsed: toCommand(argv ?? {}) };
+}
+
+function toCommand(argv: Raw): ParsedCommand {
+  const positional = ((argv._ as unknown[]) ?? []).map(String);
+  const command = positional[0];
+  const rest = [...positional.slice(1), ...((argv['nodetool-args'] as string[] | undefined) ?? [])];
+  switch (command) {
+    case 'snapshot':
+      return { command, raw: argv, nodetoolArgs: rest, resume: argv.resume as string | undefined, keepSnapshot: Boolean(argv['keep-snapshot']) };
+    case 'repair':
+      return { command, raw: argv, nodetoolArgs: rest, deleteUploaded: Boolean(argv['delete-uploaded']) };
+    case 'incremental':
+      refuseExtra(command, rest);
+      return { command, raw: argv, deleteUploaded: Boolean(argv['delete-uploaded']), flush: Boolean(argv.flush) };
+    case 'detect':
+      refuseExtra(command, rest);
+      return { command, raw: argv };
+    default:
+      throw new UsageError(`unknown command "${command ?? ''}"; run cass-backup-run --help`);
+  }
+}
+
+function refuseExtra(command: string, rest: readonly string[]): void {
+  if (rest.length > 0) throw new UsageError(`${command} takes no arguments, got: ${rest.join(' ')} (see cass-backup-run ${command} --help)`);
+}

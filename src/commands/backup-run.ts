@@ -1,0 +1,97 @@
+// The part every backup command shares: upload the enumerated files, then write the manifest last.
+// A run with any failure writes no manifest, so a partial backup never looks complete.
+import { join } from 'node:path';
+import type { BackupKind, LocalFile } from '../domain.ts';
+import { IncompleteError, UsageError } from '../errors.ts';
+import { finishManifest, type CassandraFacts, type Manifest } from '../catalog/manifest.ts';
+import { loadNodeManifests, referencedObjects, writeManifest } from '../catalog/catalog.ts';
+import { manifestKey } from '../catalog/keys.ts';
+import { openJournal } from '../upload/journal.ts';
+import { uploadFiles, type UploadResult } from '../upload/run.ts';
+import type { StoredRecord } from '../upload/plan.ts';
+import type { BackupContext } from './context.ts';
+
+export interface BackupRunInput {
+  readonly command: string;
+  readonly kind: BackupKind;
+  readonly tag: string;
+  readonly files: readonly LocalFile[];
+  readonly startedAt: Date;
+  readonly cassandra: CassandraFacts;
+  readonly nodetool?: { readonly command: readonly string[]; readonly exitCode: number };
+  /** Name of the journal that survives failures of this backup (so a rerun does not resend). */
+  readonly journalName: string;
+  readonly vanishedIsFailure: boolean;
+  /** Extra words for the error when the upload is incomplete (e.g. how to resume). */
+  readonly onIncomplete?: string;
+}
+
+export interface BackupRunResult {
+  readonly manifest: Manifest;
+  readonly manifestKey: string;
+  readonly upload: UploadResult;
+}
+
+export function journalPath(ctx: BackupContext, name: string): string {
+  return join(ctx.stateDir, 'journal', ctx.nodeId, `${name}.jsonl`);
+}
+
+export function manifestCacheDir(ctx: BackupContext): string {
+  return join(ctx.stateDir, 'manifest-cache');
+}
+
+export async function assertTagIsNew(ctx: BackupContext, tag: string): Promise<void> {
+  const existing = await ctx.backend.stat(manifestKey(ctx.nodeId, tag), { signal: ctx.signal });
+  if (existing) throw new UsageError(`a backup named "${tag}" already exists for node ${ctx.nodeId}; choose another tag`);
+}
+
+/**
+ * Every object this node's manifests reference. Reading them first also proves the destination is reachable
+ * and readable (bucket exists, credentials work) before anything is changed on the node.
+ */
+export async function loadReferenced(ctx: BackupContext): Promise<ReadonlyMap<string, StoredRecord>> {
+  const manifests = await loadNodeManifests(ctx.backend, ctx.nodeId, manifestCacheDir(ctx), ctx.signal);
+  return referencedObjects(manifests);
+}
+
+export async function runBackup(
+  input: BackupRunInput, referenced: ReadonlyMap<string, StoredRecord>, ctx: BackupContext,
+): Promise<BackupRunResult> {
+  const journal = await openJournal(journalPath(ctx, input.journalName));
+  const totalBytes = input.files.reduce((n, f) => n + f.size, 0);
+  ctx.reporter.emit({ type: 'start', command: input.command, tag: input.tag, destination: ctx.backend.description,
+    files: input.files.length, bytes: totalBytes });
+  const upload = await uploadFiles(
+    { files: input.files, nodeId: ctx.nodeId, dataDirs: ctx.dataDirs, referenced,
+      journal, concurrency: ctx.concurrency, signal: ctx.signal, vanishedIsFailure: input.vanishedIsFailure },
+    { backend: ctx.backend, reporter: ctx.reporter, openSource: (f) => ctx.files.openSource(f), hashFile: (f) => ctx.files.hashFile(f) },
+  );
+  if (upload.failures.length > 0 || ctx.signal.aborted) {
+    const hint = input.onIncomplete ? ` ${input.onIncomplete}` : '';
+    const first = upload.failures[0] ?? 'interrupted';
+    throw new IncompleteError(
+      `${upload.failures.length} of ${input.files.length} files were not stored (first: ${first}); no manifest was written.${hint}`,
+      upload.failures,
+    );
+  }
+  const manifest = finishManifest({
+    tool: { name: 'cass-backup-run', version: ctx.toolVersion }, nodeId: ctx.nodeId, kind: input.kind, tag: input.tag,
+    layout: 'seed', startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(), cloud: ctx.cloud,
+    hostname: ctx.hostname, cassandra: input.cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
+    dataDirs: ctx.dataDirs, files: upload.entries,
+  });
+  const key = await writeManifest(ctx.backend, manifest, ctx.signal);
+  await journal.remove();
+  return { manifest, manifestKey: key, upload };
+}
+
+export function emitSummary(ctx: BackupContext, command: string, tag: string, startedAt: Date, result: BackupRunResult): void {
+  const seconds = (ctx.now().getTime() - startedAt.getTime()) / 1000;
+  const { totals } = result.manifest;
+  ctx.reporter.emit({
+    type: 'summary', command, tag, ok: true, files: totals.files, uploadedFiles: result.upload.uploadedFiles,
+    reusedFiles: totals.files - result.upload.uploadedFiles, bytes: totals.bytes, uploadedBytes: totals.uploadedBytes,
+    seconds, mbPerSecond: seconds > 0 ? totals.uploadedBytes / 1e6 / seconds : 0, manifest: result.manifestKey, failures: [],
+  });
+}
+

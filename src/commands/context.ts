@@ -1,0 +1,56 @@
+// What every backup command receives: the resolved node, destination and the side-effecting ports.
+// Commands import no adapter; main.ts builds this from real implementations, tests from in-process ones.
+import type { CloudFacts, LocalFile } from '../domain.ts';
+import type { Backend, PutSource } from '../storage/backend.ts';
+import type { Reporter } from '../report.ts';
+import type { CassandraFacts } from '../catalog/manifest.ts';
+import type { Lock } from '../lock.ts';
+
+export interface NodetoolPort {
+  snapshot(args: readonly string[]): Promise<{ tag: string; args: string[] }>;
+  clearSnapshot(tag: string): Promise<unknown>;
+  repair(args: readonly string[]): Promise<unknown>;
+  flush(keyspaces?: readonly string[]): Promise<unknown>;
+  info(): Promise<CassandraFacts>;
+}
+
+export interface Enumerated {
+  readonly files: LocalFile[];
+  readonly vanished: string[];
+}
+
+export interface EnumeratorPort {
+  snapshot(dataDirs: readonly string[], tag: string): Promise<Enumerated>;
+  backups(dataDirs: readonly string[]): Promise<Enumerated>;
+  snapshotExists(dataDirs: readonly string[], tag: string): Promise<boolean>;
+}
+
+export interface LocalFilesPort {
+  openSource(file: LocalFile): PutSource;
+  hashFile(file: LocalFile): Promise<number>;
+  /** Current identity of a local file, or undefined if it is gone. */
+  identity(absPath: string): Promise<{ size: number; mtimeMs: number; ino: number } | undefined>;
+  remove(absPath: string): Promise<void>;
+}
+
+export interface BackupContext {
+  readonly nodeId: string;
+  readonly hostname: string;
+  readonly cloud: CloudFacts;
+  readonly dataDirs: readonly string[];
+  readonly clusterNameFromYaml: string | undefined;
+  readonly backend: Backend;
+  readonly reporter: Reporter;
+  readonly nodetool: NodetoolPort;
+  readonly enumerate: EnumeratorPort;
+  readonly files: LocalFilesPort;
+  readonly stateDir: string;
+  readonly toolVersion: string;
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+  readonly now: () => Date;
+  readonly lock: (what: string) => Promise<Lock>;
+  /** The command line that resumes uploading a kept snapshot. */
+  readonly resumeCommand: (tag: string) => string;
+  readonly signal: AbortSignal;
+}

@@ -1,0 +1,86 @@
+// `incremental`: upload what incremental_backups left in backups/ (no nodetool call unless --flush), and
+// optionally remove each local hard link once the manifest that references it is stored.
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Manifest } from '../catalog/manifest.ts';
+import { emitSummary, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
+import type { BackupContext } from './context.ts';
+import type { StoredRecord } from '../upload/plan.ts';
+
+export interface IncrementalInput {
+  readonly deleteUploaded: boolean;
+  /** Run `nodetool flush` first so that recent writes reach backups/. */
+  readonly flush: boolean;
+}
+
+export async function incrementalCommand(input: IncrementalInput, ctx: BackupContext): Promise<BackupRunResult | undefined> {
+  const lock = await ctx.lock('incremental');
+  try {
+    const startedAt = ctx.now();
+    if (ctx.dryRun) return await dryRun(ctx);
+    const referenced = await loadReferenced(ctx);
+    if (input.flush) await ctx.nodetool.flush();
+    return await uploadBackups({ command: 'incremental', startedAt, referenced, deleteUploaded: input.deleteUploaded }, ctx);
+  } finally {
+    await lock.release();
+  }
+}
+
+export interface UploadBackupsInput {
+  readonly command: 'incremental' | 'repair';
+  readonly startedAt: Date;
+  readonly referenced: ReadonlyMap<string, StoredRecord>;
+  readonly deleteUploaded: boolean;
+  readonly nodetool?: { readonly command: readonly string[]; readonly exitCode: number };
+}
+
+/** Shared by `incremental` and `repair`. Returns undefined when backups/ holds nothing. */
+export async function uploadBackups(input: UploadBackupsInput, ctx: BackupContext): Promise<BackupRunResult | undefined> {
+  const enumerated = await ctx.enumerate.backups(ctx.dataDirs);
+  if (enumerated.files.length === 0) {
+    ctx.reporter.emit({ type: 'info', message: `no files in backups/ under ${ctx.dataDirs.join(', ')}; nothing to upload` });
+    return undefined;
+  }
+  const tag = incrementalTag(input.command, input.startedAt);
+  const cassandra = input.command === 'repair' ? await ctx.nodetool.info() : clusterFacts(ctx);
+  const result = await runBackup(
+    { command: input.command, kind: 'incremental', tag, files: enumerated.files, startedAt: input.startedAt, cassandra,
+      ...(input.nodetool ? { nodetool: input.nodetool } : {}), journalName: 'incremental', vanishedIsFailure: false },
+    input.referenced, ctx,
+  );
+  if (input.deleteUploaded) await deleteConfirmed(result.manifest, ctx);
+  emitSummary(ctx, input.command, tag, input.startedAt, result);
+  return result;
+}
+
+function clusterFacts(ctx: BackupContext): { clusterName?: string } {
+  return ctx.clusterNameFromYaml !== undefined ? { clusterName: ctx.clusterNameFromYaml } : {};
+}
+
+/** Unique and sortable by time, like generated snapshot tags. */
+export function incrementalTag(command: string, at: Date, random = randomBytes(2).toString('hex')): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${command === 'repair' ? 'repair' : 'incr'}-${stamp}-${random}`;
+}
+
+/** Removes local hard links whose bytes the stored manifest now references, and only if unchanged since. */
+async function deleteConfirmed(manifest: Manifest, ctx: BackupContext): Promise<void> {
+  let removed = 0;
+  for (const entry of manifest.files) {
+    const dataDir = manifest.dataDirs[entry.dataDir];
+    if (dataDir === undefined) continue;
+    const absPath = join(dataDir, entry.path);
+    const now = await ctx.files.identity(absPath);
+    if (!now || now.size !== entry.size || now.mtimeMs !== entry.mtimeMs || now.ino !== entry.ino) continue;
+    await ctx.files.remove(absPath);
+    removed++;
+  }
+  ctx.reporter.emit({ type: 'info', message: `removed ${removed} uploaded files from backups/ (--delete-uploaded)` });
+}
+
+async function dryRun(ctx: BackupContext): Promise<undefined> {
+  const { files } = await ctx.enumerate.backups(ctx.dataDirs);
+  const bytes = files.reduce((n, f) => n + f.size, 0);
+  ctx.reporter.emit({ type: 'info', message: `dry run: would upload up to ${files.length} files (${bytes} bytes) from backups/ to ${ctx.backend.description}` });
+  return undefined;
+}

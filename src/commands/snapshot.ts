@@ -1,0 +1,67 @@
+// `snapshot [nodetool snapshot args…]`: take the snapshot, upload it, write the manifest, clear the snapshot.
+// On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one.
+import { IncompleteError, UsageError } from '../errors.ts';
+import { assertTagIsNew, emitSummary, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
+import type { BackupContext } from './context.ts';
+import { tagFromSnapshotArgs } from './snapshot-args.ts';
+
+export interface SnapshotInput {
+  readonly nodetoolArgs: readonly string[];
+  /** Upload an existing snapshot made by an earlier run instead of taking one. */
+  readonly resumeTag: string | undefined;
+  readonly keepSnapshot: boolean;
+}
+
+export async function snapshotCommand(input: SnapshotInput, ctx: BackupContext): Promise<BackupRunResult | undefined> {
+  const lock = await ctx.lock('snapshot');
+  try {
+    return await snapshotLocked(input, ctx);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise<BackupRunResult | undefined> {
+  const startedAt = ctx.now();
+  const requestedTag = input.resumeTag ?? tagFromSnapshotArgs(input.nodetoolArgs);
+  if (requestedTag !== undefined) await assertTagIsNew(ctx, requestedTag);
+  if (ctx.dryRun) return dryRun(input, ctx);
+  const referenced = await loadReferenced(ctx);
+  const taken = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : await ctx.nodetool.snapshot(input.nodetoolArgs);
+  const tag = taken.tag;
+  const [enumerated, cassandra] = await Promise.all([ctx.enumerate.snapshot(ctx.dataDirs, tag), ctx.nodetool.info()]);
+  if (enumerated.files.length === 0) {
+    throw new UsageError(`snapshot "${tag}" has no files under ${ctx.dataDirs.join(', ')}: check --data-dir / cassandra.yaml`);
+  }
+  const result = await runBackup(
+    { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra,
+      nodetool: { command: ['nodetool', 'snapshot', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`,
+      vanishedIsFailure: true, onIncomplete: `The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}` },
+    referenced, ctx,
+  ).catch((err: unknown) => {
+    if (err instanceof IncompleteError) throw err;
+    throw new IncompleteError(`${errMessage(err)}. The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}`, [], { cause: err });
+  });
+  if (!input.keepSnapshot) await ctx.nodetool.clearSnapshot(tag);
+  emitSummary(ctx, 'snapshot', tag, startedAt, result);
+  return result;
+}
+
+async function resumable(tag: string, ctx: BackupContext): Promise<{ tag: string; args: string[] }> {
+  if (!(await ctx.enumerate.snapshotExists(ctx.dataDirs, tag))) {
+    throw new UsageError(`no snapshot "${tag}" under ${ctx.dataDirs.join(', ')} to resume`);
+  }
+  return { tag, args: ['-t', tag] };
+}
+
+function dryRun(input: SnapshotInput, ctx: BackupContext): undefined {
+  const what = input.resumeTag !== undefined
+    ? `upload the existing snapshot "${input.resumeTag}"`
+    : `run: nodetool snapshot ${input.nodetoolArgs.join(' ')}`.trim();
+  ctx.reporter.emit({ type: 'info', message: `dry run: would ${what}, upload it to ${ctx.backend.description}, then clear it` });
+  return undefined;
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,53 @@
+// Where a run writes: from --dest, else BUCKET_NAME in the detected cloud (the old tool's behaviour). Pure.
+import type { Cloud } from '../domain.ts';
+import { UsageError } from '../errors.ts';
+
+export type Destination =
+  | { readonly scheme: 's3'; readonly bucket: string; readonly prefix: string }
+  | { readonly scheme: 'gs'; readonly bucket: string; readonly prefix: string }
+  | { readonly scheme: 'file'; readonly path: string };
+
+export function describeDestination(d: Destination): string {
+  if (d.scheme === 'file') return `file://${d.path}`;
+  return `${d.scheme}://${d.bucket}${d.prefix ? `/${d.prefix}` : ''}`;
+}
+
+export function parseDestination(url: string): Destination {
+  const m = /^(s3|gs|file):\/\/(.*)$/.exec(url);
+  if (!m) throw new UsageError(`--dest must start with s3://, gs:// or file:// (got "${url}")`);
+  const scheme = m[1] as 's3' | 'gs' | 'file';
+  const rest = m[2] ?? '';
+  if (scheme === 'file') {
+    if (!rest.startsWith('/')) throw new UsageError(`--dest file:// needs an absolute path, e.g. file:///var/backups/cassandra`);
+    return { scheme, path: rest.replace(/\/+$/, '') || '/' };
+  }
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
+  checkBucketName(scheme, bucket);
+  if (prefix.split('/').some((s) => s === '..' || s === '.')) throw new UsageError(`--dest prefix must not contain "." or ".." segments`);
+  return { scheme, bucket, prefix };
+}
+
+/** The bucket naming rules both clouds share (3-63 chars, lower case, digits, dots, hyphens; GCS also _). */
+export function checkBucketName(scheme: 's3' | 'gs', bucket: string): void {
+  const allowed = scheme === 'gs' ? /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/ : /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+  if (!allowed.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
+    throw new UsageError(
+      `invalid bucket name "${bucket}": use 3-63 characters, lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit`,
+    );
+  }
+}
+
+export function resolveDestination(opts: { dest?: string | undefined; bucket?: string | undefined; cloud: Cloud }): Destination {
+  if (opts.dest) return parseDestination(opts.dest);
+  if (!opts.bucket) {
+    throw new UsageError('no destination: set BUCKET_NAME (on AWS or GCE) or --dest s3://…, gs://… or file:///…');
+  }
+  if (opts.cloud === 'aws') return parseDestination(`s3://${opts.bucket}`);
+  if (opts.cloud === 'gcp') return parseDestination(`gs://${opts.bucket}`);
+  throw new UsageError(
+    `BUCKET_NAME is set but no cloud was detected (no answer from the AWS or GCE metadata service): ` +
+      `set --cloud aws|gcp, or --dest s3://${opts.bucket} / gs://${opts.bucket}`,
+  );
+}

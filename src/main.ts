@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// The entry point and the only module that touches `process`: argv, env, stdio, signals and the exit code.
+import { hostname } from 'node:os';
+import { createRequire } from 'node:module';
+import { execa } from 'execa';
+import { runApp, type AppState } from './app.ts';
+import { ExitCode } from './exit-codes.ts';
+import { IncompleteError, LockedError, NodetoolError, StorageError, UnsafePathError, UsageError } from './errors.ts';
+import type { ExecFn } from './cassandra/nodetool.ts';
+import { redact } from './redact.ts';
+
+const MIN_NODE_MAJOR = 22;
+
+async function main(): Promise<number> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MIN_NODE_MAJOR) {
+    process.stderr.write(`cass-backup-run: error: Node.js >= ${MIN_NODE_MAJOR} is required (this is ${process.version})\n`);
+    return ExitCode.usage;
+  }
+  const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+  const abort = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => abort.abort(new Error(`interrupted by ${sig}`)));
+  }
+  const state: AppState = { json: false };
+  try {
+    await runApp({
+      args: process.argv.slice(2), env: process.env, version, hostname: hostname(), pid: process.pid,
+      isRoot: process.getuid?.() === 0, exec: execa as unknown as ExecFn, signal: abort.signal, now: () => new Date(),
+      stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t),
+      stderrIsTty: Boolean(process.stderr.isTTY),
+    }, state);
+    return ExitCode.ok;
+  } catch (err) {
+    return reportFailure(err, state);
+  }
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError || err instanceof UnsafePathError) return ExitCode.usage;
+  if (err instanceof NodetoolError) return ExitCode.nodetool;
+  if (err instanceof LockedError) return ExitCode.locked;
+  if (err instanceof StorageError) return err.permanent ? ExitCode.usage : ExitCode.incomplete;
+  if (err instanceof IncompleteError) return ExitCode.incomplete;
+  return ExitCode.incomplete;
+}
+
+function reportFailure(err: unknown, state: AppState): number {
+  const code = exitCodeFor(err);
+  const message = redact(err instanceof Error ? err.message : String(err), process.env);
+  const details: string[] = [];
+  if (err instanceof NodetoolError && err.stderrTail) details.push(...err.stderrTail.split('\n').map((l) => `  | ${l}`));
+  if (err instanceof IncompleteError) details.push(...err.failures.slice(0, 20).map((f) => `  - ${redact(f, process.env)}`));
+  if (!(err instanceof Error) || !knownError(err)) details.push(...stackOf(err));
+  if (state.json) {
+    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), type: 'error', exitCode: code, message, details })}\n`);
+  }
+  process.stderr.write(`cass-backup-run: error: ${message}\n${details.map((d) => `${redact(d, process.env)}\n`).join('')}`);
+  return code;
+}
+
+function knownError(err: Error): boolean {
+  return [UsageError, UnsafePathError, NodetoolError, LockedError, StorageError, IncompleteError].some((c) => err instanceof c);
+}
+
+function stackOf(err: unknown): string[] {
+  return err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6) : [];
+}
+
+process.exitCode = await main();

@@ -1,0 +1,20 @@
+// --dry-run: reads pass through, writes are counted and dropped, so a dry run changes nothing remotely.
+import type { Backend, ObjectInfo, PutOptions, PutSource } from './backend.ts';
+
+export function withDryRun(inner: Backend): Backend {
+  return {
+    ...inner,
+    description: `${inner.description} (dry run)`,
+    put: async (key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> => {
+      options?.onBytes?.(0);
+      return { key, size: source.size, etag: 'dry-run' };
+    },
+    copy: async (_from: string, to: string): Promise<ObjectInfo> => ({ key: to, size: 0, etag: 'dry-run' }),
+    delete: async (): Promise<void> => {},
+    list: (prefix, options) => inner.list(prefix, options),
+    listDirs: (prefix, options) => inner.listDirs(prefix, options),
+    stat: (key, options) => inner.stat(key, options),
+    get: (key, options) => inner.get(key, options),
+    close: () => inner.close(),
+  };
+}

@@ -1,0 +1,54 @@
+// Builds the backend for a destination, and fixes the order of the decorators around it:
+// adapter → retry → dry-run (outermost, so a dry run makes no remote write at all).
+import type { Destination } from '../config/destination.ts';
+import { describeDestination } from '../config/destination.ts';
+import type { Backend } from './backend.ts';
+import { createS3Backend } from './s3.ts';
+import { createGcsBackend } from './gcs.ts';
+import { createLocalBackend } from './local.ts';
+import { withRetries, defaultRetryPolicy, type RetryPolicy } from './retry.ts';
+import { withDryRun } from './dry-run.ts';
+
+export interface OpenBackendOptions {
+  readonly region: string;
+  readonly s3Endpoint: string | undefined;
+  readonly s3PathStyle: boolean | undefined;
+  readonly s3Checksum: 'when_supported' | 'when_required';
+  readonly gcsEndpoint: string | undefined;
+  readonly projectId: string | undefined;
+  readonly multipartThreshold: number;
+  readonly partConcurrency: number;
+  /** Files in flight; the connection pool is sized from it. */
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+  readonly onRetry?: RetryPolicy['onRetry'];
+}
+
+export function openBackend(dest: Destination, o: OpenBackendOptions): Backend {
+  const adapter = openAdapter(dest, o);
+  const retried = withRetries(adapter, { ...defaultRetryPolicy, ...(o.onRetry ? { onRetry: o.onRetry } : {}) });
+  return o.dryRun ? withDryRun(retried) : retried;
+}
+
+function openAdapter(dest: Destination, o: OpenBackendOptions): Backend {
+  switch (dest.scheme) {
+    case 's3':
+      return createS3Backend({
+        bucket: dest.bucket, prefix: dest.prefix, region: o.region,
+        ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}),
+        forcePathStyle: o.s3PathStyle ?? o.s3Endpoint !== undefined,
+        checksumMode: o.s3Checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+        multipartThreshold: o.multipartThreshold, partConcurrency: o.partConcurrency,
+        maxSockets: o.concurrency * o.partConcurrency + 4,
+      });
+    case 'gs':
+      return createGcsBackend({
+        bucket: dest.bucket, prefix: dest.prefix, resumableThreshold: o.multipartThreshold,
+        ...(o.gcsEndpoint ? { apiEndpoint: o.gcsEndpoint } : {}), ...(o.projectId ? { projectId: o.projectId } : {}),
+      });
+    case 'file':
+      return createLocalBackend({ root: dest.path });
+  }
+}
+
+export { describeDestination };

@@ -1,0 +1,72 @@
+// Retries a backend's operations on transient failures: the one owner of file-level retries.
+// A put is retried from scratch by reopening its source; permanent errors (auth, missing bucket) are not retried.
+import { StorageError } from '../errors.ts';
+import type { Backend, ObjectInfo, PutOptions, PutSource, SignalOptions, GetOptions } from './backend.ts';
+import type { Readable } from 'node:stream';
+
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Called before each retry, e.g. to log it. */
+  readonly onRetry?: (what: string, attempt: number, err: unknown) => void;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly random?: () => number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 20_000 };
+
+export function isPermanent(err: unknown): boolean {
+  if (err instanceof StorageError) return err.permanent;
+  if (err instanceof Error && err.name === 'AbortError') return true;
+  return false;
+}
+
+function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = (): void => { clearTimeout(timer); reject(signal?.reason); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Full-jitter exponential backoff. */
+export function backoffDelay(policy: RetryPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round((policy.random ?? Math.random)() * ceiling);
+}
+
+export async function withRetry<T>(
+  what: string, policy: RetryPolicy, signal: AbortSignal | undefined, op: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (attempt >= policy.attempts || isPermanent(err) || signal?.aborted) throw err;
+      policy.onRetry?.(what, attempt, err);
+      await (policy.sleep ?? sleepFor)(backoffDelay(policy, attempt), signal);
+    }
+  }
+}
+
+export function withRetries(inner: Backend, policy: RetryPolicy = defaultRetryPolicy): Backend {
+  return {
+    description: inner.description,
+    put: (key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> =>
+      withRetry(`put ${key}`, policy, options?.signal, () => inner.put(key, source, options)),
+    stat: (key: string, options?: SignalOptions) =>
+      withRetry(`stat ${key}`, policy, options?.signal, () => inner.stat(key, options)),
+    list: (prefix: string, options?: SignalOptions) => inner.list(prefix, options),
+    listDirs: (prefix: string, options?: SignalOptions) =>
+      withRetry(`list ${prefix}`, policy, options?.signal, () => inner.listDirs(prefix, options)),
+    get: (key: string, options?: GetOptions): Promise<Readable> =>
+      withRetry(`get ${key}`, policy, options?.signal, () => inner.get(key, options)),
+    copy: (from: string, to: string, options?: SignalOptions) =>
+      withRetry(`copy ${from}`, policy, options?.signal, () => inner.copy(from, to, options)),
+    delete: (keys: readonly string[], options?: SignalOptions) =>
+      withRetry(`delete ${keys.length} objects`, policy, options?.signal, () => inner.delete(keys, options)),
+    close: () => inner.close(),
+  };
+}
