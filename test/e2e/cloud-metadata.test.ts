@@ -1,0 +1,121 @@
+// Cloud detection against the real loopback services: amazon-ec2-metadata-mock (IMDSv2 only) and the GCE
+// metadata fake, both started by scripts/testenv.sh. Every env handed to the code points both metadata variables
+// at loopback, so the real 169.254.169.254 is never probed.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { detectCloud } from '../../src/cloud/detect.ts';
+import { probeGcp } from '../../src/cloud/gce.ts';
+import { probeAws } from '../../src/cloud/imds.ts';
+import { defaultGceFacts } from '../../scripts/testenv/gce-metadata-fake.ts';
+
+/** The loopback address of a running test service, or a failure that says how to start it. */
+function loopbackService(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run \`scripts/testenv.sh up\` and \`source .testenv/env.sh\` first`);
+  }
+  const { hostname } = new URL(value.includes('://') ? value : `http://${value}`);
+  assert.ok(['127.0.0.1', 'localhost', '[::1]'].includes(hostname), `${name}=${value} is not a loopback address`);
+  return value;
+}
+
+const awsFacts = {
+  cloud: 'aws', instanceId: 'i-0cbr1234567890abc', hostname: 'ip-10-0-0-17.ec2.internal',
+  region: 'us-east-1', zone: 'us-east-1a',
+};
+const gcpFacts = {
+  cloud: 'gcp', instanceId: defaultGceFacts.instanceId, hostname: defaultGceFacts.hostname,
+  region: 'us-central1', zone: defaultGceFacts.zone, projectId: defaultGceFacts.projectId,
+};
+const timeoutMs = 2000;
+
+describe('cloud metadata against the loopback services', () => {
+  let imds = '';
+  let gceHost = '';
+  let closed = '';
+  let impostor: Server | undefined; // Answers 200 to everything, without Metadata-Flavor: a web server, not GCE.
+  let impostorHost = '';
+
+  before(async () => {
+    imds = loopbackService('CBR_IMDS_ENDPOINT');
+    gceHost = loopbackService('CBR_GCE_METADATA_HOST');
+    closed = `127.0.0.1:${await closedLoopbackPort()}`;
+    impostor = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/plain' }).end('12345\n'));
+    impostorHost = `127.0.0.1:${await listen(impostor)}`;
+  });
+  after(async () => {
+    const server = impostor;
+    if (!server) return; // before() failed early
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('probeAws reads the instance facts with an IMDSv2 token', async () => {
+    assert.deepEqual(await probeAws({ endpoint: imds, timeoutMs }), awsFacts);
+    assert.deepEqual(await probeAws({ endpoint: `${imds}/`, timeoutMs }), awsFacts, 'a trailing slash is fine');
+  });
+
+  it('probeGcp reads the instance facts', async () => {
+    assert.deepEqual(await probeGcp({ host: gceHost, timeoutMs }), gcpFacts);
+    assert.deepEqual(await probeGcp({ host: `http://${gceHost}`, timeoutMs }), gcpFacts, 'a scheme is fine');
+  });
+
+  it('neither probe mistakes the other cloud for its own', async () => {
+    assert.equal(await probeAws({ endpoint: `http://${gceHost}`, timeoutMs }), undefined);
+    assert.equal(await probeGcp({ host: new URL(imds).host, timeoutMs }), undefined);
+  });
+
+  // No injected DMI reader: an explicitly configured endpoint is probed whatever the machine's firmware says,
+  // which is what lets these tests (and the CLI's) run on a cloud VM too.
+  it('auto detects AWS when IMDS answers and the GCE host refuses', async () => {
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds, GCE_METADATA_HOST: closed };
+    assert.deepEqual(await detectCloud({ mode: 'auto', env, timeoutMs }), awsFacts);
+  });
+
+  it('auto detects GCE when its metadata server answers and IMDS refuses', async () => {
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${closed}`, GCE_METADATA_HOST: gceHost };
+    assert.deepEqual(await detectCloud({ mode: 'auto', env, timeoutMs }), gcpFacts);
+  });
+
+  it('auto gives none when both refuse', async () => {
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${closed}`, GCE_METADATA_HOST: closed };
+    assert.deepEqual(await detectCloud({ mode: 'auto', env, timeoutMs }), { cloud: 'none' });
+  });
+
+  it('a forced cloud whose metadata does not answer keeps the cloud without instance facts', async () => {
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${closed}`, GCE_METADATA_HOST: closed };
+    assert.deepEqual(await detectCloud({ mode: 'aws', env, timeoutMs }), { cloud: 'aws' });
+    assert.deepEqual(await detectCloud({ mode: 'gcp', env, timeoutMs }), { cloud: 'gcp' });
+  });
+
+  it('GCE_METADATA_IP is honoured too', async () => {
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${closed}`, GCE_METADATA_IP: gceHost };
+    assert.deepEqual(await detectCloud({ mode: 'auto', env, timeoutMs }), gcpFacts);
+  });
+
+  it('a server answering 200 without Metadata-Flavor: Google is not GCE', async () => {
+    assert.equal(await probeGcp({ host: impostorHost, timeoutMs }), undefined);
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${closed}`, GCE_METADATA_HOST: impostorHost };
+    assert.deepEqual(await detectCloud({ mode: 'auto', env, timeoutMs }), { cloud: 'none' });
+  });
+});
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+/** A loopback port nothing listens on (bound, then released), checked to refuse connections. */
+async function closedLoopbackPort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); reject(new Error(`127.0.0.1:${port} unexpectedly accepts`)); });
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNREFUSED' ? resolve() : reject(error));
+  });
+  return port;
+}
