@@ -96,6 +96,7 @@ async function buildContext(
     region: opts.region, s3Endpoint: opts.s3Endpoint, s3PathStyle: opts.s3PathStyle, s3Checksum: opts.s3Checksum,
     gcsEndpoint: opts.gcsEndpoint, projectId: cloud.projectId, multipartThreshold: opts.multipartThreshold,
     partConcurrency: opts.partConcurrency, concurrency: opts.concurrency, dryRun: opts.dryRun,
+    retryAttempts: opts.retryAttempts, retryDelayMs: opts.retryDelayMs,
     onRetry: (what, attempt, err) => reporter.emit({ type: 'retry', what, attempt, error: err instanceof Error ? err.message : String(err) }),
   });
   const yamlFacts: CassandraYamlFacts = dataDirs.yamlPath ? await readCassandraYamlFacts(dataDirs.yamlPath).catch(() => ({})) : {};

@@ -54,6 +54,10 @@ export const globalOptions = {
     describe: 'Lock, journal and manifest cache (default: /var/lib/cass-backup-run as root, else ~/.local/state/cass-backup-run)' },
   'metadata-timeout': { type: 'number', env: ['CASS_BACKUP_METADATA_TIMEOUT_MS'], default: 1000, group: 'Run',
     describe: 'Milliseconds to wait for each cloud metadata service' },
+  'retry-attempts': { type: 'number', env: ['CASS_BACKUP_RETRY_ATTEMPTS'], default: 6, group: 'Run',
+    describe: 'Attempts per object operation before a file counts as failed (transient errors only)' },
+  'retry-delay': { type: 'number', env: ['CASS_BACKUP_RETRY_DELAY_MS'], default: 500, group: 'Run',
+    describe: 'First retry delay in milliseconds; doubles per attempt (with jitter), at most 20 s' },
   'dry-run': { type: 'boolean', env: ['CASS_BACKUP_DRY_RUN'], default: false, group: 'Run',
     describe: 'Show what would be done; run no nodetool command that changes anything and write nothing' },
   json: { type: 'boolean', env: ['CASS_BACKUP_JSON'], default: false, group: 'Output',
@@ -84,6 +88,8 @@ export interface GlobalOptions {
   readonly multipartThreshold: number;
   readonly stateDir: string | undefined;
   readonly metadataTimeoutMs: number;
+  readonly retryAttempts: number;
+  readonly retryDelayMs: number;
   readonly dryRun: boolean;
   readonly json: boolean;
 }
@@ -115,6 +121,8 @@ export function resolveGlobalOptions(argv: Raw, env: NodeJS.ProcessEnv): GlobalO
     multipartThreshold: parseSize('multipart-threshold', String(get('multipart-threshold'))),
     stateDir: str(get('state-dir')),
     metadataTimeoutMs: positiveInt('metadata-timeout', get('metadata-timeout')),
+    retryAttempts: positiveInt('retry-attempts', get('retry-attempts')),
+    retryDelayMs: positiveInt('retry-delay', get('retry-delay')),
     dryRun: Boolean(get('dry-run')),
     json: Boolean(get('json')),
   };

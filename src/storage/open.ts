@@ -21,12 +21,16 @@ export interface OpenBackendOptions {
   /** Files in flight; the connection pool is sized from it. */
   readonly concurrency: number;
   readonly dryRun: boolean;
+  readonly retryAttempts: number;
+  readonly retryDelayMs: number;
   readonly onRetry?: RetryPolicy['onRetry'];
 }
 
 export function openBackend(dest: Destination, o: OpenBackendOptions): Backend {
   const adapter = openAdapter(dest, o);
-  const retried = withRetries(adapter, { ...defaultRetryPolicy, ...(o.onRetry ? { onRetry: o.onRetry } : {}) });
+  const retried = withRetries(adapter, {
+    ...defaultRetryPolicy, attempts: o.retryAttempts, baseDelayMs: o.retryDelayMs, ...(o.onRetry ? { onRetry: o.onRetry } : {}),
+  });
   return o.dryRun ? withDryRun(retried) : retried;
 }
 

@@ -1,0 +1,277 @@
+// The Google Cloud Storage adapter. Every upload is checked end to end: the library hashes the bytes as they
+// stream (with our native CRC32C, so hashing is never the bottleneck), compares the object's crc32c that GCS
+// reports, and deletes the object on a mismatch. This is the only module that imports the GCS SDK.
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Storage, type Bucket, type File, type FileMetadata } from '@google-cloud/storage';
+import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
+import { StorageError } from '../errors.ts';
+import type { Backend, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
+
+export interface GcsBackendConfig {
+  readonly bucket: string;
+  /** Object name prefix, with or without a trailing slash; '' for the bucket root. */
+  readonly prefix: string;
+  /** A custom endpoint (an emulator); the library then skips authentication by itself. */
+  readonly apiEndpoint?: string;
+  readonly projectId?: string;
+  /** Files larger than this use a resumable upload; smaller ones one multipart request. Default 8 MiB. */
+  readonly resumableThreshold?: number;
+  /** Resumable chunk size (a multiple of 256 KiB); unset streams the whole file in one request. */
+  readonly chunkSize?: number;
+}
+
+const MiB = 1024 * 1024;
+const LIST_PAGE = 1000;
+const DELETE_CONCURRENCY = 32;
+
+interface Ctx {
+  readonly storage: Storage;
+  readonly bucket: Bucket;
+  readonly bucketName: string;
+  /** '' or ends with '/'. */
+  readonly prefix: string;
+  readonly resumableThreshold: number;
+  readonly chunkSize: number | undefined;
+}
+
+function normalizePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `${trimmed}/`;
+}
+
+/** The library's CRC32C validator interface, backed by the native implementation. */
+function nativeCrc32cValidator(): { update(data: Buffer): void; toString(): string; validate(value: string): boolean } {
+  let crc = 0;
+  return {
+    update(data: Buffer): void {
+      crc = crc32cUpdate(crc, data);
+    },
+    toString: () => crc32cToBase64(crc),
+    validate: (value: string) => value === crc32cToBase64(crc),
+  };
+}
+
+export function createGcsBackend(config: GcsBackendConfig): Backend {
+  const storage = new Storage({
+    ...(config.apiEndpoint === undefined ? {} : { apiEndpoint: config.apiEndpoint }),
+    ...(config.projectId === undefined ? {} : { projectId: config.projectId }),
+    crc32cGenerator: nativeCrc32cValidator,
+  });
+  const ctx: Ctx = {
+    storage,
+    bucket: storage.bucket(config.bucket),
+    bucketName: config.bucket,
+    prefix: normalizePrefix(config.prefix),
+    resumableThreshold: config.resumableThreshold ?? 8 * MiB,
+    chunkSize: config.chunkSize,
+  };
+  return {
+    description: `gs://${config.bucket}/${ctx.prefix}`,
+    put: (key, source, options) => put(ctx, key, source, options),
+    stat: (key, options) => stat(ctx, key, options),
+    list: (prefix, options) => list(ctx, prefix, options),
+    listDirs: (prefix, options) => listDirs(ctx, prefix, options),
+    get: (key, options) => get(ctx, key, options),
+    copy: (from, to, options) => copy(ctx, from, to, options),
+    delete: (keys, options) => deleteKeys(ctx, keys, options),
+    close: async () => {},
+  };
+}
+
+// ---------- errors ----------
+
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown; status?: unknown } | null)?.code;
+  if (typeof code === 'number') return code;
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function codeOf(err: unknown, status: number | undefined): string {
+  const reason = (err as { errors?: Array<{ reason?: unknown }> } | null)?.errors?.[0]?.reason;
+  if (typeof reason === 'string') return reason;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code; // Node errno, or the library's FILE_NO_UPLOAD
+  return status === undefined ? 'Unknown' : String(status);
+}
+
+/** What a 404 means depends on the call: a put or a list can only be missing its bucket. */
+type Missing = 'bucket' | 'object';
+
+function describe(ctx: Ctx, op: string, key: string | undefined, code: string, status: number | undefined,
+  missing: Missing, err: unknown): string {
+  const at = key === undefined ? `bucket "${ctx.bucketName}"` : `gs://${ctx.bucketName}/${key}`;
+  const text = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+  if (status === 404 && (missing === 'bucket' || /bucket/i.test(text))) {
+    return `GCS bucket "${ctx.bucketName}" does not exist (NoSuchBucket)`;
+  }
+  if (status === 404) return `GCS object ${at} does not exist (${code})`;
+  if (status === 401 || status === 403) return `GCS denied ${op} on ${at}: ${text} (${code})`;
+  if (code === 'FILE_NO_UPLOAD') return `GCS ${op} of ${at}: stored bytes do not match what was sent, object deleted (${code})`;
+  return `GCS ${op} on ${at} failed: ${text} (${code})`;
+}
+
+function gcsError(ctx: Ctx, err: unknown, op: string, key?: string, missing: Missing = 'object',
+  signal?: AbortSignal): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (err instanceof StorageError) return err;
+  const status = statusOf(err);
+  const bucketGone = status === 404 && (missing === 'bucket' || /bucket/i.test(String((err as Error)?.message)));
+  const code = bucketGone ? 'NoSuchBucket' : codeOf(err, status);
+  const permanent = status === 401 || status === 403 || status === 404 || code === 'FILE_NO_UPLOAD_DELETE';
+  return new StorageError(describe(ctx, op, key, code, status, missing, err), { permanent, code, cause: err });
+}
+
+function infoOf(ctx: Ctx, meta: FileMetadata): ObjectInfo {
+  return {
+    key: (meta.name ?? '').slice(ctx.prefix.length),
+    size: Number(meta.size ?? 0),
+    ...(meta.generation === undefined ? {} : { etag: String(meta.generation) }),
+    ...(meta.crc32c === undefined ? {} : { crc32c: meta.crc32c }),
+    ...(meta.updated === undefined ? {} : { lastModified: new Date(meta.updated) }),
+  };
+}
+
+// ---------- put ----------
+
+function counter(onBytes: ((bytes: number) => void) | undefined): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done): void {
+      onBytes?.(chunk.length);
+      done(null, chunk);
+    },
+  });
+}
+
+async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
+  const name = ctx.prefix + key;
+  const file = ctx.bucket.file(name);
+  const resumable = source.size > ctx.resumableThreshold;
+  const out = file.createWriteStream({
+    resumable,
+    validation: 'crc32c', // on mismatch the library deletes the object and fails with FILE_NO_UPLOAD
+    contentType: 'application/octet-stream',
+    ...(resumable && ctx.chunkSize !== undefined ? { chunkSize: ctx.chunkSize } : {}),
+  });
+  try {
+    await pipeline(source.open(), counter(options?.onBytes), out, { signal: options?.signal });
+    const info = infoOf(ctx, file.metadata);
+    if (info.size !== source.size) {
+      throw new StorageError(`GCS put of gs://${ctx.bucketName}/${name}: stored ${info.size} bytes, sent ${source.size}`,
+        { permanent: false, code: 'SizeMismatch' });
+    }
+    return info;
+  } catch (err) {
+    throw gcsError(ctx, err, 'upload', name, 'bucket', options?.signal);
+  }
+}
+
+// ---------- read side ----------
+
+async function stat(ctx: Ctx, key: string, options?: SignalOptions): Promise<ObjectInfo | undefined> {
+  const name = ctx.prefix + key;
+  try {
+    options?.signal?.throwIfAborted();
+    const [meta] = await ctx.bucket.file(name).getMetadata();
+    return infoOf(ctx, meta);
+  } catch (err) {
+    if (!options?.signal?.aborted && statusOf(err) === 404) return undefined;
+    throw gcsError(ctx, err, 'stat', name, 'object', options?.signal);
+  }
+}
+
+interface Page {
+  readonly files: File[];
+  readonly prefixes: string[];
+  readonly nextToken: string | undefined;
+}
+
+async function listPage(ctx: Ctx, prefix: string, pageToken: string | undefined, delimiter?: string): Promise<Page> {
+  try {
+    const [files, next, raw] = await ctx.bucket.getFiles({
+      prefix, autoPaginate: false, maxResults: LIST_PAGE,
+      ...(pageToken === undefined ? {} : { pageToken }),
+      ...(delimiter === undefined ? {} : { delimiter }),
+    });
+    const prefixes = (raw as { prefixes?: unknown } | undefined)?.prefixes;
+    const token = (next as { pageToken?: unknown } | null)?.pageToken;
+    return {
+      files,
+      prefixes: Array.isArray(prefixes) ? prefixes.filter((p): p is string => typeof p === 'string') : [],
+      nextToken: typeof token === 'string' && token !== '' ? token : undefined,
+    };
+  } catch (err) {
+    throw gcsError(ctx, err, 'list', prefix, 'bucket');
+  }
+}
+
+async function* list(ctx: Ctx, prefix: string, options?: SignalOptions): AsyncIterable<ObjectInfo> {
+  let token: string | undefined;
+  do {
+    options?.signal?.throwIfAborted();
+    const page = await listPage(ctx, ctx.prefix + prefix, token);
+    for (const f of page.files) yield infoOf(ctx, f.metadata);
+    token = page.nextToken;
+  } while (token !== undefined);
+}
+
+async function listDirs(ctx: Ctx, prefix: string, options?: SignalOptions): Promise<string[]> {
+  if (prefix !== '' && !prefix.endsWith('/')) throw new RangeError(`listDirs prefix must end with "/": ${prefix}`);
+  const full = ctx.prefix + prefix;
+  const dirs: string[] = [];
+  let token: string | undefined;
+  do {
+    options?.signal?.throwIfAborted();
+    const page = await listPage(ctx, full, token, '/');
+    for (const p of page.prefixes) dirs.push(p.slice(full.length, -1));
+    token = page.nextToken;
+  } while (token !== undefined);
+  return dirs;
+}
+
+async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readable> {
+  const name = ctx.prefix + key;
+  try {
+    options?.signal?.throwIfAborted();
+    // Read the generation first: a missing object fails here, not later on the stream, and an object
+    // replaced meanwhile fails instead of mixing two versions.
+    const [meta] = await ctx.bucket.file(name).getMetadata();
+    const file = ctx.bucket.file(name, { generation: Number(meta.generation) });
+    const stream = file.createReadStream({ validation: 'crc32c' });
+    if (options?.signal !== undefined) {
+      const signal = options.signal;
+      signal.addEventListener('abort', () => stream.destroy(signal.reason as Error), { once: true });
+    }
+    return stream;
+  } catch (err) {
+    throw gcsError(ctx, err, 'download', name, 'object', options?.signal);
+  }
+}
+
+async function copy(ctx: Ctx, fromKey: string, toKey: string, options?: SignalOptions): Promise<ObjectInfo> {
+  const from = ctx.prefix + fromKey;
+  try {
+    options?.signal?.throwIfAborted();
+    // File.copy uses the rewrite API and follows its rewrite tokens, so large objects copy in several calls.
+    const [copied] = await ctx.bucket.file(from).copy(ctx.bucket.file(ctx.prefix + toKey));
+    const [meta] = await copied.getMetadata();
+    return infoOf(ctx, meta);
+  } catch (err) {
+    throw gcsError(ctx, err, 'copy', from, 'object', options?.signal);
+  }
+}
+
+async function deleteKeys(ctx: Ctx, keys: readonly string[], options?: SignalOptions): Promise<void> {
+  for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
+    options?.signal?.throwIfAborted();
+    await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map(async (key) => {
+      const name = ctx.prefix + key;
+      try {
+        await ctx.bucket.file(name).delete({ ignoreNotFound: true });
+      } catch (err) {
+        throw gcsError(ctx, err, 'delete', name, 'object', options?.signal);
+      }
+    }));
+  }
+}

@@ -1,0 +1,39 @@
+// Re-openable byte sources for Backend.put: a retry (of a whole object or of one part) opens the range again
+// instead of buffering it, so memory stays bounded whatever the file size.
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { PutSource } from './backend.ts';
+
+// 1 MiB reads: few syscalls and few stream callbacks per part, still small next to a part in flight.
+const READ_CHUNK = 1024 * 1024;
+
+function checkRange(size: number, start: number, end: number): void {
+  if (!(start >= 0 && start <= end && end <= size)) {
+    throw new RangeError(`range [${start}, ${end}) is outside a source of ${size} bytes`);
+  }
+}
+
+/** A file of known size; the size is the caller's (stat'ed) one, so a file that grows is read only that far. */
+export function fileSource(path: string, size: number): PutSource {
+  return {
+    size,
+    open(start = 0, end = size): Readable {
+      checkRange(size, start, end);
+      // createReadStream's `end` is inclusive; an empty range must not read byte `start`.
+      if (end === start) return Readable.from([], { objectMode: false });
+      return createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK });
+    },
+  };
+}
+
+export function bytesSource(buf: Buffer): PutSource {
+  return {
+    size: buf.length,
+    open(start = 0, end = buf.length): Readable {
+      checkRange(buf.length, start, end);
+      const slice = buf.subarray(start, end);
+      // One chunk (not per byte): Readable.from would iterate a Buffer byte by byte.
+      return Readable.from(slice.length === 0 ? [] : [slice], { objectMode: false });
+    },
+  };
+}
