@@ -1,0 +1,81 @@
+// CQL helpers for end-to-end tests against the loopback Cassandra started by scripts/testenv.sh.
+// Tests create their own keyspace with a unique name so runs never see each other's data.
+import cassandra from 'cassandra-driver';
+import type { Client } from 'cassandra-driver';
+
+/** The two tables createSampleSchema makes; `events` carries a secondary index (`events_kind_idx`). */
+export const SAMPLE_TABLES = ['users', 'events'] as const;
+export type SampleTable = (typeof SAMPLE_TABLES)[number];
+export const SAMPLE_INDEX = 'events_kind_idx';
+
+/** Fails with the setup instructions when the test environment has not been sourced. */
+export function requireTestEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new Error(
+      `${name} is not set: run \`scripts/testenv.sh up\` and \`source .testenv/env.sh\` before the e2e tests`,
+    );
+  }
+  return value;
+}
+
+export async function connect(): Promise<Client> {
+  const host = requireTestEnv('CBR_CQL_HOST');
+  const port = Number(requireTestEnv('CBR_CQL_PORT'));
+  const client = new cassandra.Client({
+    contactPoints: [host],
+    localDataCenter: 'datacenter1',
+    protocolOptions: { port },
+    socketOptions: { readTimeout: 60_000 },
+  });
+  await client.connect();
+  return client;
+}
+
+/** A keyspace name unique to this run (CQL identifiers: letters, digits, underscore, max 48). */
+export function uniqueKeyspace(prefix = 'cbr'): string {
+  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  return `${prefix}_${suffix}`.toLowerCase();
+}
+
+export async function createSampleSchema(client: Client, keyspace: string): Promise<void> {
+  await client.execute(
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
+  );
+  await client.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.users (id int PRIMARY KEY, name text, payload blob)`);
+  await client.execute(
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.events (id int PRIMARY KEY, kind text, payload blob)`,
+  );
+  await client.execute(`CREATE INDEX IF NOT EXISTS ${SAMPLE_INDEX} ON ${keyspace}.events (kind)`);
+}
+
+/** Inserts rows `from .. from+count-1`; the same id always gets the same content, so re-inserting is idempotent. */
+export async function insertRows(
+  client: Client,
+  keyspace: string,
+  table: SampleTable,
+  from: number,
+  count: number,
+): Promise<void> {
+  const column = table === 'users' ? 'name' : 'kind';
+  const query = `INSERT INTO ${keyspace}.${table} (id, ${column}, payload) VALUES (?, ?, ?)`;
+  const batchSize = 50;
+  for (let start = from; start < from + count; start += batchSize) {
+    const end = Math.min(start + batchSize, from + count);
+    const writes: Promise<unknown>[] = [];
+    for (let id = start; id < end; id += 1) {
+      writes.push(client.execute(query, [id, `${column}-${id % 7}`, Buffer.alloc(256, id % 251)], { prepare: true }));
+    }
+    await Promise.all(writes);
+  }
+}
+
+export async function countRows(client: Client, keyspace: string, table: SampleTable): Promise<number> {
+  const result = await client.execute(`SELECT COUNT(*) AS n FROM ${keyspace}.${table}`);
+  const n: unknown = result.first()?.get('n');
+  return Number(String(n)); // COUNT is a bigint column, decoded as a Long object
+}
+
+export async function dropKeyspace(client: Client, keyspace: string): Promise<void> {
+  await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+}
