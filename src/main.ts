@@ -6,7 +6,6 @@ import { execa } from 'execa';
 import { runApp, type AppState } from './app.ts';
 import { ExitCode } from './exit-codes.ts';
 import { IncompleteError, LockedError, NodetoolError, StorageError, UnsafePathError, UsageError } from './errors.ts';
-import type { ExecFn } from './cassandra/nodetool.ts';
 import { redact } from './redact.ts';
 
 const MIN_NODE_MAJOR = 22;
@@ -26,7 +25,7 @@ async function main(): Promise<number> {
   try {
     await runApp({
       args: process.argv.slice(2), env: process.env, version, hostname: hostname(), pid: process.pid,
-      isRoot: process.getuid?.() === 0, exec: execa as unknown as ExecFn, signal: abort.signal, now: () => new Date(),
+      isRoot: process.getuid?.() === 0, exec: execa, signal: abort.signal, now: () => new Date(),
       stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t),
       stderrIsTty: Boolean(process.stderr.isTTY),
     }, state);

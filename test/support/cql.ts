@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 // CQL helpers for end-to-end tests against the loopback Cassandra started by scripts/testenv.sh.
 // Tests create their own keyspace with a unique name so runs never see each other's data.
 import cassandra from 'cassandra-driver';
@@ -76,6 +78,10 @@ export async function countRows(client: Client, keyspace: string, table: SampleT
   return Number(String(n)); // COUNT is a bigint column, decoded as a Long object
 }
 
+/** Drops the keyspace and removes what Cassandra leaves on disk for it (backups/ hard links are never removed). */
 export async function dropKeyspace(client: Client, keyspace: string): Promise<void> {
   await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  for (const dir of (process.env.CBR_DATA_DIRS ?? '').split(':').filter(Boolean)) {
+    rmSync(join(dir, keyspace), { recursive: true, force: true });
+  }
 }

@@ -10,6 +10,7 @@ export interface StoredManifest {
   readonly totals: { files: number; bytes: number; uploadedBytes: number };
   readonly cassandra: Record<string, unknown>;
   readonly cloud: Record<string, unknown>;
+  readonly nodetool?: { command: string[]; exitCode: number };
 }
 
 export function manifestKeyOf(nodeId: string, tag: string): string {
