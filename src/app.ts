@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { Writable } from 'node:stream';
 import { parseCommandLine, type ParsedCommand } from './cli.ts';
 import { resolveGlobalOptions, type GlobalOptions } from './config/options.ts';
-import { resolveDestination, describeDestination } from './config/destination.ts';
+import { resolveDestination, describeDestination, parseDestination } from './config/destination.ts';
 import { detectCloud } from './cloud/detect.ts';
 import { nodeId as deriveNodeId } from './cloud/node-id.ts';
 import { resolveDataDirs, readCassandraYamlFacts, type CassandraYamlFacts } from './cassandra/data-dirs.ts';
@@ -61,11 +61,10 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
 }
 
 async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<void> {
+  if (parsed.command === 'detect') return detect(opts, io);
   const passthrough = 'nodetoolArgs' in parsed ? connectionFromArgs(parsed.nodetoolArgs) : { args: [], connection: {} };
   const ctx = await buildContext(opts, io, reporter, passthrough.connection);
   switch (parsed.command) {
-    case 'detect':
-      return printDetect(opts, ctx, io);
     case 'snapshot':
       await snapshotCommand({ nodetoolArgs: passthrough.args, resumeTag: parsed.resume, keepSnapshot: parsed.keepSnapshot }, ctx);
       return;
@@ -78,19 +77,22 @@ async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, r
   }
 }
 
-interface DetectedContext extends BackupContext {
-  readonly dataDirsSource: string;
-}
-
-async function buildContext(
-  opts: GlobalOptions, io: AppIo, reporter: Reporter, extraConnection: ConnectionOverrides,
-): Promise<DetectedContext> {
+/** What the node is: cloud, node id, data directories. Needs no destination. */
+async function identifyNode(opts: GlobalOptions, io: AppIo) {
   const [cloud, dataDirs] = await Promise.all([
     detectCloud({ mode: opts.cloud, env: io.env, timeoutMs: opts.metadataTimeoutMs }),
     resolveDataDirs({ flags: opts.dataDirs, ...(opts.cassandraYaml ? { cassandraYaml: opts.cassandraYaml } : {}), env: io.env }),
   ]);
   const hostname = io.hostname.split('.')[0] || io.hostname;
   const nodeId = deriveNodeId({ override: opts.nodeId, facts: cloud, hostname });
+  return { cloud, dataDirs, hostname, nodeId };
+}
+
+async function buildContext(
+  opts: GlobalOptions, io: AppIo, reporter: Reporter, extraConnection: ConnectionOverrides,
+): Promise<BackupContext> {
+  if (opts.dest) parseDestination(opts.dest); // a malformed --dest is reported before anything slower
+  const { cloud, dataDirs, hostname, nodeId } = await identifyNode(opts, io);
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
   const backend = openBackend(destination, {
     region: opts.region, s3Endpoint: opts.s3Endpoint, s3PathStyle: opts.s3PathStyle, s3Checksum: opts.s3Checksum,
@@ -102,7 +104,7 @@ async function buildContext(
   const yamlFacts: CassandraYamlFacts = dataDirs.yamlPath ? await readCassandraYamlFacts(dataDirs.yamlPath).catch(() => ({})) : {};
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   return {
-    nodeId, hostname, cloud, dataDirs: dataDirs.dirs, dataDirsSource: dataDirs.yamlPath ?? dataDirs.source,
+    nodeId, hostname, cloud, dataDirs: dataDirs.dirs,
     clusterNameFromYaml: yamlFacts.clusterName,
     backend, reporter, stateDir, toolVersion: io.version, concurrency: opts.concurrency, dryRun: opts.dryRun,
     nodetool: createNodetool({
@@ -167,12 +169,18 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function printDetect(opts: GlobalOptions, ctx: DetectedContext, io: AppIo): void {
+async function detect(opts: GlobalOptions, io: AppIo): Promise<void> {
+  const node = await identifyNode(opts, io);
+  let destination: string;
+  try {
+    destination = describeDestination(resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: node.cloud.cloud }));
+  } catch (err) {
+    destination = `none (${err instanceof Error ? err.message : String(err)})`;
+  }
   const report = {
-    cloud: ctx.cloud, nodeId: ctx.nodeId, hostname: ctx.hostname, dataDirs: ctx.dataDirs,
-    dataDirsSource: ctx.dataDirsSource, destination: ctx.backend.description, nodetool: opts.nodetool,
+    cloud: node.cloud, nodeId: node.nodeId, hostname: node.hostname, dataDirs: node.dataDirs.dirs,
+    dataDirsSource: node.dataDirs.yamlPath ?? node.dataDirs.source, destination, nodetool: opts.nodetool,
   };
   io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatDetectReport(report));
 }
 
-export { describeDestination };

@@ -48,11 +48,12 @@ function reportFailure(err: unknown, state: AppState): number {
   const code = exitCodeFor(err);
   const message = redact(err instanceof Error ? err.message : String(err), process.env);
   const details: string[] = [];
-  if (err instanceof NodetoolError && err.stderrTail) details.push(...err.stderrTail.split('\n').map((l) => `  | ${l}`));
   if (err instanceof IncompleteError) details.push(...err.failures.slice(0, 20).map((f) => `  - ${redact(f, process.env)}`));
   if (!(err instanceof Error) || !knownError(err)) details.push(...stackOf(err));
   if (state.json) {
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), type: 'error', exitCode: code, message, details })}\n`);
+    // nodetool's own output already went to stderr as it ran; JSON consumers get its tail here.
+    const tail = err instanceof NodetoolError && err.stderrTail ? { nodetoolOutputTail: redact(err.stderrTail, process.env) } : {};
+    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), type: 'error', exitCode: code, message, details, ...tail })}\n`);
   }
   process.stderr.write(`cass-backup-run: error: ${message}\n${details.map((d) => `${redact(d, process.env)}\n`).join('')}`);
   return code;

@@ -64,13 +64,15 @@ export async function runBackup(
   const upload = await uploadFiles(
     { files: input.files, nodeId: ctx.nodeId, dataDirs: ctx.dataDirs, referenced,
       journal, concurrency: ctx.concurrency, signal: ctx.signal, vanishedIsFailure: input.vanishedIsFailure },
-    { backend: ctx.backend, reporter: ctx.reporter, openSource: (f) => ctx.files.openSource(f), hashFile: (f) => ctx.files.hashFile(f) },
+    { backend: ctx.backend, reporter: ctx.reporter, openSource: (f) => ctx.files.openSource(f), hashFile: (f) => ctx.files.hashFile(f),
+      exists: async (p) => (await ctx.files.identity(p)) !== undefined },
   );
-  if (upload.failures.length > 0 || ctx.signal.aborted) {
+  const notStored = input.files.length - upload.entries.length - upload.vanished.length;
+  if (notStored > 0 || ctx.signal.aborted) {
     const hint = input.onIncomplete ? ` ${input.onIncomplete}` : '';
-    const first = upload.failures[0] ?? 'interrupted';
+    const first = upload.failures[0] ?? (ctx.signal.aborted ? 'interrupted' : 'not attempted');
     throw new IncompleteError(
-      `${upload.failures.length} of ${input.files.length} files were not stored (first: ${first}); no manifest was written.${hint}`,
+      `${notStored} of ${input.files.length} files were not stored (first: ${first}); no manifest was written.${hint}`,
       upload.failures,
     );
   }

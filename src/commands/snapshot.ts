@@ -35,7 +35,7 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
   }
   const result = await runBackup(
     { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra,
-      nodetool: { command: ['nodetool', 'snapshot', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`,
+      nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`,
       vanishedIsFailure: true, onIncomplete: `The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}` },
     referenced, ctx,
   ).catch((err: unknown) => {
@@ -51,7 +51,7 @@ async function resumable(tag: string, ctx: BackupContext): Promise<{ tag: string
   if (!(await ctx.enumerate.snapshotExists(ctx.dataDirs, tag))) {
     throw new UsageError(`no snapshot "${tag}" under ${ctx.dataDirs.join(', ')} to resume`);
   }
-  return { tag, args: ['-t', tag] };
+  return { tag, args: ['snapshot', '-t', tag] };
 }
 
 function dryRun(input: SnapshotInput, ctx: BackupContext): undefined {

@@ -1,7 +1,6 @@
 // Builds the backend for a destination, and fixes the order of the decorators around it:
 // adapter → retry → dry-run (outermost, so a dry run makes no remote write at all).
 import type { Destination } from '../config/destination.ts';
-import { describeDestination } from '../config/destination.ts';
 import type { Backend } from './backend.ts';
 import { createS3Backend } from './s3.ts';
 import { createGcsBackend } from './gcs.ts';
@@ -55,4 +54,3 @@ function openAdapter(dest: Destination, o: OpenBackendOptions): Backend {
   }
 }
 
-export { describeDestination };

@@ -224,14 +224,40 @@ function counted(stream: Readable, onBytes: ((bytes: number) => void) | undefine
   return counter;
 }
 
+/**
+ * Sends a request whose body is a source stream. The SDK does not notice when that stream fails (with
+ * aws-chunked it wraps it; without, it only pipes it), so the request would wait for bytes that never come
+ * until the server times out: abort it ourselves, and report the read failure rather than the abort.
+ */
+async function sendWithBody<T>(body: Readable, signal: AbortSignal | undefined,
+  send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const inner = new AbortController();
+  let bodyError: unknown;
+  const onBodyError = (err: unknown): void => {
+    bodyError = err;
+    inner.abort(err);
+  };
+  const onAbort = (): void => inner.abort(signal?.reason);
+  body.once('error', onBodyError);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await send(inner.signal);
+  } catch (err) {
+    throw bodyError ?? err;
+  } finally {
+    body.off('error', onBodyError);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   if (source.size > ctx.s.multipartThreshold) return putMultipart(ctx, key, source, options);
   const body = counted(source.open(), options?.onBytes);
   try {
-    const out = await ctx.client.send(
+    const out = await sendWithBody(body, options?.signal, (abortSignal) => ctx.client.send(
       new PutObjectCommand({ Bucket: ctx.s.bucket, Key: ctx.s.prefix + key, Body: body, ContentLength: source.size }),
-      { abortSignal: options?.signal },
-    );
+      { abortSignal },
+    ));
     return { key, size: source.size, etag: unquote(out.ETag) };
   } catch (err) {
     throw s3Error(err, 'PutObject', ctx.s, ctx.s.prefix + key, options?.signal);
@@ -337,10 +363,10 @@ async function uploadPart(
   const PartNumber = index + 1;
   const body = counted(source.open(start, end), onBytes);
   try {
-    const out = await ctx.client.send(new UploadPartCommand({
+    const out = await sendWithBody(body, mp.signal, (abortSignal) => ctx.client.send(new UploadPartCommand({
       Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId, PartNumber, Body: body, ContentLength: end - start,
       ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
-    }), { abortSignal: mp.signal });
+    }), { abortSignal }));
     if (out.ETag === undefined) throw new Error(`UploadPart ${PartNumber} returned no ETag`);
     return { PartNumber, ETag: out.ETag, ...(out.ChecksumCRC32 === undefined ? {} : { ChecksumCRC32: out.ChecksumCRC32 }) };
   } catch (err) {

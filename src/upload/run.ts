@@ -18,6 +18,8 @@ export interface UploadDeps {
   readonly openSource: (file: LocalFile) => PutSource;
   /** Reads a local file once and returns its CRC32C. */
   readonly hashFile: (file: LocalFile) => Promise<number>;
+  /** Whether a local file still exists (to tell "vanished" from "failed"). */
+  readonly exists: (absPath: string) => Promise<boolean>;
 }
 
 export interface UploadInput {
@@ -53,7 +55,8 @@ export async function uploadFiles(input: UploadInput, deps: UploadDeps): Promise
         result.uploadedBytes += entry.size;
       }
     } catch (err) {
-      recordFailure(file, err, input, deps, result);
+      const vanished = !(await deps.exists(file.absPath));
+      recordFailure(file, err, vanished, input, deps, result);
       // A permanent error (no bucket, no permission) will fail every other file the same way.
       if (isPermanent(err)) stop.abort(err);
     }
@@ -61,14 +64,15 @@ export async function uploadFiles(input: UploadInput, deps: UploadDeps): Promise
   return result;
 }
 
-function recordFailure(file: LocalFile, err: unknown, input: UploadInput, deps: UploadDeps, result: UploadResult): void {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' && !input.vanishedIsFailure) {
+function recordFailure(
+  file: LocalFile, err: unknown, vanished: boolean, input: UploadInput, deps: UploadDeps, result: UploadResult,
+): void {
+  if (vanished && !input.vanishedIsFailure) {
     result.vanished.push(file.relPath);
     deps.reporter.emit({ type: 'warning', message: `${file.relPath} disappeared before upload; skipped` });
     return;
   }
-  const message = code === 'ENOENT' ? `file disappeared before upload` : errorMessage(err);
+  const message = vanished ? `file disappeared before upload` : errorMessage(err);
   result.failures.push(`${file.absPath}: ${message}`);
 }
 
