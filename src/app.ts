@@ -11,7 +11,12 @@ import { nodeId as deriveNodeId } from './cloud/node-id.ts';
 import { resolveDataDirs, readCassandraYamlFacts, type CassandraYamlFacts } from './cassandra/data-dirs.ts';
 import { createNodetool, type ExecFn } from './cassandra/nodetool.ts';
 import { enumerateBackups, enumerateSnapshot, snapshotExists } from './cassandra/enumerate.ts';
-import { openBackend } from './storage/open.ts';
+import { openBackend, type OpenBackendOptions } from './storage/open.ts';
+import type { CatalogContext } from './commands/catalog-context.ts';
+import { listCommand } from './commands/list.ts';
+import { verifyCommand } from './commands/verify.ts';
+import { restoreCommand } from './commands/restore.ts';
+import { purgeCommand } from './commands/purge.ts';
 import { createLocalFiles } from './local-files.ts';
 import { acquireLock, processIsAlive } from './lock.ts';
 import { createHumanReporter } from './output/human.ts';
@@ -62,6 +67,7 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
 
 async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<void> {
   if (parsed.command === 'detect') return detect(opts, io);
+  if (isCatalogCommand(parsed)) return dispatchCatalog(parsed, await buildCatalogContext(opts, io, reporter));
   const passthrough = 'nodetoolArgs' in parsed ? connectionFromArgs(parsed.nodetoolArgs) : { args: [], connection: {} };
   const ctx = await buildContext(opts, io, reporter, passthrough.connection);
   switch (parsed.command) {
@@ -75,6 +81,49 @@ async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, r
       await incrementalCommand({ deleteUploaded: parsed.deleteUploaded, flush: parsed.flush }, ctx);
       return;
   }
+}
+
+type CatalogCommand = Extract<ParsedCommand, { command: 'list' | 'verify' | 'restore' | 'purge' }>;
+
+function isCatalogCommand(parsed: ParsedCommand): parsed is CatalogCommand {
+  return ['list', 'verify', 'restore', 'purge'].includes(parsed.command);
+}
+
+async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext): Promise<void> {
+  switch (parsed.command) {
+    case 'list':
+      return listCommand({ allNodes: parsed.allNodes }, ctx);
+    case 'verify':
+      return verifyCommand({ backup: parsed.backup, deep: parsed.deep }, ctx);
+    case 'restore':
+      return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force }, ctx);
+    case 'purge':
+      return purgeCommand({ keepLast: parsed.keepLast, keepDays: parsed.keepDays, yes: parsed.yes, graceHours: parsed.graceHours }, ctx);
+  }
+}
+
+/** Catalog commands need the destination and the node id, but neither Cassandra nor its data directories. */
+async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<CatalogContext> {
+  if (opts.dest) parseDestination(opts.dest);
+  const cloud = await detectCloud({ mode: opts.cloud, env: io.env, timeoutMs: opts.metadataTimeoutMs });
+  const hostname = io.hostname.split('.')[0] || io.hostname;
+  const nodeId = deriveNodeId({ override: opts.nodeId, facts: cloud, hostname });
+  const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
+  return {
+    nodeId, reporter, out: io.stdout, json: opts.json, stateDir: opts.stateDir ?? defaultStateDir(io),
+    concurrency: opts.concurrency, now: io.now, signal: io.signal,
+    backend: openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),
+  };
+}
+
+function backendOptions(opts: GlobalOptions, projectId: string | undefined, reporter: Reporter): OpenBackendOptions {
+  return {
+    region: opts.region, s3Endpoint: opts.s3Endpoint, s3PathStyle: opts.s3PathStyle, s3Checksum: opts.s3Checksum,
+    gcsEndpoint: opts.gcsEndpoint, projectId, multipartThreshold: opts.multipartThreshold,
+    partConcurrency: opts.partConcurrency, concurrency: opts.concurrency, dryRun: opts.dryRun,
+    retryAttempts: opts.retryAttempts, retryDelayMs: opts.retryDelayMs,
+    onRetry: (what, attempt, err) => reporter.emit({ type: 'retry', what, attempt, error: err instanceof Error ? err.message : String(err) }),
+  };
 }
 
 /** What the node is: cloud, node id, data directories. Needs no destination. */
@@ -94,13 +143,7 @@ async function buildContext(
   if (opts.dest) parseDestination(opts.dest); // a malformed --dest is reported before anything slower
   const { cloud, dataDirs, hostname, nodeId } = await identifyNode(opts, io);
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
-  const backend = openBackend(destination, {
-    region: opts.region, s3Endpoint: opts.s3Endpoint, s3PathStyle: opts.s3PathStyle, s3Checksum: opts.s3Checksum,
-    gcsEndpoint: opts.gcsEndpoint, projectId: cloud.projectId, multipartThreshold: opts.multipartThreshold,
-    partConcurrency: opts.partConcurrency, concurrency: opts.concurrency, dryRun: opts.dryRun,
-    retryAttempts: opts.retryAttempts, retryDelayMs: opts.retryDelayMs,
-    onRetry: (what, attempt, err) => reporter.emit({ type: 'retry', what, attempt, error: err instanceof Error ? err.message : String(err) }),
-  });
+  const backend = openBackend(destination, backendOptions(opts, cloud.projectId, reporter));
   const yamlFacts: CassandraYamlFacts = dataDirs.yamlPath ? await readCassandraYamlFacts(dataDirs.yamlPath).catch(() => ({})) : {};
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   return {

@@ -9,7 +9,13 @@ export type ParsedCommand =
       readonly keepSnapshot: boolean }
   | { readonly command: 'repair'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly deleteUploaded: boolean }
   | { readonly command: 'incremental'; readonly raw: Raw; readonly deleteUploaded: boolean; readonly flush: boolean }
-  | { readonly command: 'detect'; readonly raw: Raw };
+  | { readonly command: 'detect'; readonly raw: Raw }
+  | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean }
+  | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean }
+  | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string; readonly tables: string[];
+      readonly until: string | undefined; readonly force: boolean }
+  | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
+      readonly yes: boolean; readonly graceHours: number };
 
 export type CliOutcome =
   | { readonly kind: 'run'; readonly parsed: ParsedCommand }
@@ -65,7 +71,23 @@ function buildParser(version: string): Argv {
       c.option('delete-uploaded', { type: 'boolean', default: false, describe: 'Remove each local backups/ file once its upload is confirmed' })
         .option('flush', { type: 'boolean', default: false, describe: 'Run `nodetool flush` first, so recent writes are included' }))
     .command('detect', 'Print the cloud, node id, data directories and destination a run would use; write nothing')
-    .demandCommand(1, 'Name a command: snapshot, repair, incremental or detect.')
+    .command('list', 'List the backups of this node (or of every node) from their manifests', (c) =>
+      c.option('all-nodes', { type: 'boolean', default: false, describe: 'Every node under the destination, grouped by tag' }))
+    .command('verify <backup>', 'Check that every object a backup\'s manifest names is stored with its size and checksum', (c) =>
+      c.positional('backup', { type: 'string', describe: 'Backup tag, or "latest"' })
+        .option('deep', { type: 'boolean', default: false, describe: 'Download every object and re-hash it' }))
+    .command('restore <backup>', 'Download a backup into a directory in Cassandra\'s layout (<ks>/<table>-<id>/…)', (c) =>
+      c.positional('backup', { type: 'string', describe: 'Snapshot backup tag, or "latest"' })
+        .option('to', { type: 'string', demandOption: true, describe: 'Directory to restore into' })
+        .option('table', { type: 'string', array: true, default: [], describe: 'Only this keyspace or keyspace.table (repeatable)' })
+        .option('until', { type: 'string', describe: 'Also apply incremental backups taken after the snapshot, up to this time (ISO 8601, or "now")' })
+        .option('force', { type: 'boolean', default: false, describe: 'Restore into a directory that is not empty' }))
+    .command('purge', 'Delete expired backups; shows what it would delete unless --yes', (c) =>
+      c.option('keep-last', { type: 'number', describe: 'Keep the N newest snapshot backups' })
+        .option('keep-days', { type: 'number', describe: 'Keep backups younger than D days' })
+        .option('yes', { type: 'boolean', default: false, describe: 'Really delete' })
+        .option('grace-hours', { type: 'number', default: 24, describe: 'Never delete unreferenced objects younger than this (a backup may be in progress)' }))
+    .demandCommand(1, 'Name a command: snapshot, repair, incremental, detect, list, verify, restore or purge.')
     .epilog(epilog)
     .version(version)
     .help()
@@ -105,9 +127,30 @@ function toCommand(argv: Raw): ParsedCommand {
     case 'detect':
       refuseExtra(command, rest);
       return { command, raw: argv };
+    case 'list':
+      refuseExtra(command, rest);
+      return { command, raw: argv, allNodes: Boolean(argv['all-nodes']) };
+    case 'verify':
+      refuseExtra(command, rest);
+      return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep) };
+    case 'restore':
+      refuseExtra(command, rest);
+      return { command, raw: argv, backup: String(argv.backup), to: String(argv.to), tables: (argv.table as string[]).map(String),
+        until: argv.until as string | undefined, force: Boolean(argv.force) };
+    case 'purge':
+      refuseExtra(command, rest);
+      return { command, raw: argv, keepLast: optionalCount('keep-last', argv['keep-last']), keepDays: optionalCount('keep-days', argv['keep-days']),
+        yes: Boolean(argv.yes), graceHours: Number(argv['grace-hours']) };
     default:
       throw new UsageError(`unknown command "${command ?? ''}"; run cass-backup-run --help`);
   }
+}
+
+function optionalCount(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got ${String(v)}`);
+  return n;
 }
 
 function refuseExtra(command: string, rest: readonly string[]): void {

@@ -1,0 +1,18 @@
+// What the catalog commands (list, verify, restore, purge) receive. They need the destination and the node id,
+// not Cassandra: restore and verify can run on any machine that can read the bucket.
+import type { Backend } from '../storage/backend.ts';
+import type { Reporter } from '../report.ts';
+
+export interface CatalogContext {
+  /** This node's id (derived or --node-id): whose backups verify/restore/purge act on. */
+  readonly nodeId: string;
+  readonly backend: Backend;
+  readonly reporter: Reporter;
+  /** Data output (stdout): tables, reports, JSON documents. Progress and warnings go to the reporter. */
+  readonly out: (text: string) => void;
+  readonly json: boolean;
+  readonly stateDir: string;
+  readonly concurrency: number;
+  readonly now: () => Date;
+  readonly signal: AbortSignal;
+}
