@@ -149,7 +149,7 @@ async function buildContext(
   return {
     nodeId, hostname, cloud, dataDirs: dataDirs.dirs,
     clusterNameFromYaml: yamlFacts.clusterName,
-    backend, reporter, stateDir, toolVersion: io.version, concurrency: opts.concurrency, dryRun: opts.dryRun,
+    backend, reporter, stateDir, toolVersion: io.version, concurrency: opts.concurrency, layout: opts.layout, dryRun: opts.dryRun,
     nodetool: createNodetool({
       exec: io.exec, path: opts.nodetool, passthrough: true, output: stderrStream(io), signal: io.signal,
       connection: { ...connectionOf(opts), ...extraConnection },

@@ -199,3 +199,13 @@ export function parseSSTableName(fileName: string): SSTableName | undefined {
   }
   return { version: m[1], generation: m[2], format: m[3], component: m[4] };
 }
+
+/**
+ * Where a file sits within its table, whichever snapshot or backups/ directory it was found in:
+ * `ks/t-<id>/snapshots/<tag>/.idx/nb-1-big-Data.db` and `ks/t-<id>/backups/.idx/nb-1-big-Data.db` both give
+ * `ks/t-<id>/.idx/nb-1-big-Data.db`. Hard links of one SSTable share it. undefined outside a table directory.
+ */
+export function tableRelativePath(relPath: string): string | undefined {
+  const where = locateInTable(relPath);
+  return where && [where.keyspace, where.tableDir, ...where.inner].join('/');
+}

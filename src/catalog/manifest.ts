@@ -1,6 +1,7 @@
 // The backup manifest (DESIGN section 6): its shape, how it is built, serialised and validated. Pure.
 import type { BackupKind, CloudFacts } from '../domain.ts';
 import { assertSafeRelativePath } from './keys.ts';
+import type { Layout } from './layouts.ts';
 
 export const MANIFEST_FORMAT = 1;
 
@@ -20,6 +21,8 @@ export interface ManifestFile {
   readonly etag?: string;
   /** True when this run stored no bytes for it (already stored by an earlier run). */
   readonly reused?: boolean;
+  /** True when the object was copied server-side from an identical one of an earlier backup. */
+  readonly copied?: boolean;
 }
 
 export interface CassandraFacts {
@@ -37,7 +40,7 @@ export interface Manifest {
   readonly nodeId: string;
   readonly kind: BackupKind;
   readonly tag: string;
-  readonly layout: 'seed';
+  readonly layout: Layout;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly cloud: CloudFacts;
@@ -57,7 +60,7 @@ export function finishManifest(draft: ManifestDraft): Manifest {
   let uploadedBytes = 0;
   for (const f of files) {
     bytes += f.size;
-    if (!f.reused) uploadedBytes += f.size;
+    if (!f.reused && !f.copied) uploadedBytes += f.size;
   }
   return { format: MANIFEST_FORMAT, ...draft, files, totals: { files: files.length, bytes, uploadedBytes } };
 }

@@ -62,7 +62,7 @@ export async function runBackup(
   ctx.reporter.emit({ type: 'start', command: input.command, tag: input.tag, destination: ctx.backend.description,
     files: input.files.length, bytes: totalBytes });
   const upload = await uploadFiles(
-    { files: input.files, nodeId: ctx.nodeId, dataDirs: ctx.dataDirs, referenced,
+    { files: input.files, nodeId: ctx.nodeId, layout: ctx.layout, dataDirs: ctx.dataDirs, referenced,
       journal, concurrency: ctx.concurrency, signal: ctx.signal, vanishedIsFailure: input.vanishedIsFailure },
     { backend: ctx.backend, reporter: ctx.reporter, openSource: (f) => ctx.files.openSource(f), hashFile: (f) => ctx.files.hashFile(f),
       exists: async (p) => (await ctx.files.identity(p)) !== undefined },
@@ -78,7 +78,7 @@ export async function runBackup(
   }
   const manifest = finishManifest({
     tool: { name: 'cass-backup-run', version: ctx.toolVersion }, nodeId: ctx.nodeId, kind: input.kind, tag: input.tag,
-    layout: 'seed', startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(), cloud: ctx.cloud,
+    layout: ctx.layout, startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(), cloud: ctx.cloud,
     hostname: ctx.hostname, cassandra: input.cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
     dataDirs: ctx.dataDirs, files: upload.entries,
   });
@@ -92,7 +92,7 @@ export function emitSummary(ctx: BackupContext, command: string, tag: string, st
   const { totals } = result.manifest;
   ctx.reporter.emit({
     type: 'summary', command, tag, ok: true, files: totals.files, uploadedFiles: result.upload.uploadedFiles,
-    reusedFiles: totals.files - result.upload.uploadedFiles, bytes: totals.bytes, uploadedBytes: totals.uploadedBytes,
+    copiedFiles: result.upload.copiedFiles, reusedFiles: totals.files - result.upload.uploadedFiles - result.upload.copiedFiles, bytes: totals.bytes, uploadedBytes: totals.uploadedBytes,
     seconds, mbPerSecond: seconds > 0 ? totals.uploadedBytes / 1e6 / seconds : 0, manifest: result.manifestKey, failures: [],
   });
 }

@@ -5,6 +5,7 @@ import type { Backend, PutSource } from '../storage/backend.ts';
 import type { Reporter } from '../report.ts';
 import type { CassandraFacts } from '../catalog/manifest.ts';
 import type { Lock } from '../lock.ts';
+import type { Layout } from '../catalog/layouts.ts';
 
 export interface NodetoolPort {
   snapshot(args: readonly string[]): Promise<{ tag: string; args: string[] }>;
@@ -47,6 +48,7 @@ export interface BackupContext {
   readonly stateDir: string;
   readonly toolVersion: string;
   readonly concurrency: number;
+  readonly layout: Layout;
   readonly dryRun: boolean;
   readonly now: () => Date;
   readonly lock: (what: string) => Promise<Lock>;

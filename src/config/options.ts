@@ -31,6 +31,8 @@ export const globalOptions = {
     describe: 'S3 request checksums: when_supported (SDK default) or when_required for stores that reject them' },
   'gcs-endpoint': { type: 'string', env: ['CASS_BACKUP_GCS_ENDPOINT'], group: 'Destination',
     describe: 'API endpoint of a GCS-compatible server (e.g. an emulator)' },
+  layout: { type: 'string', env: ['CASS_BACKUP_LAYOUT'], default: 'seed', choices: ['seed', 'dedup'], group: 'Destination',
+    describe: 'Bucket layout for new backups: seed (<node>/<path in the data dir>, restorable by hand) or dedup (each SSTable stored once per node, shared by every backup that contains it)' },
   'node-id': { type: 'string', env: ['CASS_BACKUP_NODE_ID'], group: 'Destination',
     describe: 'Name of this node in the bucket (default: <hostname>-<instance id>, or the hostname off-cloud)' },
   'data-dir': { type: 'array', env: ['CASS_BACKUP_DATA_DIRS'], group: 'Cassandra',
@@ -76,6 +78,7 @@ export interface GlobalOptions {
   readonly s3Checksum: 'when_supported' | 'when_required';
   readonly gcsEndpoint: string | undefined;
   readonly nodeId: string | undefined;
+  readonly layout: 'seed' | 'dedup';
   readonly dataDirs: readonly string[];
   readonly cassandraYaml: string | undefined;
   readonly nodetool: string;
@@ -109,6 +112,7 @@ export function resolveGlobalOptions(argv: Raw, env: NodeJS.ProcessEnv): GlobalO
     s3Checksum: get('s3-checksum') as GlobalOptions['s3Checksum'],
     gcsEndpoint: str(get('gcs-endpoint')),
     nodeId: str(get('node-id')),
+    layout: get('layout') as GlobalOptions['layout'],
     dataDirs: (get('data-dir') as string[] | undefined) ?? [],
     cassandraYaml: str(get('cassandra-yaml')),
     nodetool: String(get('nodetool')),

@@ -69,7 +69,7 @@ export function createHumanReporter(deps: HumanReporterDeps): Reporter {
 function summaryLine(e: Extract<RunEvent, { type: 'summary' }>): string {
   return (
     `${e.command} ${e.tag} complete: ${e.files} files, ${formatBytes(e.bytes)} ` +
-    `(${e.uploadedFiles} uploaded, ${formatBytes(e.uploadedBytes)}; ${e.reusedFiles} already stored) ` +
+    `(${e.uploadedFiles} uploaded, ${formatBytes(e.uploadedBytes)}; ${e.copiedFiles} copied in the store; ${e.reusedFiles} already stored) ` +
     `in ${e.seconds.toFixed(1)} s, ${e.mbPerSecond.toFixed(1)} MB/s; manifest ${e.manifest ?? '-'}`
   );
 }

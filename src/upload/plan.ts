@@ -6,6 +6,8 @@ import type { LocalFile } from '../domain.ts';
 /** What is known to be stored under a key. */
 export interface StoredRecord {
   readonly key: string;
+  /** The file's path relative to its data directory when it was stored (to find hard links of it later). */
+  readonly path?: string;
   readonly size: number;
   readonly mtimeMs: number;
   readonly ino: number;

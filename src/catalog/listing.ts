@@ -1,0 +1,87 @@
+// What `list` shows: backups grouped by tag across nodes, so that one tag taken on every node reads as one
+// cluster backup. Pure.
+import type { Manifest } from './manifest.ts';
+
+export interface BackupRow {
+  readonly tag: string;
+  /** `snapshot`, `incremental`, or `mixed` when nodes disagree about the kind of one tag. */
+  readonly kind: string;
+  /** Earliest start among the nodes; undefined for an unfinished run known only from the local journal. */
+  readonly startedAt: string | undefined;
+  readonly finishedAt: string | undefined;
+  readonly nodes: readonly string[];
+  /** True when every node id found under the destination has this tag (only meaningful with --all-nodes). */
+  readonly everyNode: boolean;
+  readonly files: number;
+  readonly bytes: number;
+  /** A manifest exists for every node listed. Unfinished runs (journal, no manifest) are not complete. */
+  readonly complete: boolean;
+}
+
+/** A run seen in this node's local journal that has no manifest yet: in progress, or failed and resumable. */
+export interface UnfinishedRun {
+  readonly nodeId: string;
+  readonly tag: string;
+  readonly kind: 'snapshot' | 'incremental';
+  readonly files: number;
+  readonly bytes: number;
+}
+
+export function groupByTag(
+  manifests: readonly Manifest[], allNodeIds: readonly string[], unfinished: readonly UnfinishedRun[] = [],
+): BackupRow[] {
+  const byTag = new Map<string, Manifest[]>();
+  for (const m of manifests) byTag.set(m.tag, [...(byTag.get(m.tag) ?? []), m]);
+  const rows = [...byTag.entries()].map(([tag, group]) => rowOf(tag, group, allNodeIds));
+  for (const u of unfinished) if (!byTag.has(u.tag)) rows.push(unfinishedRow(u, allNodeIds));
+  return rows.sort(byTime);
+}
+
+function rowOf(tag: string, group: readonly Manifest[], allNodeIds: readonly string[]): BackupRow {
+  const kinds = new Set(group.map((m) => m.kind));
+  const nodes = [...new Set(group.map((m) => m.nodeId))].sort();
+  return {
+    tag,
+    kind: kinds.size === 1 ? [...kinds][0] ?? 'mixed' : 'mixed',
+    startedAt: group.map((m) => m.startedAt).sort()[0],
+    finishedAt: group.map((m) => m.finishedAt).sort().at(-1),
+    nodes,
+    everyNode: allNodeIds.every((id) => nodes.includes(id)),
+    files: sum(group.map((m) => m.totals.files)),
+    bytes: sum(group.map((m) => m.totals.bytes)),
+    complete: true,
+  };
+}
+
+function unfinishedRow(u: UnfinishedRun, allNodeIds: readonly string[]): BackupRow {
+  return {
+    tag: u.tag, kind: u.kind, startedAt: undefined, finishedAt: undefined, nodes: [u.nodeId],
+    everyNode: allNodeIds.every((id) => id === u.nodeId), files: u.files, bytes: u.bytes, complete: false,
+  };
+}
+
+// Unfinished runs have no time; they go last, where the newest backups are.
+function byTime(a: BackupRow, b: BackupRow): number {
+  return (a.startedAt ?? '\uffff').localeCompare(b.startedAt ?? '\uffff') || a.tag.localeCompare(b.tag);
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/** A plain-text table, one backup per line, for a terminal. */
+export function formatTable(rows: readonly BackupRow[], nodeCount: number, formatBytes: (n: number) => string): string {
+  const header = ['TAG', 'KIND', 'STARTED', 'NODES', 'FILES', 'BYTES', 'COMPLETE'];
+  const lines = rows.map((r) => [
+    r.tag, r.kind, r.startedAt === undefined ? '-' : shortTime(r.startedAt), `${r.nodes.length}/${nodeCount}`,
+    String(r.files), formatBytes(r.bytes), r.complete ? 'yes' : 'no (no manifest: in progress or failed)',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const render = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return `${[header, ...lines].map(render).join('\n')}\n`;
+}
+
+function shortTime(iso: string): string {
+  return iso.replace(/\.\d{3}Z$/, 'Z');
+}

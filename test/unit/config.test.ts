@@ -1,0 +1,61 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveGlobalOptions, parseSize } from '../../src/config/options.ts';
+import { parseDestination, resolveDestination } from '../../src/config/destination.ts';
+import { UsageError } from '../../src/errors.ts';
+
+describe('options', () => {
+  it('flag beats environment beats default; the seed variables work', () => {
+    const fromEnv = resolveGlobalOptions({}, { BUCKET_NAME: 'b1', REGION: 'eu-west-1', CASS_BACKUP_CONCURRENCY: '3', CASS_BACKUP_DATA_DIRS: '/a:/b' });
+    assert.equal(fromEnv.bucket, 'b1');
+    assert.equal(fromEnv.region, 'eu-west-1');
+    assert.equal(fromEnv.concurrency, 3);
+    assert.deepEqual(fromEnv.dataDirs, ['/a', '/b']);
+    const flag = resolveGlobalOptions({ bucket: 'b2', concurrency: 5 }, { BUCKET_NAME: 'b1', CASS_BACKUP_CONCURRENCY: '3' });
+    assert.equal(flag.bucket, 'b2');
+    assert.equal(flag.concurrency, 5);
+    const defaults = resolveGlobalOptions({}, {});
+    assert.equal(defaults.region, 'us-east-1');
+    assert.equal(defaults.cloud, 'auto');
+    assert.equal(defaults.layout, 'seed');
+    assert.equal(defaults.multipartThreshold, 64 * 1024 * 1024);
+  });
+
+  it('rejects bad values with the option name', () => {
+    assert.throws(() => resolveGlobalOptions({ concurrency: 0 }, {}), /--concurrency must be a positive integer/);
+    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CONCURRENCY: 'x' }), /CASS_BACKUP_CONCURRENCY=x is not a number/);
+    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CLOUD: 'azure' }), /not one of auto, aws, gcp, none/);
+    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_DRY_RUN: 'maybe' }), /not a boolean/);
+  });
+
+  it('parses sizes', () => {
+    assert.equal(parseSize('x', '64MiB'), 64 * 1024 * 1024);
+    assert.equal(parseSize('x', '5mb'), 5_000_000);
+    assert.equal(parseSize('x', '1048576'), 1048576);
+    assert.throws(() => parseSize('x', 'lots'), UsageError);
+  });
+});
+
+describe('destination', () => {
+  it('parses s3, gs and file URLs', () => {
+    assert.deepEqual(parseDestination('s3://my-bucket/a/b/'), { scheme: 's3', bucket: 'my-bucket', prefix: 'a/b' });
+    assert.deepEqual(parseDestination('gs://my_bucket'), { scheme: 'gs', bucket: 'my_bucket', prefix: '' });
+    assert.deepEqual(parseDestination('file:///var/backups/'), { scheme: 'file', path: '/var/backups' });
+  });
+
+  it('rejects what cannot work', () => {
+    assert.throws(() => parseDestination('ftp://x'), /must start with s3:\/\/, gs:\/\/ or file:\/\//);
+    assert.throws(() => parseDestination('s3://Bad_Bucket'), /invalid bucket name "Bad_Bucket"/);
+    assert.throws(() => parseDestination('s3://ab'), /invalid bucket name/);
+    assert.throws(() => parseDestination('s3://bucket/../x'), /must not contain/);
+    assert.throws(() => parseDestination('file://relative/path'), /absolute path/);
+  });
+
+  it('BUCKET_NAME goes to the detected cloud; no cloud means a clear error', () => {
+    assert.deepEqual(resolveDestination({ bucket: 'bkt', cloud: 'aws' }), { scheme: 's3', bucket: 'bkt', prefix: '' });
+    assert.deepEqual(resolveDestination({ bucket: 'bkt', cloud: 'gcp' }), { scheme: 'gs', bucket: 'bkt', prefix: '' });
+    assert.throws(() => resolveDestination({ bucket: 'bkt', cloud: 'none' }), /no cloud was detected/);
+    assert.throws(() => resolveDestination({ cloud: 'aws' }), /no destination/);
+    assert.deepEqual(resolveDestination({ dest: 'file:///x', bucket: 'ignored', cloud: 'aws' }), { scheme: 'file', path: '/x' });
+  });
+});

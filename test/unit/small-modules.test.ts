@@ -1,0 +1,111 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acquireLock } from '../../src/lock.ts';
+import { openJournal } from '../../src/upload/journal.ts';
+import { LockedError } from '../../src/errors.ts';
+import { resumeCommand } from '../../src/app.ts';
+import { connectionFromArgs } from '../../src/cassandra/connection-args.ts';
+import { tagFromSnapshotArgs } from '../../src/commands/snapshot-args.ts';
+import { incrementalTag } from '../../src/commands/incremental.ts';
+import { redact } from '../../src/redact.ts';
+import { objectKeyFor } from '../../src/catalog/layouts.ts';
+import { assertSafeRelativePath, tagOfManifestKey, manifestKey } from '../../src/catalog/keys.ts';
+import { parseManifest } from '../../src/catalog/manifest.ts';
+import { parseCommandLine } from '../../src/cli.ts';
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'cbr-unit-'));
+
+describe('lock', () => {
+  it('refuses while the owner lives, takes over a stale lock, releases', async () => {
+    const path = join(tmp(), 'run.lock');
+    const lock = await acquireLock(path, 'snapshot', { pid: 111, isAlive: () => true });
+    await assert.rejects(acquireLock(path, 'incremental', { pid: 222, isAlive: () => true }), (e) => e instanceof LockedError && /pid 111, snapshot/.test(e.message));
+    const taken = await acquireLock(path, 'incremental', { pid: 222, isAlive: (pid) => pid !== 111 });
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')).pid, 222);
+    await taken.release();
+    assert.ok(!existsSync(path));
+    await lock.release();
+  });
+
+  it('treats a torn lock file as stale', async () => {
+    const path = join(tmp(), 'run.lock');
+    writeFileSync(path, '{"pid": 12');
+    const lock = await acquireLock(path, 'x', { pid: 1, isAlive: () => true });
+    await lock.release();
+  });
+});
+
+describe('journal', () => {
+  it('keeps confirmed records across reopen and ignores a torn last line', async () => {
+    const path = join(tmp(), 'j', 'a.jsonl');
+    const j = await openJournal(path);
+    await j.append({ key: 'k1', size: 1, mtimeMs: 2, ino: 3, crc32c: 'AAAAAA==' });
+    appendFileSync(path, '{"key":"k2","si');
+    const again = await openJournal(path);
+    assert.deepEqual([...again.records().keys()], ['k1']);
+    await again.remove();
+    assert.ok(!existsSync(path));
+  });
+});
+
+describe('command-line helpers', () => {
+  it('resumeCommand keeps the global flags and drops nodetool arguments', () => {
+    const cmd = resumeCommand(['snapshot', '-t', 'x', '-kt', 'ks.t', '--dest', 's3://b/p', '--data-dir', '/d 1', '--keep-snapshot', '--json'], 'x');
+    assert.equal(cmd, "cass-backup-run snapshot --resume x --dest s3://b/p --data-dir '/d 1' --json");
+  });
+
+  it('connectionFromArgs moves nodetool connection options out and refuses a plain password', () => {
+    assert.deepEqual(connectionFromArgs(['-h', 'h1', '-p', '7199', '-u', 'me', '-pwf', '/f', '-t', 'x', 'ks']), {
+      args: ['-t', 'x', 'ks'], connection: { host: 'h1', port: 7199, username: 'me', passwordFile: '/f' },
+    });
+    assert.throws(() => connectionFromArgs(['-pw', 'secret']), /never put on a command line/);
+    assert.throws(() => connectionFromArgs(['-p', 'abc']), /port number/);
+  });
+
+  it('tagFromSnapshotArgs reads every form of -t', () => {
+    assert.equal(tagFromSnapshotArgs(['-t', 'a']), 'a');
+    assert.equal(tagFromSnapshotArgs(['--tag=b', 'ks']), 'b');
+    assert.equal(tagFromSnapshotArgs(['ks']), undefined);
+  });
+
+  it('incremental tags sort by time', () => {
+    const a = incrementalTag('incremental', new Date('2026-01-01T00:00:00Z'), 'ffff');
+    const b = incrementalTag('incremental', new Date('2026-01-01T00:00:01Z'), '0000');
+    assert.equal(a, 'incr-20260101T000000Z-ffff');
+    assert.ok(a < b);
+  });
+
+  it('redacts secrets and URL credentials', () => {
+    assert.equal(redact('http://u:pw@h/x and s3cr3tvalue', { AWS_SECRET_ACCESS_KEY: 's3cr3tvalue' }), 'http://u:***@h/x and ***');
+  });
+
+  it('parses snapshot arguments for nodetool without taking them as options', async () => {
+    const r = await parseCommandLine(['snapshot', '-t', 'mytag', '-kt', 'ks1.t1', '--dest', 'file:///x'], '1');
+    assert.equal(r.kind, 'run');
+    if (r.kind === 'run' && r.parsed.command === 'snapshot') assert.deepEqual(r.parsed.nodetoolArgs, ['-t', 'mytag', '-kt', 'ks1.t1']);
+    await assert.rejects(parseCommandLine(['incremental', 'extra'], '1'), /takes no arguments/);
+  });
+});
+
+describe('catalog keys and manifests', () => {
+  it('seed and dedup object keys', () => {
+    const rel = 'ks/t-0123456789abcdef0123456789abcdef/snapshots/tag/.idx/nb-1-big-Data.db';
+    assert.equal(objectKeyFor('seed', 'n', rel), `n/${rel}`);
+    assert.equal(objectKeyFor('dedup', 'n', rel), 'n/.sstables/ks/t-0123456789abcdef0123456789abcdef/.idx/nb-1-big-Data.db');
+  });
+
+  it('manifest keys round-trip to tags', () => {
+    assert.equal(tagOfManifestKey('n', manifestKey('n', 'tag-1')), 'tag-1');
+    assert.equal(tagOfManifestKey('n', 'n/ks/x.json'), undefined);
+  });
+
+  it('rejects unsafe paths, in keys and in manifests', () => {
+    for (const bad of ['../x', '/abs', 'a/../b', 'a//b', 'a\\b', '', 'a/./b']) assert.throws(() => assertSafeRelativePath(bad), /unsafe path/);
+    const manifest = { format: 1, nodeId: 'n', tag: 't', dataDirs: ['/d'], files: [{ path: '../../etc/passwd', dataDir: 0, size: 1, key: 'n/x' }] };
+    assert.throws(() => parseManifest(JSON.stringify(manifest), 'm'), /unsafe path/);
+    assert.throws(() => parseManifest('{', 'm'), /not valid JSON/);
+  });
+});
