@@ -6,7 +6,7 @@ export interface StoredManifest {
   readonly tag: string;
   readonly kind: string;
   readonly dataDirs: string[];
-  readonly files: { path: string; dataDir: number; size: number; key: string; crc32c: string; reused?: boolean }[];
+  readonly files: { path: string; dataDir: number; size: number; key: string; crc32c: string; etag?: string; reused?: boolean }[];
   readonly totals: { files: number; bytes: number; uploadedBytes: number };
   readonly cassandra: Record<string, unknown>;
   readonly cloud: Record<string, unknown>;
