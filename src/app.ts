@@ -1,6 +1,17 @@
 // Wiring: turns parsed options into the real ports (cloud, node id, data dirs, backend, nodetool, lock) and
 // dispatches to a command. Everything process-specific arrives in `AppIo` from main.ts.
 import { join } from 'node:path';
+import { mkdir, access, writeFile, rm, constants } from 'node:fs/promises';
+import { UsageError } from './errors.ts';
+import { exitCodeFor } from './exit-codes.ts';
+import type { RunEvent } from './report.ts';
+import { recordRun } from './output/prometheus.ts';
+import { lowerPriority } from './priority.ts';
+import { fileSnapshotRegistry } from './snapshot-registry.ts';
+import { assertFreeSpace, parseFreeSpaceRule } from './disk-space.ts';
+import { createRateLimiter, throttle } from './upload/throttle.ts';
+import { parseSize } from './config/options.ts';
+import type { LocalFilesPort } from './commands/context.ts';
 import { homedir } from 'node:os';
 import { Writable } from 'node:stream';
 import { parseCommandLine, type ParsedCommand } from './cli.ts';
@@ -10,7 +21,7 @@ import { detectCloud } from './cloud/detect.ts';
 import { nodeId as deriveNodeId } from './cloud/node-id.ts';
 import { resolveDataDirs, readCassandraYamlFacts, type CassandraYamlFacts } from './cassandra/data-dirs.ts';
 import { createNodetool, type ExecFn } from './cassandra/nodetool.ts';
-import { enumerateBackups, enumerateSnapshot, snapshotExists } from './cassandra/enumerate.ts';
+import { enumerateBackups, enumerateSnapshot, hasTableDirectories, snapshotExists } from './cassandra/enumerate.ts';
 import { openBackend, type OpenBackendOptions } from './storage/open.ts';
 import type { CatalogContext } from './commands/catalog-context.ts';
 import { listCommand } from './commands/list.ts';
@@ -59,10 +70,50 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
   }
   const opts = resolveGlobalOptions(outcome.parsed.raw, io.env);
   state.json = opts.json;
-  state.reporter = opts.json
+  const summaries = capturingSummary(opts.json
     ? createJsonReporter(io.stdout, io.now)
-    : createHumanReporter({ write: io.stderr, isTty: io.stderrIsTty, now: () => io.now().getTime() });
-  await dispatch(outcome.parsed, opts, io, state.reporter);
+    : createHumanReporter({ write: io.stderr, isTty: io.stderrIsTty, now: () => io.now().getTime() }));
+  state.reporter = summaries.reporter;
+  if (opts.lowPriority) await applyLowPriority(io, state.reporter);
+  const started = io.now();
+  try {
+    await dispatch(outcome.parsed, opts, io, state.reporter);
+    await recordMetrics(opts, io, outcome.parsed.command, started, summaries.last(), undefined);
+  } catch (err) {
+    await recordMetrics(opts, io, outcome.parsed.command, started, undefined, err);
+    throw err;
+  }
+}
+
+type Summary = Extract<RunEvent, { type: 'summary' }>;
+
+/** Passes events through and remembers the last summary (for the metrics file). */
+function capturingSummary(inner: Reporter): { reporter: Reporter; last: () => Summary | undefined } {
+  let last: Summary | undefined;
+  return {
+    reporter: { emit: (e) => { if (e.type === 'summary') last = e; inner.emit(e); } },
+    last: () => last,
+  };
+}
+
+async function applyLowPriority(io: AppIo, reporter: Reporter): Promise<void> {
+  const got = await lowerPriority(io.pid, io.exec);
+  const parts = [got.nice ? 'nice 19' : 'nice not permitted', got.ioIdle ? 'idle I/O class' : 'ionice unavailable'];
+  reporter.emit({ type: 'info', message: `low priority: ${parts.join(', ')}` });
+}
+
+const BACKUP_COMMANDS = new Set(['snapshot', 'repair', 'incremental']);
+
+async function recordMetrics(
+  opts: GlobalOptions, io: AppIo, command: string, started: Date, summary: Summary | undefined, err: unknown,
+): Promise<void> {
+  if (!opts.prometheusFile || !BACKUP_COMMANDS.has(command) || opts.dryRun) return;
+  const finishedAt = io.now();
+  await recordRun(opts.prometheusFile, {
+    command, node: opts.nodeId ?? io.hostname.split('.')[0] ?? io.hostname, ok: err === undefined,
+    exitCode: err === undefined ? 0 : exitCodeFor(err), finishedAt, seconds: (finishedAt.getTime() - started.getTime()) / 1000,
+    bytes: summary?.bytes ?? 0, uploadedBytes: summary?.uploadedBytes ?? 0, files: summary?.files ?? 0,
+  });
 }
 
 async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<void> {
@@ -144,8 +195,11 @@ async function buildContext(
   const { cloud, dataDirs, hostname, nodeId } = await identifyNode(opts, io);
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
   const backend = openBackend(destination, backendOptions(opts, cloud.projectId, reporter));
+  const stateDir = await usableStateDir(opts.stateDir ?? defaultStateDir(io));
+  const registry = fileSnapshotRegistry(join(stateDir, 'snapshots.json'));
+  const minFree = parseFreeSpaceRule(opts.minFreeDisk, parseSize);
+  const files = throttledFiles(createLocalFiles(), opts.maxRate);
   const yamlFacts: CassandraYamlFacts = dataDirs.yamlPath ? await readCassandraYamlFacts(dataDirs.yamlPath).catch(() => ({})) : {};
-  const stateDir = opts.stateDir ?? defaultStateDir(io);
   return {
     nodeId, hostname, cloud, dataDirs: dataDirs.dirs,
     clusterNameFromYaml: yamlFacts.clusterName,
@@ -158,8 +212,10 @@ async function buildContext(
       snapshot: (dirs, tag) => enumerateSnapshot(dirs, tag),
       backups: (dirs) => enumerateBackups(dirs),
       snapshotExists: (dirs, tag) => snapshotExists(dirs, tag),
+      hasTables: (dirs) => hasTableDirectories(dirs),
     },
-    files: createLocalFiles(),
+    files, registry, staleSnapshotAgeHours: opts.staleSnapshotAgeHours,
+    checkFreeSpace: () => assertFreeSpace(dataDirs.dirs, minFree),
     now: io.now,
     lock: (what) => acquireLock(join(stateDir, 'run.lock'), what, { pid: io.pid, isAlive: processIsAlive }),
     resumeCommand: (tag) => resumeCommand(io.args, tag),
@@ -176,6 +232,34 @@ function connectionOf(opts: GlobalOptions): ConnectionOverrides {
     ...(opts.nodetoolUser ? { username: opts.nodetoolUser } : {}),
     ...(opts.nodetoolPasswordFile ? { passwordFile: opts.nodetoolPasswordFile } : {}),
   };
+}
+
+/** Uploads read through one shared rate limiter when --max-rate is set. */
+function throttledFiles(files: LocalFilesPort, maxRate: number | undefined): LocalFilesPort {
+  if (maxRate === undefined) return files;
+  const limiter = createRateLimiter(maxRate);
+  return {
+    ...files,
+    openSource: (file) => {
+      const inner = files.openSource(file);
+      return { size: inner.size, open: (start, end) => inner.open(start, end).pipe(throttle(limiter)) };
+    },
+  };
+}
+
+/** The state directory must be writable before anything is changed on the node: it holds the lock and journal. */
+async function usableStateDir(dir: string): Promise<string> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    const probe = join(dir, `.write-test-${process.pid}`);
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+    return dir;
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+    throw new UsageError(`state directory ${dir} is not writable (${reason}); set --state-dir or CASS_BACKUP_STATE_DIR`);
+  }
 }
 
 function defaultStateDir(io: AppIo): string {

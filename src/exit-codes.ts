@@ -1,3 +1,5 @@
+import { IncompleteError, LockedError, NodetoolError, StorageError, UnsafePathError, UsageError } from './errors.ts';
+
 // Stable exit codes, documented in --help and README.
 export const ExitCode = {
   ok: 0,
@@ -13,3 +15,13 @@ export const exitCodeHelp = `Exit codes:
   3   nodetool failed (not found, or exited non-zero)
   4   upload or verification incomplete (no manifest was written for an incomplete backup)
   75  another cass-backup-run holds the lock on this node`;
+
+/** The one mapping from error classes to exit codes. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError || err instanceof UnsafePathError) return ExitCode.usage;
+  if (err instanceof NodetoolError) return ExitCode.nodetool;
+  if (err instanceof LockedError) return ExitCode.locked;
+  if (err instanceof StorageError) return err.permanent ? ExitCode.usage : ExitCode.incomplete;
+  if (err instanceof IncompleteError) return ExitCode.incomplete;
+  return ExitCode.incomplete;
+}

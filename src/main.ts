@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import { runApp, type AppState } from './app.ts';
-import { ExitCode } from './exit-codes.ts';
+import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { IncompleteError, LockedError, NodetoolError, StorageError, UnsafePathError, UsageError } from './errors.ts';
 import { redact } from './redact.ts';
 
@@ -35,14 +35,6 @@ async function main(): Promise<number> {
   }
 }
 
-export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError || err instanceof UnsafePathError) return ExitCode.usage;
-  if (err instanceof NodetoolError) return ExitCode.nodetool;
-  if (err instanceof LockedError) return ExitCode.locked;
-  if (err instanceof StorageError) return err.permanent ? ExitCode.usage : ExitCode.incomplete;
-  if (err instanceof IncompleteError) return ExitCode.incomplete;
-  return ExitCode.incomplete;
-}
 
 function reportFailure(err: unknown, state: AppState): number {
   const code = exitCodeFor(err);

@@ -53,6 +53,15 @@ export async function snapshotExists(dataDirs: readonly string[], tag: string): 
   return false;
 }
 
+/** True when some data directory holds at least one `<keyspace>/<table>-<id>` directory. */
+export async function hasTableDirectories(dataDirs: readonly string[]): Promise<boolean> {
+  for (const dataDir of dataDirs) {
+    const found = await globby('*/*', { cwd: dataDir, onlyDirectories: true, followSymbolicLinks: false, expandDirectories: false });
+    if (found.some((rel) => locateInTable(`${rel}/x`) !== undefined)) return true;
+  }
+  return false;
+}
+
 interface Target {
   readonly area: 'snapshot' | 'backup';
   readonly tag?: string;

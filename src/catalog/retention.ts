@@ -181,6 +181,12 @@ function pastGrace(o: ObjectInfo, graceMs: number, now: Date): boolean {
   return now.getTime() - o.lastModified.getTime() >= graceMs;
 }
 
+/** Only manifests of expired backups may go; a kept one reaching this point is a bug. */
+export function assertManifestsDeletable(keys: readonly string[], kept: readonly BackupEntry[]): void {
+  const keptKeys = new Set(kept.map((e) => e.key));
+  for (const key of keys) if (keptKeys.has(key)) throw new Error(`refusing to delete manifest ${key}: its backup is kept (purge bug)`);
+}
+
 /**
  * Defence in depth, run right before each delete: a key that a kept backup references, or that is not a data
  * key of this node, reaching this point is a bug, and deleting it would break a backup someone relies on.

@@ -51,8 +51,11 @@ export interface LoadedManifests {
   readonly problems: ManifestProblem[];
 }
 
-/** Every readable manifest of one node; unreadable ones are reported, not fatal (list must still list). */
-export async function loadManifests(reader: CatalogReader, nodeId: string): Promise<LoadedManifests> {
+/**
+ * Every readable manifest of one node. Unreadable ones are reported, not fatal (list must still list), unless
+ * `strict`: then the first error is thrown as is (restore must not silently leave out a backup it cannot read).
+ */
+export async function loadManifests(reader: CatalogReader, nodeId: string, strict = false): Promise<LoadedManifests> {
   const refs = await listManifestRefs(reader.backend, nodeId, reader.signal);
   const manifests: Manifest[] = [];
   const problems: ManifestProblem[] = [];
@@ -60,6 +63,7 @@ export async function loadManifests(reader: CatalogReader, nodeId: string): Prom
     try {
       manifests.push(await readManifest(reader.backend, ref, reader.cacheDir));
     } catch (err) {
+      if (strict) throw err;
       problems.push({ key: ref.key, error: err instanceof Error ? err.message : String(err) });
     }
   });

@@ -40,6 +40,13 @@ export function manifestCacheDir(ctx: BackupContext): string {
   return join(ctx.stateDir, 'manifest-cache');
 }
 
+/** A data directory with no table in it is almost always a wrong --data-dir or cassandra.yaml. */
+export async function assertDataDirsHaveTables(ctx: BackupContext): Promise<void> {
+  if (!(await ctx.enumerate.hasTables(ctx.dataDirs))) {
+    throw new UsageError(`no Cassandra tables under ${ctx.dataDirs.join(', ')}: check --data-dir or cassandra.yaml`);
+  }
+}
+
 export async function assertTagIsNew(ctx: BackupContext, tag: string): Promise<void> {
   const existing = await ctx.backend.stat(manifestKey(ctx.nodeId, tag), { signal: ctx.signal });
   if (existing) throw new UsageError(`a backup named "${tag}" already exists for node ${ctx.nodeId}; choose another tag`);

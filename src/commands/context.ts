@@ -6,6 +6,7 @@ import type { Reporter } from '../report.ts';
 import type { CassandraFacts } from '../catalog/manifest.ts';
 import type { Lock } from '../lock.ts';
 import type { Layout } from '../catalog/layouts.ts';
+import type { SnapshotRegistry } from '../snapshot-registry.ts';
 
 export interface NodetoolPort {
   snapshot(args: readonly string[]): Promise<{ tag: string; args: string[] }>;
@@ -24,6 +25,7 @@ export interface EnumeratorPort {
   snapshot(dataDirs: readonly string[], tag: string): Promise<Enumerated>;
   backups(dataDirs: readonly string[]): Promise<Enumerated>;
   snapshotExists(dataDirs: readonly string[], tag: string): Promise<boolean>;
+  hasTables(dataDirs: readonly string[]): Promise<boolean>;
 }
 
 export interface LocalFilesPort {
@@ -52,6 +54,11 @@ export interface BackupContext {
   readonly dryRun: boolean;
   readonly now: () => Date;
   readonly lock: (what: string) => Promise<Lock>;
+  /** Snapshots this tool took and has not cleared (to clear stale ones after a crash). */
+  readonly registry: SnapshotRegistry;
+  readonly staleSnapshotAgeHours: number;
+  /** Throws UsageError when a data disk is too full to take a snapshot. */
+  readonly checkFreeSpace: () => Promise<void>;
   /** The command line that resumes uploading a kept snapshot. */
   readonly resumeCommand: (tag: string) => string;
   readonly signal: AbortSignal;

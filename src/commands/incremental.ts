@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Manifest } from '../catalog/manifest.ts';
-import { emitSummary, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
+import { assertDataDirsHaveTables, emitSummary, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
 import type { BackupContext } from './context.ts';
 import type { StoredRecord } from '../upload/plan.ts';
 
@@ -17,6 +17,7 @@ export async function incrementalCommand(input: IncrementalInput, ctx: BackupCon
   const lock = await ctx.lock('incremental');
   try {
     const startedAt = ctx.now();
+    await assertDataDirsHaveTables(ctx);
     if (ctx.dryRun) return await dryRun(ctx);
     const referenced = await loadReferenced(ctx);
     if (input.flush) await ctx.nodetool.flush();

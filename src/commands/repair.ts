@@ -1,7 +1,7 @@
 // `repair [nodetool repair args…]`: run the repair, then upload the incremental backups it left in backups/.
 // A failed repair still uploads what landed, then exits with nodetool's failure.
 import { NodetoolError } from '../errors.ts';
-import { loadReferenced, type BackupRunResult } from './backup-run.ts';
+import { assertDataDirsHaveTables, loadReferenced, type BackupRunResult } from './backup-run.ts';
 import type { BackupContext } from './context.ts';
 import { uploadBackups } from './incremental.ts';
 
@@ -14,6 +14,7 @@ export async function repairCommand(input: RepairInput, ctx: BackupContext): Pro
   const lock = await ctx.lock('repair');
   try {
     const startedAt = ctx.now();
+    await assertDataDirsHaveTables(ctx);
     if (ctx.dryRun) {
       ctx.reporter.emit({ type: 'info', message: `dry run: would run nodetool repair ${input.nodetoolArgs.join(' ')} and upload backups/ to ${ctx.backend.description}` });
       return undefined;

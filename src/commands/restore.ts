@@ -1,5 +1,15 @@
 import type { CatalogContext } from './catalog-context.ts';
-import { UsageError } from '../errors.ts';
+import { IncompleteError, UnsafePathError, UsageError } from '../errors.ts';
+import { parseTableFilter } from '../cassandra/layout.ts';
+import type { Manifest } from '../catalog/manifest.ts';
+import { loadManifests, manifestCache, resolveBackup, type CatalogReader } from '../catalog/select.ts';
+import { planRestore, summarizeTables, type RestoreItem, type RestorePlan, type TableSummary } from '../restore/plan.ts';
+import { parseUntil } from '../restore/until.ts';
+import { assertNoSymlinks, prepareRoot } from '../restore/target-dir.ts';
+import { restoreFile } from '../restore/download.ts';
+import { importCommand, nextSteps } from '../restore/next-steps.ts';
+import { forEachLimit } from '../upload/pool.ts';
+import { formatBytes } from '../output/human.ts';
 
 export interface RestoreInput {
   /** A snapshot backup tag, or `latest`. */
@@ -13,6 +23,121 @@ export interface RestoreInput {
   readonly force: boolean;
 }
 
-export async function restoreCommand(_input: RestoreInput, _ctx: CatalogContext): Promise<void> {
-  throw new UsageError('restore is not available yet');
+interface Outcome {
+  written: number;
+  present: number;
+  bytes: number;
+  readonly failures: string[];
+  unsafe: UnsafePathError | undefined;
 }
+
+export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): Promise<void> {
+  // Everything the operator typed is checked before the store is asked anything.
+  const filters = input.tables.map(parseTableFilter);
+  const untilMs = input.until === undefined ? undefined : parseUntil(input.until, ctx.now());
+  const reader: CatalogReader = {
+    backend: ctx.backend, cacheDir: await manifestCache(ctx.stateDir), concurrency: ctx.concurrency, signal: ctx.signal,
+    warn: (message) => warn(ctx, message),
+  };
+  const snapshot = await resolveBackup(reader, ctx.nodeId, input.backup);
+  if (snapshot.kind !== 'snapshot') {
+    throw new UsageError(`${snapshot.tag} is an incremental backup; restore a snapshot and add incrementals with --until`);
+  }
+  const incrementals = untilMs === undefined ? [] : (await loadManifests(reader, ctx.nodeId, true)).manifests;
+  const plan = planRestore({ snapshot, incrementals, filters, untilMs });
+  checkPlan(plan, input, snapshot, untilMs, ctx);
+  const root = await prepareRoot(input.to, input.force);
+  const checked = new Set<string>();
+  for (const item of plan.items) await assertNoSymlinks(root, item.target, checked); // before any download
+  announce(snapshot, plan, root, ctx);
+  const outcome = await downloadAll(plan.items, root, input.force, ctx);
+  ctx.signal.throwIfAborted();
+  if (outcome.unsafe) throw outcome.unsafe;
+  if (outcome.failures.length > 0) {
+    throw new IncompleteError(`restore ${snapshot.tag}: ${outcome.failures.length} of ${plan.items.length} files failed; ` +
+      `the others are in ${root} (run again with --force to fetch only what is missing)`, outcome.failures.sort());
+  }
+  report(snapshot, plan, outcome, root, untilMs, ctx);
+}
+
+function checkPlan(plan: RestorePlan, input: RestoreInput, snapshot: Manifest, untilMs: number | undefined, ctx: CatalogContext): void {
+  if (plan.conflicts.length > 0) {
+    throw new IncompleteError(`restore ${snapshot.tag}: backups disagree about the content of ${plan.conflicts.length} files; nothing was written`,
+      plan.conflicts);
+  }
+  for (const p of plan.unplaceable) warn(ctx, `not restored (not in Cassandra's table layout): ${p}`);
+  if (!plan.items.some((i) => i.data)) {
+    const what = input.tables.length > 0 ? ` matching --table ${input.tables.join(' ')}` : '';
+    throw new UsageError(`backup ${snapshot.tag} of node ${snapshot.nodeId} has no table data${what}`);
+  }
+  if (untilMs !== undefined && untilMs < Date.parse(snapshot.startedAt)) {
+    warn(ctx, `--until is before the snapshot started (${snapshot.startedAt}): no incremental backups apply`);
+  }
+}
+
+async function downloadAll(items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext): Promise<Outcome> {
+  const outcome: Outcome = { written: 0, present: 0, bytes: 0, failures: [], unsafe: undefined };
+  // A refused path stops the whole restore: the workers take no new file once this is aborted.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  await forEachLimit(items, ctx.concurrency, signal, async (item) => {
+    try {
+      const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal);
+      if (done === 'written') outcome.written += 1;
+      else outcome.present += 1;
+      outcome.bytes += item.file.size;
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      if (err instanceof UnsafePathError) {
+        outcome.unsafe ??= err;
+        stop.abort(err);
+        return;
+      }
+      outcome.failures.push(`${item.target}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+  return outcome;
+}
+
+function announce(snapshot: Manifest, plan: RestorePlan, root: string, ctx: CatalogContext): void {
+  const bytes = plan.items.reduce((n, i) => n + i.file.size, 0);
+  const extra = plan.items.filter((i) => i.from.kind === 'incremental').length;
+  info(ctx, `restore ${snapshot.tag} of node ${snapshot.nodeId} (snapshot started ${snapshot.startedAt}` +
+    `${extra > 0 ? `, plus ${extra} incremental files` : ''}): ${plan.items.length} files, ${formatBytes(bytes)} → ${root}`);
+}
+
+function report(
+  snapshot: Manifest, plan: RestorePlan, outcome: Outcome, root: string, untilMs: number | undefined, ctx: CatalogContext,
+): void {
+  const tables = summarizeTables(plan.items);
+  const incrementalFiles = plan.items.filter((i) => i.from.kind === 'incremental').length;
+  if (ctx.json) {
+    ctx.out(`${JSON.stringify({
+      command: 'restore', ok: true, node: snapshot.nodeId, tag: snapshot.tag, snapshotStartedAt: snapshot.startedAt,
+      until: untilMs === undefined ? null : new Date(untilMs).toISOString(), dir: root,
+      files: plan.items.length, bytes: outcome.bytes, written: outcome.written, alreadyPresent: outcome.present,
+      incrementalFiles, tables: tables.map((t) => tableResult(root, t)),
+    })}\n`);
+    return;
+  }
+  ctx.out(`restore ${snapshot.tag}: ${plan.items.length} files, ${formatBytes(outcome.bytes)} in ${root} ` +
+    `(${incrementalFiles} from incremental backups; ${outcome.present} already present)\n\n`);
+  ctx.out(nextSteps(root, tables));
+}
+
+function tableResult(root: string, t: TableSummary): Record<string, unknown> {
+  return {
+    keyspace: t.keyspace, table: t.table, tableDir: t.tableDir, path: `${root}/${t.path}`, files: t.files, bytes: t.bytes,
+    schema: t.schema === undefined ? null : `${root}/${t.schema}`, import: importCommand(root, t),
+  };
+}
+
+// In --json mode stdout carries the one result document; progress would only get in its way.
+function info(ctx: CatalogContext, message: string): void {
+  if (!ctx.json) ctx.reporter.emit({ type: 'info', message });
+}
+
+function warn(ctx: CatalogContext, message: string): void {
+  ctx.reporter.emit({ type: 'warning', message });
+}
+

@@ -1,7 +1,7 @@
 // `snapshot [nodetool snapshot args…]`: take the snapshot, upload it, write the manifest, clear the snapshot.
 // On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one.
 import { IncompleteError, UsageError } from '../errors.ts';
-import { assertTagIsNew, emitSummary, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
+import { assertDataDirsHaveTables, assertTagIsNew, emitSummary, journalPath, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
 import type { BackupContext } from './context.ts';
 import { tagFromSnapshotArgs } from './snapshot-args.ts';
 
@@ -25,9 +25,11 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
   const startedAt = ctx.now();
   const requestedTag = input.resumeTag ?? tagFromSnapshotArgs(input.nodetoolArgs);
   if (requestedTag !== undefined) await assertTagIsNew(ctx, requestedTag);
+  await assertDataDirsHaveTables(ctx);
   if (ctx.dryRun) return dryRun(input, ctx);
   const referenced = await loadReferenced(ctx);
-  const taken = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : await ctx.nodetool.snapshot(input.nodetoolArgs);
+  await clearStaleSnapshots(ctx, input.resumeTag);
+  const taken = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : await takeSnapshot(input, ctx);
   const tag = taken.tag;
   const [enumerated, cassandra] = await Promise.all([ctx.enumerate.snapshot(ctx.dataDirs, tag), ctx.nodetool.info()]);
   if (enumerated.files.length === 0) {
@@ -42,9 +44,34 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
     if (err instanceof IncompleteError) throw err;
     throw new IncompleteError(`${errMessage(err)}. The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}`, [], { cause: err });
   });
-  if (!input.keepSnapshot) await ctx.nodetool.clearSnapshot(tag);
+  if (!input.keepSnapshot) {
+    await ctx.nodetool.clearSnapshot(tag);
+    await ctx.registry.remove(tag);
+  }
   emitSummary(ctx, 'snapshot', tag, startedAt, result);
   return result;
+}
+
+async function takeSnapshot(input: SnapshotInput, ctx: BackupContext): Promise<{ tag: string; args: string[] }> {
+  await ctx.checkFreeSpace();
+  const taken = await ctx.nodetool.snapshot(input.nodetoolArgs);
+  await ctx.registry.add(taken.tag, ctx.now());
+  return taken;
+}
+
+/** Snapshots this tool took and left behind (a crash, or a failure nobody resumed) pin disk space: clear old ones. */
+async function clearStaleSnapshots(ctx: BackupContext, keep: string | undefined): Promise<void> {
+  if (ctx.staleSnapshotAgeHours <= 0) return;
+  const cutoff = new Date(ctx.now().getTime() - ctx.staleSnapshotAgeHours * 3_600_000);
+  for (const tag of await ctx.registry.olderThan(cutoff)) {
+    if (tag === keep) continue;
+    if (await ctx.enumerate.snapshotExists(ctx.dataDirs, tag)) {
+      await ctx.nodetool.clearSnapshot(tag);
+      ctx.reporter.emit({ type: 'warning', message: `cleared stale snapshot "${tag}" left by an earlier run (older than ${ctx.staleSnapshotAgeHours} h); its upload was never completed` });
+    }
+    await ctx.files.remove(journalPath(ctx, `snapshot-${tag}`)).catch(() => undefined); // may not exist
+    await ctx.registry.remove(tag);
+  }
 }
 
 async function resumable(tag: string, ctx: BackupContext): Promise<{ tag: string; args: string[] }> {

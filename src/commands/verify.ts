@@ -1,5 +1,10 @@
 import type { CatalogContext } from './catalog-context.ts';
-import { UsageError } from '../errors.ts';
+import { IncompleteError } from '../errors.ts';
+import { checkContent, checkMetadata, describeFile, type CheckMethod, type CheckOutcome } from '../catalog/check.ts';
+import type { Manifest, ManifestFile } from '../catalog/manifest.ts';
+import { manifestCache, resolveBackup } from '../catalog/select.ts';
+import { forEachLimit } from '../upload/pool.ts';
+import { formatBytes } from '../output/human.ts';
 
 export interface VerifyInput {
   /** A backup tag, or `latest`. */
@@ -7,6 +12,68 @@ export interface VerifyInput {
   readonly deep: boolean;
 }
 
-export async function verifyCommand(_input: VerifyInput, _ctx: CatalogContext): Promise<void> {
-  throw new UsageError('verify is not available yet');
+interface Tally {
+  readonly problems: string[];
+  readonly methods: Record<CheckMethod, number>;
+}
+
+export async function verifyCommand(input: VerifyInput, ctx: CatalogContext): Promise<void> {
+  const manifest = await resolveBackup({
+    backend: ctx.backend, cacheDir: await manifestCache(ctx.stateDir), concurrency: ctx.concurrency, signal: ctx.signal,
+    warn: (message) => ctx.reporter.emit({ type: 'warning', message }),
+  }, ctx.nodeId, input.backup);
+  if (!ctx.json) {
+    ctx.reporter.emit({ type: 'info', message: `verify ${manifest.tag} (${manifest.kind} of node ${manifest.nodeId}): ` +
+      `${manifest.files.length} objects, ${formatBytes(manifest.totals.bytes)}${input.deep ? ', downloading each' : ''}` });
+  }
+  const tally = await checkAll(manifest.files, input.deep, ctx);
+  ctx.signal.throwIfAborted();
+  report(manifest, input.deep, tally, ctx);
+  if (tally.problems.length > 0) {
+    throw new IncompleteError(`verify ${manifest.tag}: ${tally.problems.length} of ${manifest.files.length} objects do not match the manifest`,
+      tally.problems);
+  }
+}
+
+async function checkAll(files: readonly ManifestFile[], deep: boolean, ctx: CatalogContext): Promise<Tally> {
+  const tally: Tally = { problems: [], methods: { crc32c: 0, etag: 0, size: 0, download: 0 } };
+  await forEachLimit(files, ctx.concurrency, ctx.signal, async (file) => {
+    const outcome = await checkOne(file, deep, ctx);
+    if (outcome.ok) tally.methods[outcome.method] += 1;
+    else tally.problems.push(outcome.problem);
+  });
+  tally.problems.sort();
+  return tally;
+}
+
+// A store error on one object is reported like a mismatch, so that one bad object does not hide the others.
+async function checkOne(file: ManifestFile, deep: boolean, ctx: CatalogContext): Promise<CheckOutcome> {
+  try {
+    const meta = await checkMetadata(ctx.backend, file, ctx.signal);
+    return meta.ok && deep ? await checkContent(ctx.backend, file, ctx.signal) : meta;
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    return { ok: false, problem: describeFile(file, `error: ${err instanceof Error ? err.message : String(err)}`) };
+  }
+}
+
+function report(manifest: Manifest, deep: boolean, tally: Tally, ctx: CatalogContext): void {
+  const ok = tally.problems.length === 0;
+  if (ctx.json) {
+    ctx.out(`${JSON.stringify({
+      command: 'verify', ok, node: manifest.nodeId, tag: manifest.tag, kind: manifest.kind, deep,
+      objects: manifest.files.length, bytes: manifest.totals.bytes, checkedBy: tally.methods, problems: tally.problems,
+    })}\n`);
+    return;
+  }
+  for (const p of tally.problems) ctx.out(`MISMATCH ${p}\n`);
+  if (ok) ctx.out(`verify ${manifest.tag}: OK, ${manifest.files.length} objects, ${formatBytes(manifest.totals.bytes)} (${how(deep, tally)})\n`);
+}
+
+function how(deep: boolean, tally: Tally): string {
+  if (deep) return 'every object downloaded and its CRC32C recomputed';
+  const m = tally.methods;
+  const parts = [m.crc32c > 0 ? `${m.crc32c} by stored CRC32C` : '', m.etag > 0 ? `${m.etag} by ETag` : '',
+    m.size > 0 ? `${m.size} by size only` : ''].filter(Boolean);
+  return `${parts.join(', ') || 'nothing to check'}; --deep downloads and re-hashes`;
 }

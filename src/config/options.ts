@@ -56,12 +56,22 @@ export const globalOptions = {
     describe: 'Lock, journal and manifest cache (default: /var/lib/cass-backup-run as root, else ~/.local/state/cass-backup-run)' },
   'metadata-timeout': { type: 'number', env: ['CASS_BACKUP_METADATA_TIMEOUT_MS'], default: 1000, group: 'Run',
     describe: 'Milliseconds to wait for each cloud metadata service' },
+  'max-rate': { type: 'string', env: ['CASS_BACKUP_MAX_RATE'], group: 'Run',
+    describe: 'Upper bound on upload bandwidth for the whole run, e.g. 50MiB (per second); default unlimited' },
+  'low-priority': { type: 'boolean', env: ['CASS_BACKUP_LOW_PRIORITY'], default: false, group: 'Run',
+    describe: 'Run at nice 19 and in the idle I/O class (ionice -c3), so the node keeps serving' },
+  'min-free-disk': { type: 'string', env: ['CASS_BACKUP_MIN_FREE_DISK'], default: '5%', group: 'Run',
+    describe: 'Refuse to snapshot when a data disk has less free space than this (percent or size)' },
+  'stale-snapshot-age': { type: 'number', env: ['CASS_BACKUP_STALE_SNAPSHOT_AGE_HOURS'], default: 72, group: 'Run',
+    describe: 'Clear snapshots this tool took and left behind (after a crash) once older than this many hours; 0 never' },
   'retry-attempts': { type: 'number', env: ['CASS_BACKUP_RETRY_ATTEMPTS'], default: 6, group: 'Run',
     describe: 'Attempts per object operation before a file counts as failed (transient errors only)' },
   'retry-delay': { type: 'number', env: ['CASS_BACKUP_RETRY_DELAY_MS'], default: 500, group: 'Run',
     describe: 'First retry delay in milliseconds; doubles per attempt (with jitter), at most 20 s' },
   'dry-run': { type: 'boolean', env: ['CASS_BACKUP_DRY_RUN'], default: false, group: 'Run',
     describe: 'Show what would be done; run no nodetool command that changes anything and write nothing' },
+  'prometheus-file': { type: 'string', env: ['CASS_BACKUP_PROMETHEUS_FILE'], group: 'Output',
+    describe: 'After each run, update this node_exporter textfile (last success time, duration, bytes, files, failures)' },
   json: { type: 'boolean', env: ['CASS_BACKUP_JSON'], default: false, group: 'Output',
     describe: 'Machine-readable JSON lines on stdout (events and a final summary)' },
 } as const satisfies Record<string, OptionSpec>;
@@ -91,6 +101,11 @@ export interface GlobalOptions {
   readonly multipartThreshold: number;
   readonly stateDir: string | undefined;
   readonly metadataTimeoutMs: number;
+  readonly maxRate: number | undefined;
+  readonly lowPriority: boolean;
+  readonly minFreeDisk: string;
+  readonly staleSnapshotAgeHours: number;
+  readonly prometheusFile: string | undefined;
   readonly retryAttempts: number;
   readonly retryDelayMs: number;
   readonly dryRun: boolean;
@@ -125,6 +140,11 @@ export function resolveGlobalOptions(argv: Raw, env: NodeJS.ProcessEnv): GlobalO
     multipartThreshold: parseSize('multipart-threshold', String(get('multipart-threshold'))),
     stateDir: str(get('state-dir')),
     metadataTimeoutMs: positiveInt('metadata-timeout', get('metadata-timeout')),
+    maxRate: optionalSize('max-rate', get('max-rate')),
+    lowPriority: Boolean(get('low-priority')),
+    minFreeDisk: String(get('min-free-disk')),
+    staleSnapshotAgeHours: nonNegative('stale-snapshot-age', get('stale-snapshot-age')),
+    prometheusFile: str(get('prometheus-file')),
     retryAttempts: positiveInt('retry-attempts', get('retry-attempts')),
     retryDelayMs: positiveInt('retry-delay', get('retry-delay')),
     dryRun: Boolean(get('dry-run')),
@@ -171,6 +191,19 @@ function str(v: unknown): string | undefined {
 function positiveInt(name: string, v: unknown): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${String(v)}`);
+  return n;
+}
+
+function nonNegative(name: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a number >= 0, got ${String(v)}`);
+  return n;
+}
+
+function optionalSize(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseSize(name, String(v).replace(/\/s$/i, ''));
+  if (n <= 0) throw new UsageError(`--${name} must be more than 0`);
   return n;
 }
 

@@ -1,0 +1,135 @@
+// What a restore writes where. Pure: manifests in, a list of (object → relative target path) out.
+//
+//   <ks>/<table>-<id>/snapshots/<tag>/[.<index>/]<sstable file>   →  <ks>/<table>-<id>/[.<index>/]<file>
+//   <ks>/<table>-<id>/backups/[.<index>/]<sstable file>           →  <ks>/<table>-<id>/[.<index>/]<file>
+//   <ks>/<table>-<id>/snapshots/<tag>/manifest.json, schema.cql   →  .cass-backup-run/tables/<ks>/<table>-<id>/…
+//
+// Only SSTable components go into the table directory, so that `nodetool import` and sstableloader see nothing
+// but SSTables there; Cassandra's snapshot manifest and the table's CREATE statement are kept aside (under a
+// name that cannot be a keyspace) for the operator.
+import { CATALOG_DIR, assertSafeRelativePath } from '../catalog/keys.ts';
+import type { Manifest, ManifestFile } from '../catalog/manifest.ts';
+import { locateInTable, matchesFilters, parseSSTableName, type TableFilter } from '../cassandra/layout.ts';
+
+export const META_DIR = `${CATALOG_DIR}/tables`;
+
+export interface TableRef {
+  readonly keyspace: string;
+  readonly table: string;
+  /** Directory name as in the backup, e.g. `users-c2517630e99a11f1a8c74f9ac66883fd`. */
+  readonly tableDir: string;
+}
+
+export interface RestoreItem {
+  readonly file: ManifestFile;
+  /** POSIX path relative to the restore directory. */
+  readonly target: string;
+  readonly table: TableRef;
+  /** Part of the table's data (an SSTable component), as opposed to metadata kept aside. */
+  readonly data: boolean;
+  /** The manifest the entry comes from. */
+  readonly from: { readonly kind: Manifest['kind']; readonly tag: string };
+}
+
+export interface RestorePlan {
+  readonly items: readonly RestoreItem[];
+  /** Entries naming a file already planned with the same bytes (an SSTable listed by several manifests). */
+  readonly duplicates: number;
+  /** The same target with different bytes: the backups disagree, and no choice would be safe. */
+  readonly conflicts: readonly string[];
+  /** Manifest paths outside Cassandra's table layout: nothing sensible to restore them to. */
+  readonly unplaceable: readonly string[];
+}
+
+export interface PlanInput {
+  readonly snapshot: Manifest;
+  /** Incremental manifests to draw from (`--until`); empty without it. */
+  readonly incrementals: readonly Manifest[];
+  readonly filters: readonly TableFilter[];
+  /** With `--until`: apply backups/ files written after the snapshot started and not after this time. */
+  readonly untilMs: number | undefined;
+}
+
+export function planRestore(input: PlanInput): RestorePlan {
+  const planned = new Map<string, RestoreItem>();
+  const conflicts: string[] = [];
+  const unplaceable: string[] = [];
+  let duplicates = 0;
+  for (const { manifest, file } of candidates(input)) {
+    const item = placeEntry(manifest, file);
+    if (item === undefined) {
+      unplaceable.push(`${manifest.tag}: ${file.path}`);
+      continue;
+    }
+    if (!matchesFilters(item.table, input.filters)) continue;
+    const earlier = planned.get(item.target);
+    if (earlier === undefined) planned.set(item.target, item);
+    else if (sameBytes(earlier.file, item.file)) duplicates += 1;
+    else conflicts.push(describeConflict(earlier, item));
+  }
+  return { items: [...planned.values()], duplicates, conflicts, unplaceable };
+}
+
+/** The snapshot's entries, then the incremental files the `--until` window selects, oldest first. */
+function candidates(input: PlanInput): { manifest: Manifest; file: ManifestFile }[] {
+  const fromSnapshot = input.snapshot.files.map((file) => ({ manifest: input.snapshot, file }));
+  if (input.untilMs === undefined) return fromSnapshot;
+  const afterMs = Date.parse(input.snapshot.startedAt);
+  const untilMs = input.untilMs;
+  const fromBackups = input.incrementals
+    .filter((m) => m.kind === 'incremental')
+    .flatMap((manifest) => manifest.files.map((file) => ({ manifest, file })))
+    .filter(({ file }) => file.mtimeMs > afterMs && file.mtimeMs <= untilMs)
+    .sort((a, b) => a.file.mtimeMs - b.file.mtimeMs || a.file.path.localeCompare(b.file.path));
+  return [...fromSnapshot, ...fromBackups];
+}
+
+/** Where one manifest entry goes; undefined when its path is not in the area its manifest's kind implies. */
+export function placeEntry(manifest: Pick<Manifest, 'kind' | 'tag'>, file: ManifestFile): RestoreItem | undefined {
+  const loc = locateInTable(file.path);
+  const area = manifest.kind === 'snapshot' ? 'snapshot' : 'backup';
+  const fileName = loc?.inner.at(-1);
+  if (loc === undefined || loc.area !== area || fileName === undefined) return undefined;
+  const table = { keyspace: loc.keyspace, table: loc.table, tableDir: loc.tableDir };
+  const data = parseSSTableName(fileName) !== undefined;
+  const base = data ? [loc.keyspace, loc.tableDir] : [META_DIR, loc.keyspace, loc.tableDir];
+  const target = [...base, ...loc.inner].join('/');
+  assertSafeRelativePath(target); // locateInTable refused `..` and empty segments; this is the last word
+  return { file, target, table, data, from: { kind: manifest.kind, tag: manifest.tag } };
+}
+
+function sameBytes(a: ManifestFile, b: ManifestFile): boolean {
+  return a.size === b.size && a.crc32c === b.crc32c;
+}
+
+function describeConflict(earlier: RestoreItem, later: RestoreItem): string {
+  const side = (i: RestoreItem): string =>
+    `${i.from.kind} ${i.from.tag} has ${i.file.size} bytes, crc32c ${i.file.crc32c} (${i.file.key})`;
+  return `${later.target}: ${side(earlier)}; ${side(later)}`;
+}
+
+export interface TableSummary extends TableRef {
+  /** Relative to the restore directory. */
+  readonly path: string;
+  readonly files: number;
+  readonly bytes: number;
+  /** Relative path of the table's CREATE statement from the snapshot, when it had one. */
+  readonly schema: string | undefined;
+}
+
+/** The restored tables, in name order: what the next-steps text and the JSON result are about. */
+export function summarizeTables(items: readonly RestoreItem[]): TableSummary[] {
+  const byDir = new Map<string, TableSummary>();
+  for (const item of items) {
+    const id = `${item.table.keyspace}/${item.table.tableDir}`;
+    const t = byDir.get(id) ?? { ...item.table, path: id, files: 0, bytes: 0, schema: undefined };
+    const isSchema = !item.data && item.target === `${META_DIR}/${id}/schema.cql`;
+    byDir.set(id, {
+      ...t,
+      files: t.files + (item.data ? 1 : 0),
+      bytes: t.bytes + (item.data ? item.file.size : 0),
+      schema: isSchema ? item.target : t.schema,
+    });
+  }
+  return [...byDir.values()].filter((t) => t.files > 0).sort((a, b) => a.path.localeCompare(b.path));
+}
