@@ -62,10 +62,11 @@ async function planPurge(input: PurgeInput, ctx: CatalogContext): Promise<PurgeP
   const refs = await listManifestRefs(ctx.backend, ctx.nodeId, ctx.signal);
   const backups = await readBackups(refs, ctx);
   const objects = await listAll(ctx, `${ctx.nodeId}/`);
-  const retention = selectRetention(backups, input, ctx.now());
+  const now = ctx.now();
+  const retention = selectRetention(backups, input, now);
   const garbage = planGarbage({
     nodeId: ctx.nodeId, kept: retention.kept.map((k) => k.entry), expired: retention.expired, objects,
-    heldKeys: await unfinishedRunKeys(ctx.stateDir, ctx.nodeId), graceMs: input.graceHours * HOUR_MS, now: ctx.now(),
+    heldKeys: await unfinishedRunKeys(ctx.stateDir, ctx.nodeId), graceMs: input.graceHours * HOUR_MS, now,
   });
   const report: PurgeReport = {
     nodeId: ctx.nodeId, destination: ctx.backend.description, keepLast: input.keepLast, keepDays: input.keepDays,
