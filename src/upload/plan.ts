@@ -16,8 +16,11 @@ export interface StoredRecord {
 }
 
 export type Decision =
-  /** Same file as recorded (size, mtime, inode): store nothing, read nothing. */
-  | { readonly action: 'reuse'; readonly record: StoredRecord }
+  /**
+   * Same file as recorded (size, mtime, inode): store nothing, read nothing. A record from the journal (an
+   * unfinished run) is not referenced by any manifest, so a purge elsewhere may have removed it: check first.
+   */
+  | { readonly action: 'reuse'; readonly record: StoredRecord; readonly from: 'manifest' | 'journal' }
   /** Key free, or held only by an unreferenced object: send the bytes. */
   | { readonly action: 'upload'; readonly key: string }
   /** A manifest references the key with possibly different bytes: hash first, then reuse or disambiguate. */
@@ -35,9 +38,9 @@ export function decide(
 ): Decision {
   const byManifest = referenced.get(key);
   if (byManifest) {
-    return sameFile(file, byManifest) ? { action: 'reuse', record: byManifest } : { action: 'compare', key, record: byManifest };
+    return sameFile(file, byManifest) ? { action: 'reuse', record: byManifest, from: 'manifest' } : { action: 'compare', key, record: byManifest };
   }
   const byJournal = journal.get(key);
-  if (byJournal && sameFile(file, byJournal)) return { action: 'reuse', record: byJournal };
+  if (byJournal && sameFile(file, byJournal)) return { action: 'reuse', record: byJournal, from: 'journal' };
   return { action: 'upload', key };
 }

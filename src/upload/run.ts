@@ -96,7 +96,10 @@ async function storeFile(
 ): Promise<ManifestFile> {
   const key = objectKeyFor(input.layout, input.nodeId, file.relPath);
   const decision = decide(file, key, input.referenced, input.journal.records());
-  if (decision.action === 'reuse') return reuse(file, decision.record, input, deps);
+  if (decision.action === 'reuse') {
+    if (decision.from === 'manifest' || (await stillStored(decision.record, deps, signal))) return reuse(file, decision.record, input, deps);
+    return send(file, key, input, deps, signal);
+  }
   if (decision.action === 'upload') {
     const id = localFileIdentity(file);
     const twin = id === undefined ? undefined : twins.get(id);
@@ -112,6 +115,11 @@ async function storeFile(
   const alt = input.referenced.get(altKey) ?? input.journal.records().get(altKey);
   if (alt && alt.crc32c === crc && alt.size === file.size) return reuse(file, alt, input, deps);
   return send(file, altKey, input, deps, signal);
+}
+
+async function stillStored(record: StoredRecord, deps: UploadDeps, signal: AbortSignal): Promise<boolean> {
+  const info = await deps.backend.stat(record.key, { signal });
+  return info !== undefined && info.size === record.size;
 }
 
 function reuse(file: LocalFile, record: StoredRecord, input: UploadInput, deps: UploadDeps): ManifestFile {

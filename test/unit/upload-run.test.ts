@@ -143,6 +143,15 @@ describe('uploadFiles', () => {
     assert.equal(r.entries.find((e) => e.path === a.relPath)?.reused, true);
   });
 
+  it('a journaled object that is gone from the store (purged meanwhile) is sent again', async () => {
+    const a = localFile(`${T}/snapshots/t/nb-1-big-Data.db`, 'aaa');
+    const r1 = await run([a]);
+    rmSync(join(destDir, r1.entries[0]!.key));
+    const r2 = await run([a]);
+    assert.equal(r2.uploadedFiles, 1);
+    assert.equal(readFileSync(join(destDir, r1.entries[0]!.key), 'utf8'), 'aaa');
+  });
+
   it('a file that vanished is skipped for incremental runs and a failure for snapshots', async () => {
     const f = localFile(`${T}/backups/nb-1-big-Data.db`, 'x');
     rmSync(f.absPath);
