@@ -160,9 +160,11 @@ async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Rep
   const hostname = io.hostname.split('.')[0] || io.hostname;
   const nodeId = deriveNodeId({ override: opts.nodeId, facts: cloud, hostname });
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
+  const stateDir = opts.stateDir ?? defaultStateDir(io);
   return {
-    nodeId, reporter, out: io.stdout, json: opts.json, stateDir: opts.stateDir ?? defaultStateDir(io),
+    nodeId, reporter, out: io.stdout, json: opts.json, stateDir,
     concurrency: opts.concurrency, now: io.now, signal: io.signal,
+    lock: async (what) => acquireLock(join(await usableStateDir(stateDir), 'run.lock'), what, { pid: io.pid, isAlive: processIsAlive }),
     backend: openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),
   };
 }

@@ -83,8 +83,8 @@ function buildParser(version: string): Argv {
         .option('until', { type: 'string', describe: 'Also apply incremental backups taken after the snapshot, up to this time (ISO 8601, or "now")' })
         .option('force', { type: 'boolean', default: false, describe: 'Restore into a directory that is not empty' }))
     .command('purge', 'Delete expired backups; shows what it would delete unless --yes', (c) =>
-      c.option('keep-last', { type: 'number', describe: 'Keep the N newest snapshot backups' })
-        .option('keep-days', { type: 'number', describe: 'Keep backups younger than D days' })
+      c.option('keep-last', { type: 'number', describe: 'Keep the N newest snapshot backups (the newest is always kept, and so are incrementals after the oldest kept snapshot)' })
+        .option('keep-days', { type: 'number', describe: 'Keep backups younger than D days (a backup either rule keeps is kept)' })
         .option('yes', { type: 'boolean', default: false, describe: 'Really delete' })
         .option('grace-hours', { type: 'number', default: 24, describe: 'Never delete unreferenced objects younger than this (a backup may be in progress)' }))
     .demandCommand(1, 'Name a command: snapshot, repair, incremental, detect, list, verify, restore or purge.')

@@ -2,6 +2,7 @@
 // not Cassandra: restore and verify can run on any machine that can read the bucket.
 import type { Backend } from '../storage/backend.ts';
 import type { Reporter } from '../report.ts';
+import type { Lock } from '../lock.ts';
 
 export interface CatalogContext {
   /** This node's id (derived or --node-id): whose backups verify/restore/purge act on. */
@@ -15,4 +16,6 @@ export interface CatalogContext {
   readonly concurrency: number;
   readonly now: () => Date;
   readonly signal: AbortSignal;
+  /** The node's run lock (purge --yes takes it); absent in tests that need none. */
+  readonly lock?: ((what: string) => Promise<Lock>) | undefined;
 }

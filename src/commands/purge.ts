@@ -46,9 +46,15 @@ export async function purgeCommand(input: PurgeInput, ctx: CatalogContext): Prom
   if (!Number.isFinite(input.graceHours) || input.graceHours < 0) {
     throw new UsageError(`--grace-hours must be a number of hours ≥ 0, got ${String(input.graceHours)}`);
   }
-  const plan = await planPurge(input, ctx);
-  const report = input.yes ? { ...plan.report, deleted: await executePurge(plan, ctx) } : plan.report;
-  ctx.out(ctx.json ? purgeJson(report) : purgeText(report));
+  // Deleting takes the node's lock, so no backup on this node can start reusing objects meanwhile.
+  const lock = input.yes ? await ctx.lock?.('purge') : undefined;
+  try {
+    const plan = await planPurge(input, ctx);
+    const report = input.yes ? { ...plan.report, deleted: await executePurge(plan, ctx) } : plan.report;
+    ctx.out(ctx.json ? purgeJson(report) : purgeText(report));
+  } finally {
+    await lock?.release();
+  }
 }
 
 interface PurgePlan {
