@@ -107,7 +107,7 @@ export async function parseCommandLine(args: readonly string[], version: string)
       resolve(parsed);
     });
   });
-  if (failure) throw new UsageError(failure.message);
+  if (failure) throw new UsageError(failure.message.replace(/\s*\n\s*/g, ' ')); // one line, like every error
   if (output !== '') return { kind: 'print', text: output, exitCode: 0 };
   return { kind: 'run', parsed: toCommand(argv ?? {}) };
 }

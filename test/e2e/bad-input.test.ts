@@ -1,0 +1,120 @@
+// Bad input, one case per row: the expected exit code and a message that says what is wrong. Each row runs the
+// real CLI; cases that need a real service use the loopback Cassandra and S3 server.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { baseEnv, runCli, requireEnv, tempDir } from '../support/run-cli.ts';
+import { s3CliEnv } from '../support/s3-env.ts';
+import { hangingServer, expiredTokenS3, type Running } from '../support/fake-servers.ts';
+import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace } from '../support/cql.ts';
+
+interface Case {
+  readonly name: string;
+  readonly args: () => string[];
+  readonly env?: () => Record<string, string | undefined>;
+  readonly exit: number;
+  readonly message: RegExp;
+}
+
+const keyspace = uniqueKeyspace('cbr_bad');
+let hanging: Running;
+let expired: Running;
+const T = 'ks/t-0123456789abcdef0123456789abcdef';
+
+function cassandraEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return baseEnv({
+    CASS_BACKUP_CLOUD: 'none', CASS_BACKUP_NODETOOL: requireEnv('CBR_NODETOOL'),
+    CASS_BACKUP_CASSANDRA_YAML: requireEnv('CBR_CASSANDRA_YAML'), CASS_BACKUP_STATE_DIR: tempDir('state'),
+    CASS_BACKUP_RETRY_ATTEMPTS: '2', ...extra,
+  });
+}
+
+const dest = (): string => `file://${tempDir('dest')}`;
+
+function file(path: string, content = ''): string {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, content);
+  return path;
+}
+
+const cases: Case[] = [
+  { name: 'unknown command', args: () => ['backup'], exit: 2, message: /unknown command "backup"/ },
+  { name: 'no command', args: () => [], exit: 2, message: /Name a command/ },
+  { name: 'concurrency 0', args: () => ['incremental', '--concurrency', '0', '--dest', dest()], exit: 2, message: /--concurrency must be a positive integer, got 0/ },
+  { name: 'concurrency from env not a number', args: () => ['incremental', '--dest', dest()], env: () => ({ CASS_BACKUP_CONCURRENCY: 'many' }), exit: 2, message: /CASS_BACKUP_CONCURRENCY=many is not a number/ },
+  { name: 'unknown cloud', args: () => ['detect', '--cloud', 'azure'], exit: 2, message: /Invalid values: Argument: cloud, Given: "azure"/ },
+  { name: 'unreadable size', args: () => ['incremental', '--multipart-threshold', 'lots', '--dest', dest()], exit: 2, message: /--multipart-threshold: cannot read size "lots"/ },
+  { name: 'destination scheme', args: () => ['incremental', '--dest', 'ftp://host/x'], exit: 2, message: /--dest must start with s3:\/\/, gs:\/\/ or file:\/\// },
+  { name: 'invalid bucket name', args: () => ['incremental', '--node-id', 'n'], env: () => ({ BUCKET_NAME: 'Bad_Bucket', CASS_BACKUP_CLOUD: 'aws' }), exit: 2, message: /invalid bucket name "Bad_Bucket"/ },
+  { name: 'node id with a slash', args: () => ['incremental', '--dest', dest(), '--node-id', 'a/b'], exit: 2, message: /--node-id "a\/b"/ },
+  { name: 'JMX password on the command line', args: () => ['snapshot', '-pw', 'hunter2', '--dest', dest()], exit: 2, message: /never put on a command line: use -pwf FILE/ },
+  { name: 'extra argument to incremental', args: () => ['incremental', 'ks1', '--dest', dest()], exit: 2, message: /incremental takes no arguments, got: ks1/ },
+  { name: 'state directory not writable', args: () => ['incremental', '--dest', dest(), '--state-dir', join(file(join(tempDir('s'), 'f')), 'sub')], exit: 2, message: /state directory .* is not writable/ },
+  { name: 'cassandra.yaml missing', args: () => ['incremental', '--dest', dest(), '--cassandra-yaml', '/nonexistent/cassandra.yaml'], env: () => ({ CASS_BACKUP_CASSANDRA_YAML: undefined }), exit: 2, message: /\/nonexistent\/cassandra\.yaml/ },
+  { name: 'cassandra.yaml garbage', args: () => ['incremental', '--dest', dest(), '--cassandra-yaml', file(join(tempDir('y'), 'cassandra.yaml'), '- just\n- a list\n')], env: () => ({ CASS_BACKUP_CASSANDRA_YAML: undefined }), exit: 2, message: /cassandra\.yaml/ },
+  { name: 'data directory missing', args: () => ['incremental', '--dest', dest(), '--data-dir', '/nonexistent/data'], exit: 2, message: /\/nonexistent\/data/ },
+  { name: 'data directory without tables', args: () => ['incremental', '--dest', dest(), '--data-dir', tempDir('empty-data')], exit: 2, message: /no Cassandra tables under .*check --data-dir or cassandra\.yaml/ },
+  { name: 'resume of a snapshot that does not exist', args: () => ['snapshot', '--resume', 'no-such-tag', '--dest', dest()], exit: 2, message: /no snapshot "no-such-tag" under .* to resume/ },
+  { name: 'symlink inside a snapshot pointing outside the data directory', args: () => {
+    const data = tempDir('data-link');
+    mkdirSync(join(data, T, 'snapshots', 'tag1'), { recursive: true });
+    writeFileSync(join(data, T, 'snapshots', 'tag1', 'nb-1-big-Data.db'), 'x');
+    symlinkSync('/etc/passwd', join(data, T, 'snapshots', 'tag1', 'nb-2-big-Data.db'));
+    return ['snapshot', '--resume', 'tag1', '--dest', dest(), '--data-dir', data];
+  }, exit: 2, message: /symlink/i },
+  { name: 'a tag that already exists', args: () => {
+    const d = tempDir('dest-dup');
+    file(join(d, 'node-bad', '.cass-backup-run', 'manifests', 'taken.json'), '{}');
+    return ['snapshot', '-t', 'taken', keyspace, '--dest', `file://${d}`, '--node-id', 'node-bad'];
+  }, exit: 2, message: /a backup named "taken" already exists/ },
+  { name: 'wrong region', args: () => ['incremental', '--dest', `s3://${requireEnv('CBR_S3_BUCKET')}/bad`, '--region', 'eu-west-1'], env: () => s3Env(), exit: 2, message: /not in the configured region/ },
+  { name: 'expired credentials', args: () => ['incremental', '--dest', 's3://cbr-test/bad', '--s3-endpoint', `http://${expired.host}`], env: () => s3Env(), exit: 2, message: /ExpiredToken/ },
+  { name: 'metadata server that hangs', args: () => ['incremental'], env: () => ({ CASS_BACKUP_CLOUD: undefined, BUCKET_NAME: 'my-bucket', CASS_BACKUP_METADATA_TIMEOUT_MS: '500',
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${hanging.host}`, GCE_METADATA_HOST: hanging.host }), exit: 2, message: /no cloud was detected/ },
+  { name: 'free disk below the threshold', args: () => ['snapshot', keyspace, '--dest', dest(), '--min-free-disk', '100%'], exit: 2, message: /refusing to snapshot/ },
+  { name: 'purge without a retention rule', args: () => ['purge', '--dest', dest(), '--node-id', 'n'], exit: 2, message: /--keep-last|--keep-days/ },
+  { name: 'nodetool not executable', args: () => ['snapshot', keyspace, '--dest', dest(), '--nodetool', file(join(tempDir('nt'), 'nodetool'), 'not a program')], exit: 3, message: /nodetool/ },
+];
+
+function s3Env(): Record<string, string | undefined> {
+  const e = s3CliEnv({ CASS_BACKUP_RETRY_ATTEMPTS: '1' });
+  return { AWS_ACCESS_KEY_ID: e.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: e.AWS_SECRET_ACCESS_KEY,
+    CASS_BACKUP_S3_ENDPOINT: e.CASS_BACKUP_S3_ENDPOINT, CASS_BACKUP_RETRY_ATTEMPTS: '1' };
+}
+
+before(async () => {
+  hanging = await hangingServer();
+  expired = await expiredTokenS3();
+  const client = await connect();
+  try {
+    await createSampleSchema(client, keyspace);
+    await insertRows(client, keyspace, 'users', 0, 10);
+  } finally {
+    await client.shutdown();
+  }
+});
+
+after(async () => {
+  await hanging.close();
+  await expired.close();
+  const client = await connect();
+  try {
+    await dropKeyspace(client, keyspace);
+  } finally {
+    await client.shutdown();
+  }
+});
+
+describe(`bad input (${cases.length} cases)`, () => {
+  it('has at least 20 cases', () => assert.ok(cases.length >= 20));
+  for (const c of cases) {
+    it(`${c.name} → exit ${c.exit}`, async () => {
+      const run = await runCli(c.args(), cassandraEnv(c.env?.() ?? {}));
+      assert.equal(run.exitCode, c.exit, `${run.stderr}\n${run.stdout}`);
+      const errorLine = run.stderr.split('\n').find((l) => l.startsWith('cass-backup-run: error:')) ?? run.stderr;
+      assert.match(errorLine, c.message);
+      assert.doesNotMatch(run.stderr, /\n\s+at .+:\d+:\d+\)?\n/, 'no stack trace');
+    });
+  }
+});
