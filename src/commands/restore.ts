@@ -113,7 +113,8 @@ function report(
   const incrementalFiles = plan.items.filter((i) => i.from.kind === 'incremental').length;
   if (ctx.json) {
     ctx.out(`${JSON.stringify({
-      command: 'restore', ok: true, node: snapshot.nodeId, tag: snapshot.tag, snapshotStartedAt: snapshot.startedAt,
+      command: 'restore', ok: true, node: snapshot.nodeId, tag: snapshot.tag, layout: snapshot.layout,
+      snapshotStartedAt: snapshot.startedAt,
       until: untilMs === undefined ? null : new Date(untilMs).toISOString(), dir: root,
       files: plan.items.length, bytes: outcome.bytes, written: outcome.written, alreadyPresent: outcome.present,
       incrementalFiles, tables: tables.map((t) => tableResult(root, t)),

@@ -1,6 +1,6 @@
 import type { CatalogContext } from './catalog-context.ts';
 import { IncompleteError } from '../errors.ts';
-import { checkContent, checkMetadata, describeFile, type CheckMethod, type CheckOutcome } from '../catalog/check.ts';
+import { checkContent, checkMetadata, fail, type CheckMethod, type CheckOutcome } from '../catalog/check.ts';
 import type { Manifest, ManifestFile } from '../catalog/manifest.ts';
 import { manifestCache, resolveBackup } from '../catalog/select.ts';
 import { forEachLimit } from '../upload/pool.ts';
@@ -47,13 +47,15 @@ async function checkAll(files: readonly ManifestFile[], deep: boolean, ctx: Cata
 }
 
 // A store error on one object is reported like a mismatch, so that one bad object does not hide the others.
+// With --deep, a checksum or ETag that disagrees in the metadata is settled by the bytes themselves.
 async function checkOne(file: ManifestFile, deep: boolean, ctx: CatalogContext): Promise<CheckOutcome> {
   try {
     const meta = await checkMetadata(ctx.backend, file, ctx.signal);
-    return meta.ok && deep ? await checkContent(ctx.backend, file, ctx.signal) : meta;
+    const settled = !meta.ok && meta.kind !== 'checksum';
+    return deep && !settled ? await checkContent(ctx.backend, file, ctx.signal) : meta;
   } catch (err) {
     if (ctx.signal.aborted) throw err;
-    return { ok: false, problem: describeFile(file, `error: ${err instanceof Error ? err.message : String(err)}`) };
+    return fail(file, 'error', `error: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -17,7 +17,11 @@ export interface GcsBackendConfig {
   readonly projectId?: string;
   /** Files larger than this use a resumable upload; smaller ones one multipart request. Default 8 MiB. */
   readonly resumableThreshold?: number;
-  /** Resumable chunk size (a multiple of 256 KiB); unset streams the whole file in one request. */
+  /**
+   * Resumable chunk size, a multiple of 256 KiB. Default 16 MiB. The library buffers one chunk before sending
+   * it, so a source that fails mid-file never leaves a request waiting for bytes (it would with one streamed
+   * request: the library does not abort its request when its input stream fails).
+   */
   readonly chunkSize?: number;
 }
 
@@ -32,7 +36,7 @@ interface Ctx {
   /** '' or ends with '/'. */
   readonly prefix: string;
   readonly resumableThreshold: number;
-  readonly chunkSize: number | undefined;
+  readonly chunkSize: number;
 }
 
 function normalizePrefix(prefix: string): string {
@@ -64,7 +68,7 @@ export function createGcsBackend(config: GcsBackendConfig): Backend {
     bucketName: config.bucket,
     prefix: normalizePrefix(config.prefix),
     resumableThreshold: config.resumableThreshold ?? 8 * MiB,
-    chunkSize: config.chunkSize,
+    chunkSize: config.chunkSize ?? 16 * MiB,
   };
   return {
     description: `gs://${config.bucket}/${ctx.prefix}`,
@@ -144,27 +148,43 @@ function counter(onBytes: ((bytes: number) => void) | undefined): Transform {
   });
 }
 
+/** Small sources are read whole first: a read failure then happens before any request is made. */
+async function readSmall(source: PutSource, onBytes: ((bytes: number) => void) | undefined,
+  signal: AbortSignal | undefined): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source.open()) {
+    signal?.throwIfAborted();
+    onBytes?.((chunk as Buffer).length);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
 async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   const name = ctx.prefix + key;
   const file = ctx.bucket.file(name);
-  const resumable = source.size > ctx.resumableThreshold;
-  const out = file.createWriteStream({
-    resumable,
-    validation: 'crc32c', // on mismatch the library deletes the object and fails with FILE_NO_UPLOAD
-    contentType: 'application/octet-stream',
-    ...(resumable && ctx.chunkSize !== undefined ? { chunkSize: ctx.chunkSize } : {}),
-  });
+  // validation: the library hashes what it sends and, on a crc32c mismatch, deletes the object and fails.
+  const common = { validation: 'crc32c', contentType: 'application/octet-stream' } as const;
   try {
-    await pipeline(source.open(), counter(options?.onBytes), out, { signal: options?.signal });
-    const info = infoOf(ctx, file.metadata);
-    if (info.size !== source.size) {
-      throw new StorageError(`GCS put of gs://${ctx.bucketName}/${name}: stored ${info.size} bytes, sent ${source.size}`,
-        { permanent: false, code: 'SizeMismatch' });
+    if (source.size <= ctx.resumableThreshold) {
+      await file.save(await readSmall(source, options?.onBytes, options?.signal), { ...common, resumable: false });
+    } else {
+      const out = file.createWriteStream({ ...common, resumable: true, chunkSize: ctx.chunkSize });
+      await pipeline(source.open(), counter(options?.onBytes), out, { signal: options?.signal });
     }
-    return info;
+    return checkedInfo(ctx, name, file.metadata, source.size);
   } catch (err) {
     throw gcsError(ctx, err, 'upload', name, 'bucket', options?.signal);
   }
+}
+
+function checkedInfo(ctx: Ctx, name: string, meta: FileMetadata, expectedSize: number): ObjectInfo {
+  const info = infoOf(ctx, meta);
+  if (info.size !== expectedSize) {
+    throw new StorageError(`GCS upload of gs://${ctx.bucketName}/${name}: stored ${info.size} bytes, sent ${expectedSize}`,
+      { permanent: false, code: 'SizeMismatch' });
+  }
+  return info;
 }
 
 // ---------- read side ----------

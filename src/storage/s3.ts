@@ -3,7 +3,7 @@
 // This is the only module that imports the AWS SDK.
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
@@ -14,6 +14,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -211,58 +212,57 @@ function unquote(etag: string | undefined): string | undefined {
 
 // ---------- put ----------
 
-/** Reports bytes as the SDK pulls them; a failure of the source destroys the returned stream too. */
-function counted(stream: Readable, onBytes: ((bytes: number) => void) | undefined): Readable {
-  if (onBytes === undefined) return stream;
-  const counter = new Transform({
+/**
+ * The stream the SDK reads: source bytes, counted. A source failure aborts the request (via onFailure) and
+ * then ends this stream without an error: the SDK neither notices a failed body by itself (the request would
+ * wait for the missing bytes until the server times out) nor listens for errors on its aws-chunked wrapper.
+ */
+function guardedBody(source: Readable, onBytes: ((bytes: number) => void) | undefined,
+  onFailure: (err: unknown) => void): Readable {
+  const body = new Transform({
     transform(chunk: Buffer, _enc, done): void {
-      onBytes(chunk.length);
+      onBytes?.(chunk.length);
       done(null, chunk);
     },
   });
-  pipeline(stream, counter, () => {});
-  return counter;
+  source.on('error', (err) => {
+    onFailure(err);
+    body.destroy();
+  });
+  body.on('error', () => {}); // only the SDK destroys it with an error, and the SDK reports that error itself
+  body.on('close', () => source.destroy()); // request over, however it ended: release the file
+  source.pipe(body);
+  return body;
 }
 
-/**
- * Sends a request whose body is a source stream. The SDK does not notice when that stream fails (with
- * aws-chunked it wraps it; without, it only pipes it), so the request would wait for bytes that never come
- * until the server times out: abort it ourselves, and report the read failure rather than the abort.
- */
-async function sendWithBody<T>(body: Readable, signal: AbortSignal | undefined,
-  send: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const inner = new AbortController();
-  let bodyError: unknown;
-  const onBodyError = (err: unknown): void => {
-    bodyError = err;
-    inner.abort(err);
-  };
-  const onAbort = (): void => inner.abort(signal?.reason);
-  body.once('error', onBodyError);
-  signal?.addEventListener('abort', onAbort, { once: true });
+/** Sends a request whose body is read from source; a read failure rejects with that failure. */
+async function sendWithBody<T>(source: Readable, onBytes: ((bytes: number) => void) | undefined,
+  signal: AbortSignal | undefined, send: (body: Readable, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const failed = new AbortController();
+  let readError: unknown;
+  const body = guardedBody(source, onBytes, (err) => {
+    readError = err;
+    failed.abort(err);
+  });
   try {
-    return await send(inner.signal);
+    return await send(body, signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]));
   } catch (err) {
-    throw bodyError ?? err;
+    throw readError ?? err;
   } finally {
-    body.off('error', onBodyError);
-    signal?.removeEventListener('abort', onAbort);
+    body.destroy();
   }
 }
 
 async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   if (source.size > ctx.s.multipartThreshold) return putMultipart(ctx, key, source, options);
-  const body = counted(source.open(), options?.onBytes);
   try {
-    const out = await sendWithBody(body, options?.signal, (abortSignal) => ctx.client.send(
-      new PutObjectCommand({ Bucket: ctx.s.bucket, Key: ctx.s.prefix + key, Body: body, ContentLength: source.size }),
-      { abortSignal },
-    ));
+    const out = await sendWithBody(source.open(), options?.onBytes, options?.signal, (body, abortSignal) =>
+      ctx.client.send(new PutObjectCommand({
+        Bucket: ctx.s.bucket, Key: ctx.s.prefix + key, Body: body, ContentLength: source.size,
+      }), { abortSignal }));
     return { key, size: source.size, etag: unquote(out.ETag) };
   } catch (err) {
     throw s3Error(err, 'PutObject', ctx.s, ctx.s.prefix + key, options?.signal);
-  } finally {
-    body.destroy(); // a request that failed early must not leave the file open
   }
 }
 
@@ -361,18 +361,16 @@ async function uploadPart(
   const start = index * mp.partSize;
   const end = Math.min(mp.size, start + mp.partSize);
   const PartNumber = index + 1;
-  const body = counted(source.open(start, end), onBytes);
   try {
-    const out = await sendWithBody(body, mp.signal, (abortSignal) => ctx.client.send(new UploadPartCommand({
-      Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId, PartNumber, Body: body, ContentLength: end - start,
-      ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
-    }), { abortSignal }));
+    const out = await sendWithBody(source.open(start, end), onBytes, mp.signal, (body, abortSignal) =>
+      ctx.client.send(new UploadPartCommand({
+        Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId, PartNumber, Body: body, ContentLength: end - start,
+        ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
+      }), { abortSignal }));
     if (out.ETag === undefined) throw new Error(`UploadPart ${PartNumber} returned no ETag`);
     return { PartNumber, ETag: out.ETag, ...(out.ChecksumCRC32 === undefined ? {} : { ChecksumCRC32: out.ChecksumCRC32 }) };
   } catch (err) {
     throw s3Error(err, `UploadPart ${PartNumber}`, ctx.s, mp.key, mp.signal);
-  } finally {
-    body.destroy();
   }
 }
 
@@ -383,12 +381,28 @@ async function complete(ctx: Ctx, mp: Multipart, parts: CompletedPart[]): Promis
   return unquote(out.ETag);
 }
 
-// Best effort and never under the caller's (possibly aborted) signal: an incomplete upload costs storage forever.
+// Never under the caller's (possibly aborted) signal: an incomplete upload costs storage until deleted.
+// A part request that was cut off may still be stored after the abort (S3 documents this; versitygw does it
+// within milliseconds), bringing the upload back: so wait, check, and abort again until it stays gone.
 async function abortUpload(ctx: Ctx, mp: Multipart): Promise<void> {
+  for (let round = 1; round <= 4; round++) {
+    try {
+      await ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId }));
+    } catch (err) {
+      if (errorCode(err) !== 'NoSuchUpload') return; // the original failure is what the caller needs
+    }
+    await sleep(200 * round);
+    if (!(await uploadExists(ctx, mp))) return;
+  }
+}
+
+/** Whether the upload still has state on the server; false when that cannot be checked (e.g. no permission). */
+async function uploadExists(ctx: Ctx, mp: Multipart): Promise<boolean> {
   try {
-    await ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId }));
+    await ctx.client.send(new ListPartsCommand({ Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId, MaxParts: 1 }));
+    return true;
   } catch {
-    // The original failure is what the caller needs; a bucket lifecycle rule is the backstop.
+    return false;
   }
 }
 
