@@ -8,7 +8,7 @@
 #   install  download and build everything (cached in $CBR_CACHE, default ~/.cache/cass-backup-run)
 #   up       install, start what is not running, wait until ready, print the environment (idempotent)
 #   down     stop the processes this script started (by pid), keep the state directory
-#   status   one line per service
+#   status   one line per service, with its resident memory
 #   env      print the environment variables a test or a person needs (also in $CBR_TESTENV/env.sh)
 # State and logs live in $CBR_TESTENV (default <repo>/.testenv); `down --wipe` removes it.
 set -euo pipefail
@@ -50,7 +50,8 @@ install_cassandra() {
   log "resolving cassandra-all $cassandra_version and its runtime dependencies (Maven)"
   rm -rf "$cass_lib"; mkdir -p "$cass_lib" "$state/logs"
   # The parent POM declares system-scoped artifacts with unresolved paths; Maven logs errors for them and succeeds.
-  JAVA_HOME=$java_home mvn -B -q -f "$here/cassandra-pom.xml" -Dcassandra.version="$cassandra_version" \
+  local repo=(); [ -n "${CBR_MAVEN_REPO:-}" ] && repo=(-Dmaven.repo.local="$CBR_MAVEN_REPO")
+  JAVA_HOME=$java_home mvn -B -q -f "$here/cassandra-pom.xml" -Dcassandra.version="$cassandra_version" "${repo[@]}" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
     -DoutputDirectory="$cass_lib" -DincludeScope=runtime >"$state/logs/maven.log" 2>&1 \
     || { tail -20 "$state/logs/maven.log" >&2; die "maven failed (log: $state/logs/maven.log)"; }
@@ -296,7 +297,10 @@ cmd_down() {
 cmd_status() {
   local all=0
   for s in "${services[@]}"; do
-    if running "$s"; then echo "$s: running (pid $(cat "$(pidfile "$s")"))"; else echo "$s: stopped"; all=1; fi
+    if running "$s"; then
+      local pid; pid=$(cat "$(pidfile "$s")")
+      echo "$s: running (pid $pid, rss $(( $(ps -o rss= -s "$pid" 2>/dev/null | awk '{s+=$1} END {print s+0}') / 1024 )) MiB)"
+    else echo "$s: stopped"; all=1; fi
   done
   return $all
 }
