@@ -259,9 +259,11 @@ async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readabl
     const [meta] = await ctx.bucket.file(name).getMetadata();
     const file = ctx.bucket.file(name, { generation: Number(meta.generation) });
     const stream = file.createReadStream({ validation: 'crc32c' });
-    if (options?.signal !== undefined) {
-      const signal = options.signal;
-      signal.addEventListener('abort', () => stream.destroy(signal.reason as Error), { once: true });
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => void stream.destroy(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      stream.once('close', () => signal.removeEventListener('abort', onAbort));
     }
     return stream;
   } catch (err) {

@@ -20,6 +20,7 @@ export interface OpenBackendOptions {
   /** Files in flight; the connection pool is sized from it. */
   readonly concurrency: number;
   readonly dryRun: boolean;
+  readonly ioTimeoutMs: number;
   readonly retryAttempts: number;
   readonly retryDelayMs: number;
   readonly onRetry?: RetryPolicy['onRetry'];
@@ -42,7 +43,7 @@ function openAdapter(dest: Destination, o: OpenBackendOptions): Backend {
         forcePathStyle: o.s3PathStyle ?? o.s3Endpoint !== undefined,
         checksumMode: o.s3Checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
         multipartThreshold: o.multipartThreshold, partConcurrency: o.partConcurrency,
-        maxSockets: o.concurrency * o.partConcurrency + 4,
+        maxSockets: o.concurrency * o.partConcurrency + 4, idleTimeoutMs: o.ioTimeoutMs,
       });
     case 'gs':
       return createGcsBackend({

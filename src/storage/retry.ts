@@ -14,7 +14,8 @@ export interface RetryPolicy {
   readonly random?: () => number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 20_000 };
+// With 10 attempts the waits add up to at least ~45 s: a store that is gone for half a minute does not fail a run.
+export const defaultRetryPolicy: RetryPolicy = { attempts: 10, baseDelayMs: 500, maxDelayMs: 20_000 };
 
 export function isPermanent(err: unknown): boolean {
   if (err instanceof StorageError) return err.permanent;
@@ -31,10 +32,13 @@ function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Full-jitter exponential backoff. */
+/**
+ * Exponential backoff with "equal jitter": at least half of each step is waited, so the total wait has a floor
+ * (a short outage is outlasted), and the random half spreads the retries of many clients.
+ */
 export function backoffDelay(policy: RetryPolicy, attempt: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return Math.round((policy.random ?? Math.random)() * ceiling);
+  return Math.round(ceiling / 2 + (policy.random ?? Math.random)() * (ceiling / 2));
 }
 
 export async function withRetry<T>(
