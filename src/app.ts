@@ -24,6 +24,7 @@ import { createNodetool, type ExecFn } from './cassandra/nodetool.ts';
 import { enumerateBackups, enumerateSnapshot, hasTableDirectories, snapshotExists } from './cassandra/enumerate.ts';
 import { openBackend, type OpenBackendOptions } from './storage/open.ts';
 import type { CatalogContext } from './commands/catalog-context.ts';
+import type { Backend } from './storage/backend.ts';
 import { listCommand } from './commands/list.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { restoreCommand } from './commands/restore.ts';
@@ -118,15 +119,31 @@ async function recordMetrics(
 
 async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<void> {
   if (parsed.command === 'detect') return detect(opts, io);
-  if (isCatalogCommand(parsed)) return dispatchCatalog(parsed, await buildCatalogContext(opts, io, reporter));
+  if (isCatalogCommand(parsed)) {
+    const catalog = await buildCatalogContext(opts, io, reporter);
+    return closing(catalog.backend, () => dispatchCatalog(parsed, catalog));
+  }
   const passthrough = 'nodetoolArgs' in parsed ? connectionFromArgs(parsed.nodetoolArgs) : { args: [], connection: {} };
   const ctx = await buildContext(opts, io, reporter, passthrough.connection);
+  return closing(ctx.backend, () => runBackupCommand(parsed, passthrough.args, ctx));
+}
+
+/** Closing a backend finishes its clean-up (e.g. aborting a multipart upload the store refused to abort earlier). */
+async function closing(backend: Backend, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } finally {
+    await backend.close();
+  }
+}
+
+async function runBackupCommand(parsed: ParsedCommand, nodetoolArgs: string[], ctx: BackupContext): Promise<void> {
   switch (parsed.command) {
     case 'snapshot':
-      await snapshotCommand({ nodetoolArgs: passthrough.args, resumeTag: parsed.resume, keepSnapshot: parsed.keepSnapshot }, ctx);
+      await snapshotCommand({ nodetoolArgs, resumeTag: parsed.resume, keepSnapshot: parsed.keepSnapshot }, ctx);
       return;
     case 'repair':
-      await repairCommand({ nodetoolArgs: passthrough.args, deleteUploaded: parsed.deleteUploaded }, ctx);
+      await repairCommand({ nodetoolArgs, deleteUploaded: parsed.deleteUploaded }, ctx);
       return;
     case 'incremental':
       await incrementalCommand({ deleteUploaded: parsed.deleteUploaded, flush: parsed.flush }, ctx);
@@ -174,7 +191,7 @@ function backendOptions(opts: GlobalOptions, projectId: string | undefined, repo
     region: opts.region, s3Endpoint: opts.s3Endpoint, s3PathStyle: opts.s3PathStyle, s3Checksum: opts.s3Checksum,
     gcsEndpoint: opts.gcsEndpoint, projectId, multipartThreshold: opts.multipartThreshold,
     partConcurrency: opts.partConcurrency, concurrency: opts.concurrency, dryRun: opts.dryRun,
-    retryAttempts: opts.retryAttempts, retryDelayMs: opts.retryDelayMs,
+    retryAttempts: opts.retryAttempts, retryDelayMs: opts.retryDelayMs, ioTimeoutMs: opts.ioTimeoutMs,
     onRetry: (what, attempt, err) => reporter.emit({ type: 'retry', what, attempt, error: err instanceof Error ? err.message : String(err) }),
   };
 }

@@ -64,7 +64,9 @@ export const globalOptions = {
     describe: 'Refuse to snapshot when a data disk has less free space than this (percent or size)' },
   'stale-snapshot-age': { type: 'number', env: ['CASS_BACKUP_STALE_SNAPSHOT_AGE_HOURS'], default: 72, group: 'Run',
     describe: 'Clear snapshots this tool took and left behind (after a crash) once older than this many hours; 0 never' },
-  'retry-attempts': { type: 'number', env: ['CASS_BACKUP_RETRY_ATTEMPTS'], default: 6, group: 'Run',
+  'io-timeout': { type: 'number', env: ['CASS_BACKUP_IO_TIMEOUT_MS'], default: 120_000, group: 'Run',
+    describe: 'Milliseconds a request may make no progress (a stalled connection) before it is abandoned and retried' },
+  'retry-attempts': { type: 'number', env: ['CASS_BACKUP_RETRY_ATTEMPTS'], default: 10, group: 'Run',
     describe: 'Attempts per object operation before a file counts as failed (transient errors only)' },
   'retry-delay': { type: 'number', env: ['CASS_BACKUP_RETRY_DELAY_MS'], default: 500, group: 'Run',
     describe: 'First retry delay in milliseconds; doubles per attempt (with jitter), at most 20 s' },
@@ -106,6 +108,7 @@ export interface GlobalOptions {
   readonly minFreeDisk: string;
   readonly staleSnapshotAgeHours: number;
   readonly prometheusFile: string | undefined;
+  readonly ioTimeoutMs: number;
   readonly retryAttempts: number;
   readonly retryDelayMs: number;
   readonly dryRun: boolean;
@@ -145,6 +148,7 @@ export function resolveGlobalOptions(argv: Raw, env: NodeJS.ProcessEnv): GlobalO
     minFreeDisk: String(get('min-free-disk')),
     staleSnapshotAgeHours: nonNegative('stale-snapshot-age', get('stale-snapshot-age')),
     prometheusFile: str(get('prometheus-file')),
+    ioTimeoutMs: positiveInt('io-timeout', get('io-timeout')),
     retryAttempts: positiveInt('retry-attempts', get('retry-attempts')),
     retryDelayMs: positiveInt('retry-delay', get('retry-delay')),
     dryRun: Boolean(get('dry-run')),

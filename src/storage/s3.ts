@@ -76,6 +76,8 @@ interface Settings {
 interface Ctx {
   readonly client: S3Client;
   readonly s: Settings;
+  /** Multipart uploads whose abort failed (e.g. the store was unreachable): retried later, and on close. */
+  readonly pendingAborts: Map<string, Multipart>;
 }
 
 /** The part size for an object: the wanted size, grown (in whole MiB) until the object fits in 10,000 parts. */
@@ -131,7 +133,7 @@ function createClient(config: S3BackendConfig): S3Client {
 }
 
 export function createS3Backend(config: S3BackendConfig): Backend {
-  const ctx: Ctx = { client: createClient(config), s: resolveSettings(config) };
+  const ctx: Ctx = { client: createClient(config), s: resolveSettings(config), pendingAborts: new Map() };
   return {
     description: `s3://${config.bucket}/${ctx.s.prefix}`,
     put: (key, source, options) => put(ctx, key, source, options),
@@ -141,7 +143,10 @@ export function createS3Backend(config: S3BackendConfig): Backend {
     get: (key, options) => get(ctx, key, options),
     copy: (from, to, options) => copy(ctx, from, to, options),
     delete: (keys, options) => deleteKeys(ctx, keys, options),
-    close: async () => ctx.client.destroy(),
+    close: async () => {
+      await retryPendingAborts(ctx, 5);
+      ctx.client.destroy();
+    },
   };
 }
 
@@ -174,6 +179,13 @@ function where(bucket: string, key: string | undefined): string {
 // One line per cause, naming the bucket or key; auth failures deliberately omit the server's text.
 function describe(code: string, op: string, bucket: string, key: string | undefined, err: unknown): string {
   const at = where(bucket, key);
+  const status = httpStatus(err);
+  // A HEAD error has no body, so the SDK knows only the status.
+  if ((code === 'Unknown' || code === 'UnknownError') && status !== undefined) {
+    if (status === 403) return `S3 denied ${op} on ${at} (HTTP 403: wrong credentials or no permission)`;
+    if (status === 404) return `S3 object ${at} does not exist (HTTP 404)`;
+    return `S3 ${op} on ${at} failed with HTTP ${status}`;
+  }
   switch (code) {
     case 'NoSuchBucket': return `S3 bucket "${bucket}" does not exist (NoSuchBucket)`;
     case 'NoSuchKey': case 'NotFound': return `S3 object ${at} does not exist (${code})`;
@@ -299,7 +311,9 @@ async function runMultipart(
   const mp: Multipart = { key, uploadId, partSize, size, signal: inner.signal };
   try {
     const parts = await runParts(ctx, mp, inner, sendPart);
-    return await complete(ctx, mp, parts);
+    const etag = await complete(ctx, mp, parts);
+    if (ctx.pendingAborts.size > 0) await retryPendingAborts(ctx, 1); // the store answers again: clean up now
+    return etag;
   } catch (err) {
     await abortUpload(ctx, mp);
     throw s3Error(err, 'multipart upload', ctx.s, key, signal);
@@ -384,15 +398,32 @@ async function complete(ctx: Ctx, mp: Multipart, parts: CompletedPart[]): Promis
 // Never under the caller's (possibly aborted) signal: an incomplete upload costs storage until deleted.
 // A part request that was cut off may still be stored after the abort (S3 documents this; versitygw does it
 // within milliseconds), bringing the upload back: so wait, check, and abort again until it stays gone.
-async function abortUpload(ctx: Ctx, mp: Multipart): Promise<void> {
+/** True once the upload is gone; false when the abort could not be sent (it is then kept for a later retry). */
+async function abortUpload(ctx: Ctx, mp: Multipart): Promise<boolean> {
   for (let round = 1; round <= 4; round++) {
     try {
       await ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId }));
     } catch (err) {
-      if (errorCode(err) !== 'NoSuchUpload') return; // the original failure is what the caller needs
+      if (errorCode(err) !== 'NoSuchUpload') {
+        // The store is unreachable or refusing: never leave the upload behind, try again later.
+        ctx.pendingAborts.set(mp.uploadId, mp);
+        return false;
+      }
     }
     await sleep(200 * round);
-    if (!(await uploadExists(ctx, mp))) return;
+    if (!(await uploadExists(ctx, mp))) {
+      ctx.pendingAborts.delete(mp.uploadId);
+      return true;
+    }
+  }
+  return true;
+}
+
+/** Retries aborts that failed earlier; called after each completed upload and, with patience, on close. */
+async function retryPendingAborts(ctx: Ctx, rounds: number): Promise<void> {
+  for (let round = 0; round < rounds && ctx.pendingAborts.size > 0; round++) {
+    if (round > 0) await sleep(1000 * 2 ** round);
+    for (const mp of [...ctx.pendingAborts.values()]) await abortUpload(ctx, mp);
   }
 }
 

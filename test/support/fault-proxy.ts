@@ -1,0 +1,138 @@
+// A fault-injecting HTTP proxy between the real client and the real S3 or GCS server, on loopback.
+// Faults are drawn from a seeded generator, so a run is repeatable: error answers (503 SlowDown for S3, 429/503
+// for GCS), connections reset in the middle of a request body, one stalled request, and an outage window in which
+// every connection is reset at once. Location headers are rewritten so resumable-upload sessions keep going
+// through the proxy.
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface FaultPlan {
+  readonly flavour: 's3' | 'gcs';
+  /** Fraction of requests answered with a throttling/unavailable error instead of being forwarded. */
+  readonly errorRate?: number;
+  /** Fraction of requests with a body whose connection is reset after part of the body was forwarded. */
+  readonly resetRate?: number;
+  /** Stall (read nothing more, never answer) the n-th request with a body larger than 1 MiB. */
+  readonly stallNth?: number;
+  /** Reset every connection for this long, starting when the n-th request arrives. */
+  readonly outage?: { readonly afterRequests: number; readonly seconds: number };
+  readonly seed?: number;
+}
+
+export interface FaultCounts {
+  requests: number;
+  forwarded: number;
+  errors: number;
+  resets: number;
+  stalls: number;
+  outageResets: number;
+}
+
+export interface FaultProxy {
+  readonly endpoint: string;
+  readonly counts: FaultCounts;
+  close(): Promise<void>;
+}
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 0x1_0000_0000;
+  };
+}
+
+function errorAnswer(flavour: 's3' | 'gcs', res: ServerResponse, n: number): void {
+  if (flavour === 's3') {
+    res.writeHead(503, { 'Content-Type': 'application/xml' });
+    res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+    return;
+  }
+  const status = n % 2 === 0 ? 429 : 503;
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ error: { code: status, message: status === 429 ? 'rateLimitExceeded' : 'backendError' } }));
+}
+
+export function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const random = prng(plan.seed ?? 42);
+  const counts: FaultCounts = { requests: 0, forwarded: 0, errors: 0, resets: 0, stalls: 0, outageResets: 0 };
+  const sockets = new Set<Socket>();
+  let bigBodies = 0;
+  let outageUntil = 0;
+  let proxyHost = '';
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    counts.requests++;
+    const now = Date.now();
+    if (plan.outage && counts.requests === plan.outage.afterRequests) outageUntil = now + plan.outage.seconds * 1000;
+    if (now < outageUntil) {
+      counts.outageResets++;
+      req.socket.destroy();
+      return;
+    }
+    // aws-chunked bodies (streamed with a trailing checksum) carry their size in x-amz-decoded-content-length.
+    const length = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0);
+    const hasBody = length > 0 || req.headers['transfer-encoding'] === 'chunked';
+    if (hasBody && length > 1024 * 1024 && ++bigBodies === plan.stallNth) {
+      counts.stalls++;
+      req.pause(); // never read on, never answer: the client must time out
+      return;
+    }
+    if (random() < (plan.errorRate ?? 0)) {
+      counts.errors++;
+      req.resume();
+      req.on('end', () => errorAnswer(plan.flavour, res, counts.errors));
+      return;
+    }
+    const reset = hasBody && random() < (plan.resetRate ?? 0);
+    forward(req, res, reset, length);
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse, resetMidBody: boolean, length: number): void => {
+    counts.forwarded++;
+    // S3 requests are signed over the Host header: it must reach the server as the client sent it.
+    const headers = plan.flavour === 's3' ? { ...req.headers } : { ...req.headers, host: upstream.host };
+    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+      const h = { ...up.headers };
+      if (typeof h.location === 'string') h.location = h.location.replace(upstream.host, proxyHost);
+      res.writeHead(up.statusCode ?? 502, h);
+      up.pipe(res);
+    });
+    out.on('error', () => req.socket.destroy());
+    if (resetMidBody) {
+      let seen = 0;
+      req.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > 64 * 1024 || seen >= length / 2) {
+          counts.resets++;
+          out.destroy();
+          req.socket.destroy();
+        }
+      });
+    }
+    req.pipe(out);
+  };
+
+  const server: Server = createServer(handle);
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      proxyHost = `127.0.0.1:${port}`;
+      resolve({
+        endpoint: `http://${proxyHost}`,
+        counts,
+        close: () => new Promise((r) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => r());
+        }),
+      });
+    });
+  });
+}
