@@ -59,4 +59,7 @@ function stackOf(err: unknown): string[] {
   return err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6) : [];
 }
 
-process.exitCode = await main();
+const code = await main();
+// Exit once output is flushed, not when every handle is gone: a library may keep an abandoned request (e.g. a
+// stalled upload that was retried elsewhere) open for minutes, and cron must not wait for it.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -65,7 +65,7 @@ export const globalOptions = {
   'stale-snapshot-age': { type: 'number', env: ['CASS_BACKUP_STALE_SNAPSHOT_AGE_HOURS'], default: 72, group: 'Run',
     describe: 'Clear snapshots this tool took and left behind (after a crash) once older than this many hours; 0 never' },
   'io-timeout': { type: 'number', env: ['CASS_BACKUP_IO_TIMEOUT_MS'], default: 120_000, group: 'Run',
-    describe: 'Milliseconds a request may make no progress (a stalled connection) before it is abandoned and retried' },
+    describe: 'Milliseconds an S3 request may make no progress, or a GCS request (one resumable chunk) may take, before it is abandoned and retried' },
   'retry-attempts': { type: 'number', env: ['CASS_BACKUP_RETRY_ATTEMPTS'], default: 10, group: 'Run',
     describe: 'Attempts per object operation before a file counts as failed (transient errors only)' },
   'retry-delay': { type: 'number', env: ['CASS_BACKUP_RETRY_DELAY_MS'], default: 500, group: 'Run',

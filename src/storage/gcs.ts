@@ -23,6 +23,8 @@ export interface GcsBackendConfig {
    * request: the library does not abort its request when its input stream fails).
    */
   readonly chunkSize?: number;
+  /** Milliseconds one HTTP request (one resumable chunk) may take before it is abandoned. Default 120 s. */
+  readonly requestTimeoutMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -36,6 +38,7 @@ interface Ctx {
   /** '' or ends with '/'. */
   readonly prefix: string;
   readonly resumableThreshold: number;
+  readonly requestTimeoutMs: number;
   readonly chunkSize: number;
 }
 
@@ -61,6 +64,9 @@ export function createGcsBackend(config: GcsBackendConfig): Backend {
     ...(config.apiEndpoint === undefined ? {} : { apiEndpoint: config.apiEndpoint }),
     ...(config.projectId === undefined ? {} : { projectId: config.projectId }),
     crc32cGenerator: nativeCrc32cValidator,
+    timeout: config.requestTimeoutMs ?? 120_000,
+    // Few, quick library retries: the engine owns retries (with backoff that outlasts an outage).
+    retryOptions: { autoRetry: true, maxRetries: 2, maxRetryDelay: 4, totalTimeout: 60 },
   });
   const ctx: Ctx = {
     storage,
@@ -68,6 +74,7 @@ export function createGcsBackend(config: GcsBackendConfig): Backend {
     bucketName: config.bucket,
     prefix: normalizePrefix(config.prefix),
     resumableThreshold: config.resumableThreshold ?? 8 * MiB,
+    requestTimeoutMs: config.requestTimeoutMs ?? 120_000,
     chunkSize: config.chunkSize ?? 16 * MiB,
   };
   return {
@@ -169,12 +176,41 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
     if (source.size <= ctx.resumableThreshold) {
       await file.save(await readSmall(source, options?.onBytes, options?.signal), { ...common, resumable: false });
     } else {
-      const out = file.createWriteStream({ ...common, resumable: true, chunkSize: ctx.chunkSize });
-      await pipeline(source.open(), counter(options?.onBytes), out, { signal: options?.signal });
+      await resumableUpload(ctx, file, source, common, options);
     }
     return checkedInfo(ctx, name, file.metadata, source.size);
   } catch (err) {
     throw gcsError(ctx, err, 'upload', name, 'bucket', options?.signal);
+  }
+}
+
+/**
+ * A resumable upload, watched: the library's own timeout does not cover its chunk requests, so a connection that
+ * stops taking bytes would hang the run. No progress for requestTimeoutMs fails the upload (the engine retries).
+ */
+async function resumableUpload(
+  ctx: Ctx, file: ReturnType<Bucket['file']>, source: PutSource, common: { validation: 'crc32c'; contentType: string },
+  options: PutOptions | undefined,
+): Promise<void> {
+  const stalled = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const kick = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stalled.abort(), ctx.requestTimeoutMs);
+  };
+  const signal = options?.signal ? AbortSignal.any([options.signal, stalled.signal]) : stalled.signal;
+  const out = file.createWriteStream({ ...common, resumable: true, chunkSize: ctx.chunkSize });
+  kick();
+  try {
+    await pipeline(source.open(), counter((n) => { kick(); options?.onBytes?.(n); }), out, { signal });
+  } catch (err) {
+    if (stalled.signal.aborted && !options?.signal?.aborted) {
+      throw new StorageError(`GCS upload of gs://${ctx.bucketName}/${file.name} made no progress for ${ctx.requestTimeoutMs} ms`,
+        { permanent: false, code: 'Stalled', cause: err });
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

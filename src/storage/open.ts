@@ -47,7 +47,7 @@ function openAdapter(dest: Destination, o: OpenBackendOptions): Backend {
       });
     case 'gs':
       return createGcsBackend({
-        bucket: dest.bucket, prefix: dest.prefix, resumableThreshold: o.multipartThreshold,
+        bucket: dest.bucket, prefix: dest.prefix, resumableThreshold: o.multipartThreshold, requestTimeoutMs: o.ioTimeoutMs,
         ...(o.gcsEndpoint ? { apiEndpoint: o.gcsEndpoint } : {}), ...(o.projectId ? { projectId: o.projectId } : {}),
       });
     case 'file':

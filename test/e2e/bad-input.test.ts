@@ -4,7 +4,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseEnv, runCli, requireEnv, tempDir } from '../support/run-cli.ts';
+import { baseEnv, runCli, requireEnv, tempDir, jsonEvents } from '../support/run-cli.ts';
+import { execFileSync } from 'node:child_process';
 import { s3CliEnv } from '../support/s3-env.ts';
 import { hangingServer, expiredTokenS3, type Running } from '../support/fake-servers.ts';
 import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace } from '../support/cql.ts';
@@ -106,8 +107,26 @@ after(async () => {
   }
 });
 
-describe(`bad input (${cases.length} cases)`, () => {
-  it('has at least 20 cases', () => assert.ok(cases.length >= 20));
+describe(`bad input (${cases.length + 1} cases)`, () => {
+  it('has at least 20 cases', () => assert.ok(cases.length + 1 >= 20));
+
+  it('a full disk during restore → exit 4 naming the problem, and nothing reported as restored', async () => {
+    const d = tempDir('dest-full');
+    const e = cassandraEnv({ CASS_BACKUP_NODE_ID: 'node-full' });
+    const backup = await runCli(['snapshot', '-t', `full-${Date.now()}`, '--dest', `file://${d}`, '--json'], e);
+    assert.equal(backup.exitCode, 0, backup.stderr);
+    const tag = String(jsonEvents(backup.stdout).find((x) => x.type === 'summary')?.tag);
+    const small = tempDir('tmpfs');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', small]);
+    try {
+      const run = await runCli(['restore', tag, '--to', join(small, 'restore'), '--dest', `file://${d}`], e);
+      assert.equal(run.exitCode, 4, run.stderr);
+      assert.match(run.stderr, /ENOSPC|no space left/i);
+      assert.doesNotMatch(run.stderr, /\n\s+at .+:\d+:\d+\)?\n/, 'no stack trace');
+    } finally {
+      execFileSync('umount', [small]);
+    }
+  });
   for (const c of cases) {
     it(`${c.name} → exit ${c.exit}`, async () => {
       const run = await runCli(c.args(), cassandraEnv(c.env?.() ?? {}));
