@@ -39,6 +39,9 @@ cass_lib=$cache/cassandra-$cassandra_version/lib
 gobin=$cache/go-bin
 services=(cassandra s3 gcs imds gce)
 
+# The Go toolchain may be installed without being on PATH (e.g. /usr/local/go).
+command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && PATH=/usr/local/go/bin:$PATH; }
+
 log() { echo "testenv: $*" >&2; }
 die() { echo "testenv: error: $*" >&2; exit 1; }
 
