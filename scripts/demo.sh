@@ -4,12 +4,8 @@
 # directory, and show what was stored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=lib/node-env.sh
-source scripts/lib/node-env.sh
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-npm run --silent build
+# shellcheck source=lib/prepare.sh
+source scripts/lib/prepare.sh
 scripts/testenv.sh up >/dev/null
 # shellcheck disable=SC1091
 source "${CBR_TESTENV:-.testenv}/env.sh"

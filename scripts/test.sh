@@ -4,12 +4,8 @@
 # Extra arguments are passed to `node --test` (e.g. a single file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=lib/node-env.sh
-source scripts/lib/node-env.sh
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-npm run --silent build
+# shellcheck source=lib/prepare.sh
+source scripts/lib/prepare.sh
 npx tsc -p tsconfig.test.json
 scripts/testenv.sh up >/dev/null
 # shellcheck disable=SC1091

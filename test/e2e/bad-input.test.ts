@@ -8,7 +8,7 @@ import { baseEnv, runCli, requireEnv, tempDir, jsonEvents } from '../support/run
 import { execFileSync } from 'node:child_process';
 import { s3CliEnv } from '../support/s3-env.ts';
 import { hangingServer, expiredTokenS3, type Running } from '../support/fake-servers.ts';
-import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace } from '../support/cql.ts';
+import { sampleKeyspaceForFile } from '../support/cql.ts';
 
 interface Case {
   readonly name: string;
@@ -18,7 +18,7 @@ interface Case {
   readonly message: RegExp;
 }
 
-const keyspace = uniqueKeyspace('cbr_bad');
+const keyspace = sampleKeyspaceForFile('cbr_bad', 10);
 let hanging: Running;
 let expired: Running;
 const T = 'ks/t-0123456789abcdef0123456789abcdef';
@@ -87,24 +87,11 @@ function s3Env(): Record<string, string | undefined> {
 before(async () => {
   hanging = await hangingServer();
   expired = await expiredTokenS3();
-  const client = await connect();
-  try {
-    await createSampleSchema(client, keyspace);
-    await insertRows(client, keyspace, 'users', 0, 10);
-  } finally {
-    await client.shutdown();
-  }
 });
 
 after(async () => {
   await hanging.close();
   await expired.close();
-  const client = await connect();
-  try {
-    await dropKeyspace(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
 });
 
 describe(`bad input (${cases.length + 1} cases)`, () => {

@@ -1,7 +1,7 @@
 // list and verify against the real node and versitygw: one tag snapshotted under two node ids reads as one
 // cluster backup; verify names a deleted object, a truncated one, and (with --deep) one corrupted byte;
 // a crafted manifest makes restore refuse (exit 2) without writing anything.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,10 +9,10 @@ import { S3Client, PutObjectCommand, DeleteObjectCommand } from '@aws-sdk/client
 import { requireEnv, runCli, tempDir, type CliResult } from '../support/run-cli.ts';
 import { s3Reader } from '../support/stores.ts';
 import { manifestKeyOf, type StoredManifest } from '../support/manifest.ts';
-import { connect, createSampleSchema, dropKeyspace, insertRows, uniqueKeyspace } from '../support/cql.ts';
+import { sampleKeyspaceForFile } from '../support/cql.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
 
-const keyspace = uniqueKeyspace('cbr_catalog');
+const keyspace = sampleKeyspaceForFile('cbr_catalog', 200);
 const prefix = uniquePrefix('catalog');
 const tag = `catalog-${Date.now()}`;
 const env = s3CliEnv();
@@ -38,25 +38,7 @@ function cli(nodeId: string, ...args: string[]): Promise<CliResult> {
   return runCli([...args, ...dest, '--node-id', nodeId], env);
 }
 
-before(async () => {
-  const client = await connect();
-  try {
-    await createSampleSchema(client, keyspace);
-    await insertRows(client, keyspace, 'users', 0, 200);
-    await insertRows(client, keyspace, 'events', 0, 200);
-  } finally {
-    await client.shutdown();
-  }
-});
 
-after(async () => {
-  const client = await connect();
-  try {
-    await dropKeyspace(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
-});
 
 describe('list and verify on S3', () => {
   const store = s3Reader();

@@ -1,15 +1,15 @@
 // Each failure gives one clear line, the documented exit code and no manifest; an upload failure keeps the
 // snapshot and prints a resume command that completes the backup; a second run while one holds the lock exits 75.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseEnv, runCli, startCli, requireEnv, tempDir, cliPath, CLOSED_PORT_HOST } from '../support/run-cli.ts';
-import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace } from '../support/cql.ts';
+import { sampleKeyspaceForFile } from '../support/cql.ts';
 import { snapshotFiles, dataDirsFromEnv } from '../support/fs-walk.ts';
 import { s3CliEnv } from '../support/s3-env.ts';
 
-const keyspace = uniqueKeyspace('cbr_fail');
+const keyspace = sampleKeyspaceForFile('cbr_fail', 40);
 
 function env(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   return baseEnv({
@@ -37,24 +37,7 @@ function manifestsUnder(dest: string): string[] {
   return out;
 }
 
-before(async () => {
-  const client = await connect();
-  try {
-    await createSampleSchema(client, keyspace);
-    await insertRows(client, keyspace, 'users', 0, 40);
-  } finally {
-    await client.shutdown();
-  }
-});
 
-after(async () => {
-  const client = await connect();
-  try {
-    await dropKeyspace(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
-});
 
 describe('failures', () => {
   it('nodetool not found: exit 3', async () => {

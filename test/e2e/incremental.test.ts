@@ -1,6 +1,6 @@
 // `repair` runs a real nodetool repair and uploads backups/; `incremental` then sends only what is new;
 // `--delete-uploaded` removes exactly the local files whose upload is confirmed.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { runCli, jsonEvents } from '../support/run-cli.ts';
@@ -8,10 +8,10 @@ import { s3Reader } from '../support/stores.ts';
 import { backupFiles, dataDirsFromEnv } from '../support/fs-walk.ts';
 import { manifestKeyOf, type StoredManifest } from '../support/manifest.ts';
 import { nodetool } from '../support/nodetool.ts';
-import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace } from '../support/cql.ts';
+import { insertSampleRows, sampleKeyspaceForFile } from '../support/cql.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
 
-const keyspace = uniqueKeyspace('cbr_incr');
+const keyspace = sampleKeyspaceForFile('cbr_incr', 0, () => writeAndFlush(0, 200));
 const prefix = uniquePrefix('incr');
 const nodeId = 'node-incr';
 const dataDirs = dataDirsFromEnv();
@@ -19,13 +19,7 @@ const env = s3CliEnv();
 const args = ['--dest', s3Dest(prefix), '--node-id', nodeId, '--json'];
 
 async function writeAndFlush(from: number, count: number): Promise<void> {
-  const client = await connect();
-  try {
-    await insertRows(client, keyspace, 'users', from, count);
-    await insertRows(client, keyspace, 'events', from, count);
-  } finally {
-    await client.shutdown();
-  }
+  await insertSampleRows(keyspace, from, count);
   nodetool('flush', keyspace);
 }
 
@@ -34,25 +28,6 @@ function summaryOf(stdout: string): Record<string, unknown> {
   assert.ok(summary, `a summary event in: ${stdout}`);
   return summary;
 }
-
-before(async () => {
-  const client = await connect();
-  try {
-    await createSampleSchema(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
-  await writeAndFlush(0, 200);
-});
-
-after(async () => {
-  const client = await connect();
-  try {
-    await dropKeyspace(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
-});
 
 describe('repair and incremental', () => {
   const store = s3Reader();

@@ -1,14 +1,14 @@
 // Cron-ready behaviour end to end: metrics file, low priority, stale snapshots cleared, free-disk refusal, dry run.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { baseEnv, runCli, startCli, requireEnv, tempDir } from '../support/run-cli.ts';
-import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace } from '../support/cql.ts';
+import { sampleKeyspaceForFile } from '../support/cql.ts';
 import { snapshotFiles, dataDirsFromEnv } from '../support/fs-walk.ts';
 
-const keyspace = uniqueKeyspace('cbr_ops');
+const keyspace = sampleKeyspaceForFile('cbr_ops', 30);
 
 function env(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   return baseEnv({
@@ -18,24 +18,7 @@ function env(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv 
   });
 }
 
-before(async () => {
-  const client = await connect();
-  try {
-    await createSampleSchema(client, keyspace);
-    await insertRows(client, keyspace, 'users', 0, 30);
-  } finally {
-    await client.shutdown();
-  }
-});
 
-after(async () => {
-  const client = await connect();
-  try {
-    await dropKeyspace(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
-});
 
 describe('operations', () => {
   it('--prometheus-file records the last success, and a failure without losing it', async () => {

@@ -1,7 +1,7 @@
 // `purge` with the real CLI against versitygw (S3) and fake-gcs-server (GCS): three real snapshots and an
 // incremental of a small keyspace, then `--keep-last 1` shows, deletes the two older snapshots and their
 // objects, keeps everything the kept backups reference, and leaves a young orphan alone until --grace-hours 0.
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
@@ -10,7 +10,7 @@ import { s3Reader, gcsReader, type StoreReader } from '../support/stores.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
 import { manifestKeyOf, type StoredManifest } from '../support/manifest.ts';
 import { nodetool } from '../support/nodetool.ts';
-import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace } from '../support/cql.ts';
+import { insertSampleRows, sampleKeyspaceForFile } from '../support/cql.ts';
 
 interface StoreCase {
   readonly name: 's3' | 'gcs';
@@ -47,37 +47,13 @@ const cases: StoreCase[] = [
   },
 ];
 
-const keyspace = uniqueKeyspace('cbr_purge');
+const keyspace = sampleKeyspaceForFile('cbr_purge', 0);
 const nodeId = 'node-purge';
 
 async function writeAndFlush(from: number, count: number): Promise<void> {
-  const client = await connect();
-  try {
-    await insertRows(client, keyspace, 'users', from, count);
-    await insertRows(client, keyspace, 'events', from, count);
-  } finally {
-    await client.shutdown();
-  }
+  await insertSampleRows(keyspace, from, count);
   nodetool('flush', keyspace);
 }
-
-before(async () => {
-  const client = await connect();
-  try {
-    await createSampleSchema(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
-});
-
-after(async () => {
-  const client = await connect();
-  try {
-    await dropKeyspace(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
-});
 
 function tagOf(stdout: string): string {
   const summary = jsonEvents(stdout).find((e) => e.type === 'summary');

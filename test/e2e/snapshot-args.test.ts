@@ -1,15 +1,15 @@
 // `cass-backup-run snapshot ks1` and `-t mytag -kt ks1.t1` hand their arguments to nodetool snapshot and upload
 // only what that snapshot contains.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseEnv, runCli, requireEnv, tempDir, jsonEvents } from '../support/run-cli.ts';
-import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace } from '../support/cql.ts';
+import { sampleKeyspaceForFile } from '../support/cql.ts';
 import { manifestKeyOf, type StoredManifest } from '../support/manifest.ts';
 
-const ks1 = uniqueKeyspace('cbr_args_a');
-const ks2 = uniqueKeyspace('cbr_args_b');
+const ks1 = sampleKeyspaceForFile('cbr_args_a', 50);
+const ks2 = sampleKeyspaceForFile('cbr_args_b', 50);
 const dest = tempDir('dest-args');
 const nodeId = 'node-args';
 
@@ -24,28 +24,6 @@ function manifest(tag: string): StoredManifest {
   return JSON.parse(readFileSync(join(dest, manifestKeyOf(nodeId, tag)), 'utf8')) as StoredManifest;
 }
 
-before(async () => {
-  const client = await connect();
-  try {
-    for (const ks of [ks1, ks2]) {
-      await createSampleSchema(client, ks);
-      await insertRows(client, ks, 'users', 0, 50);
-      await insertRows(client, ks, 'events', 0, 50);
-    }
-  } finally {
-    await client.shutdown();
-  }
-});
-
-after(async () => {
-  const client = await connect();
-  try {
-    await dropKeyspace(client, ks1);
-    await dropKeyspace(client, ks2);
-  } finally {
-    await client.shutdown();
-  }
-});
 
 describe('snapshot arguments pass through to nodetool', () => {
   it('snapshot <keyspace> uploads only that keyspace', async () => {

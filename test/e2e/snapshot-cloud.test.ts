@@ -1,7 +1,7 @@
 // Acceptance of the core mission on each cloud: `cass-backup-run snapshot` with only BUCKET_NAME set detects the
 // cloud from instance metadata, runs the real nodetool snapshot and stores every file it produced, byte for byte,
 // under <hostname>-<instance_id>/<path relative to the data directory>, with a manifest; then clears the snapshot.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -10,7 +10,7 @@ import { s3Reader, gcsReader, type StoreReader } from '../support/stores.ts';
 import { snapshotFiles, dataDirsFromEnv } from '../support/fs-walk.ts';
 import { readStoredManifest } from '../support/manifest.ts';
 import { nodetool } from '../support/nodetool.ts';
-import { connect, createSampleSchema, insertRows, dropKeyspace, uniqueKeyspace, SAMPLE_INDEX } from '../support/cql.ts';
+import { sampleKeyspaceForFile, SAMPLE_INDEX } from '../support/cql.ts';
 import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 
 interface CloudCase {
@@ -41,27 +41,9 @@ const cases: CloudCase[] = [
   },
 ];
 
-const keyspace = uniqueKeyspace('cbr_snap');
+const keyspace = sampleKeyspaceForFile('cbr_snap', 300);
 
-before(async () => {
-  const client = await connect();
-  try {
-    await createSampleSchema(client, keyspace);
-    await insertRows(client, keyspace, 'users', 0, 300);
-    await insertRows(client, keyspace, 'events', 0, 300);
-  } finally {
-    await client.shutdown();
-  }
-});
 
-after(async () => {
-  const client = await connect();
-  try {
-    await dropKeyspace(client, keyspace);
-  } finally {
-    await client.shutdown();
-  }
-});
 
 function cliEnv(c: CloudCase): NodeJS.ProcessEnv {
   return baseEnv({

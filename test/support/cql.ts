@@ -4,6 +4,7 @@ import { join } from 'node:path';
 // Tests create their own keyspace with a unique name so runs never see each other's data.
 import cassandra from 'cassandra-driver';
 import type { Client } from 'cassandra-driver';
+import { before, after } from 'node:test';
 
 /** The two tables createSampleSchema makes; `events` carries a secondary index (`events_kind_idx`). */
 export const SAMPLE_TABLES = ['users', 'events'] as const;
@@ -84,4 +85,38 @@ export async function dropKeyspace(client: Client, keyspace: string): Promise<vo
   for (const dir of (process.env.CBR_DATA_DIRS ?? '').split(':').filter(Boolean)) {
     rmSync(join(dir, keyspace), { recursive: true, force: true });
   }
+}
+
+/** Runs fn with a connected client, and always shuts the client down. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.shutdown();
+  }
+}
+
+/** Inserts rows [from, from + count) into both sample tables. */
+export async function insertSampleRows(keyspace: string, from: number, count: number): Promise<void> {
+  await withClient(async (client) => {
+    await insertRows(client, keyspace, 'users', from, count);
+    await insertRows(client, keyspace, 'events', from, count);
+  });
+}
+
+/**
+ * For a test file: registers hooks that create a fresh keyspace with the sample schema and `rows` rows in each
+ * table (then `then`) before its tests, and drop it (with what Cassandra leaves on disk) after them. Returns the name.
+ */
+export function sampleKeyspaceForFile(prefix: string, rows: number, then?: (keyspace: string) => Promise<void>): string {
+  const keyspace = uniqueKeyspace(prefix);
+  // One hook, so that `then` surely runs after the schema exists.
+  before(async () => {
+    await withClient((client) => createSampleSchema(client, keyspace));
+    if (rows > 0) await insertSampleRows(keyspace, 0, rows);
+    await then?.(keyspace);
+  });
+  after(() => withClient((client) => dropKeyspace(client, keyspace)));
+  return keyspace;
 }
