@@ -13,7 +13,7 @@ import { createRateLimiter, throttle } from './upload/throttle.ts';
 import { parseSize } from './config/options.ts';
 import type { LocalFilesPort } from './commands/context.ts';
 import { homedir } from 'node:os';
-import { Writable } from 'node:stream';
+import { Writable, pipeline } from 'node:stream';
 import { parseCommandLine, type ParsedCommand } from './cli.ts';
 import { resolveGlobalOptions, type GlobalOptions } from './config/options.ts';
 import { resolveDestination, describeDestination, parseDestination } from './config/destination.ts';
@@ -261,7 +261,8 @@ function throttledFiles(files: LocalFilesPort, maxRate: number | undefined): Loc
     ...files,
     openSource: (file) => {
       const inner = files.openSource(file);
-      return { size: inner.size, open: (start, end) => inner.open(start, end).pipe(throttle(limiter)) };
+      // pipeline, not pipe: a read error (the file vanished) must reach the consumer, not crash the process
+      return { size: inner.size, open: (start, end) => pipeline(inner.open(start, end), throttle(limiter), () => {}) };
     },
   };
 }

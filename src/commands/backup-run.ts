@@ -17,7 +17,8 @@ export interface BackupRunInput {
   readonly tag: string;
   readonly files: readonly LocalFile[];
   readonly startedAt: Date;
-  readonly cassandra: CassandraFacts;
+  /** May still be on its way (nodetool info runs while files upload). */
+  readonly cassandra: CassandraFacts | Promise<CassandraFacts>;
   readonly nodetool?: { readonly command: readonly string[]; readonly exitCode: number };
   /** Name of the journal that survives failures of this backup (so a rerun does not resend). */
   readonly journalName: string;
@@ -86,7 +87,7 @@ export async function runBackup(
   const manifest = finishManifest({
     tool: { name: 'cass-backup-run', version: ctx.toolVersion }, nodeId: ctx.nodeId, kind: input.kind, tag: input.tag,
     layout: ctx.layout, startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(), cloud: ctx.cloud,
-    hostname: ctx.hostname, cassandra: input.cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
+    hostname: ctx.hostname, cassandra: await input.cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
     dataDirs: ctx.dataDirs, files: upload.entries,
   });
   const key = await writeManifest(ctx.backend, manifest, ctx.signal);

@@ -43,7 +43,7 @@ export async function uploadBackups(input: UploadBackupsInput, ctx: BackupContex
     return undefined;
   }
   const tag = incrementalTag(input.command, input.startedAt);
-  const cassandra = input.command === 'repair' ? await ctx.nodetool.info() : clusterFacts(ctx);
+  const cassandra = input.command === 'repair' ? ctx.nodetool.info() : clusterFacts(ctx);
   const result = await runBackup(
     { command: input.command, kind: 'incremental', tag, files: enumerated.files, startedAt: input.startedAt, cassandra,
       ...(input.nodetool ? { nodetool: input.nodetool } : {}), journalName: 'incremental', vanishedIsFailure: false },

@@ -31,7 +31,9 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
   await clearStaleSnapshots(ctx, input.resumeTag);
   const taken = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : await takeSnapshot(input, ctx);
   const tag = taken.tag;
-  const [enumerated, cassandra] = await Promise.all([ctx.enumerate.snapshot(ctx.dataDirs, tag), ctx.nodetool.info()]);
+  // nodetool info starts a JVM: let it run while the files upload; only the manifest needs its answer.
+  const cassandra = ctx.nodetool.info();
+  const enumerated = await ctx.enumerate.snapshot(ctx.dataDirs, tag);
   if (enumerated.files.length === 0) {
     throw new UsageError(`snapshot "${tag}" has no files under ${ctx.dataDirs.join(', ')}: check --data-dir / cassandra.yaml`);
   }

@@ -33,6 +33,11 @@ export interface SignalOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface CopyOptions extends SignalOptions {
+  /** The source's size when the caller knows it (from a manifest): saves asking the store first. */
+  readonly size?: number;
+}
+
 export interface Backend {
   /** Where this backend writes, without credentials, e.g. `s3://bucket/prefix`. */
   readonly description: string;
@@ -46,7 +51,7 @@ export interface Backend {
   listDirs(prefix: string, options?: SignalOptions): Promise<string[]>;
   get(key: string, options?: GetOptions): Promise<Readable>;
   /** Server-side copy; no bytes pass through this process. */
-  copy(fromKey: string, toKey: string, options?: SignalOptions): Promise<ObjectInfo>;
+  copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<ObjectInfo>;
   /** Deletes in batches; a key that does not exist is not an error. */
   delete(keys: readonly string[], options?: SignalOptions): Promise<void>;
   close(): Promise<void>;

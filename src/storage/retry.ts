@@ -1,7 +1,7 @@
 // Retries a backend's operations on transient failures: the one owner of file-level retries.
 // A put is retried from scratch by reopening its source; permanent errors (auth, missing bucket) are not retried.
 import { StorageError } from '../errors.ts';
-import type { Backend, ObjectInfo, PutOptions, PutSource, SignalOptions, GetOptions } from './backend.ts';
+import type { Backend, CopyOptions, ObjectInfo, PutOptions, PutSource, SignalOptions, GetOptions } from './backend.ts';
 import type { Readable } from 'node:stream';
 
 export interface RetryPolicy {
@@ -67,7 +67,7 @@ export function withRetries(inner: Backend, policy: RetryPolicy = defaultRetryPo
       withRetry(`list ${prefix}`, policy, options?.signal, () => inner.listDirs(prefix, options)),
     get: (key: string, options?: GetOptions): Promise<Readable> =>
       withRetry(`get ${key}`, policy, options?.signal, () => inner.get(key, options)),
-    copy: (from: string, to: string, options?: SignalOptions) =>
+    copy: (from: string, to: string, options?: CopyOptions) =>
       withRetry(`copy ${from}`, policy, options?.signal, () => inner.copy(from, to, options)),
     delete: (keys: readonly string[], options?: SignalOptions) =>
       withRetry(`delete ${keys.length} objects`, policy, options?.signal, () => inner.delete(keys, options)),

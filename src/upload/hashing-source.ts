@@ -38,7 +38,7 @@ function combineRanges(ranges: Map<number, RangeHash>, size: number): number | u
   while (offset < size) {
     const range = ranges.get(offset);
     if (!range) return undefined;
-    crc = crc32cCombine(crc, range.crc, range.end - offset);
+    crc = offset === 0 ? range.crc : crc32cCombine(crc, range.crc, range.end - offset); // nothing to combine with at 0
     offset = range.end;
   }
   return offset === size ? crc : undefined;

@@ -136,7 +136,7 @@ async function copyOrSend(
 ): Promise<ManifestFile> {
   let info;
   try {
-    info = await deps.backend.copy(twin.key, key, { signal });
+    info = await deps.backend.copy(twin.key, key, { signal, size: twin.size });
   } catch {
     // e.g. the source was purged meanwhile; sending the bytes is always correct (and reports real store errors)
     return send(file, key, input, deps, signal);

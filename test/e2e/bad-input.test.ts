@@ -2,9 +2,9 @@
 // real CLI; cases that need a real service use the loopback Cassandra and S3 server.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { writeFileSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseEnv, runCli, requireEnv, tempDir, jsonEvents } from '../support/run-cli.ts';
+import { baseEnv, runCli, startCli, requireEnv, tempDir, jsonEvents } from '../support/run-cli.ts';
 import { execFileSync } from 'node:child_process';
 import { s3CliEnv } from '../support/s3-env.ts';
 import { hangingServer, expiredTokenS3, type Running } from '../support/fake-servers.ts';
@@ -94,8 +94,31 @@ after(async () => {
   await expired.close();
 });
 
-describe(`bad input (${cases.length + 1} cases)`, () => {
-  it('has at least 20 cases', () => assert.ok(cases.length + 1 >= 20));
+describe(`bad input (${cases.length + 2} cases)`, () => {
+  it('has at least 20 cases', () => assert.ok(cases.length + 2 >= 20));
+
+  it('a file deleted between enumeration and upload: a snapshot fails (exit 4), an incremental skips it', async () => {
+    const data = tempDir('data-vanish');
+    for (const area of ['snapshots/v1', 'backups']) {
+      mkdirSync(join(data, T, area), { recursive: true });
+      for (let i = 1; i <= 12; i++) writeFileSync(join(data, T, area, `nb-${i}-big-Data.db`), Buffer.alloc(512 * 1024, i));
+    }
+    const e = cassandraEnv();
+    const slow = ['--concurrency', '1', '--max-rate', '2MiB', '--data-dir', data, '--node-id', 'node-vanish'];
+    for (const { args, exit, message, victim } of [
+      { args: ['snapshot', '--resume', 'v1', '--keep-snapshot'], exit: 4, message: /1 of 12 files were not stored \(first: .*nb-9-big-Data\.db: file disappeared before upload\)/,
+        victim: join(data, T, 'snapshots/v1/nb-9-big-Data.db') },
+      { args: ['incremental'], exit: 0, message: /warning: .*backups\/nb-9-big-Data\.db disappeared before upload; skipped/,
+        victim: join(data, T, 'backups/nb-9-big-Data.db') },
+    ]) {
+      const run = startCli([...args, ...slow, '--dest', dest()], e);
+      await new Promise((r) => setTimeout(r, 1500)); // enumerated, a few files sent, nb-9 not yet
+      rmSync(victim);
+      const done = await run.done;
+      assert.equal(done.exitCode, exit, done.stderr);
+      assert.match(done.stderr, message);
+    }
+  });
 
   it('a full disk during restore → exit 4 naming the problem, and nothing reported as restored', async () => {
     const d = tempDir('dest-full');
