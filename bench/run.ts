@@ -1,0 +1,345 @@
+// Side-by-side benchmark (issue 5): ours vs the SDK baseline, rclone and aws-cli on the same files, the same
+// loopback servers (versitygw for S3, fake-gcs-server for GCS), the same machine, in one invocation.
+//
+//   source .testenv/env.sh && npx tsc -p tsconfig.json && node bench/generate.ts /tmp/cbr-bench all
+//   node bench/run.ts [--root /tmp/cbr-bench] [--reps 3] [--workloads w1,w2,w3,w4,w5,g1,g2] [--tools ours,sdk,rclone,awscli]
+//
+// Per run: GNU time (wall, user+sys CPU of the whole process tree, peak RSS of the largest process, blocks read),
+// the Node probe (this Node process only: peak RSS, CPU, bytes read), and the S3 requests the run sent, counted in
+// versitygw's access log (one line per request) by the run's unique key prefix. Before each run the workload's
+// files are evicted from the page cache (posix_fadvise DONTNEED on every file), so data reads are cold while
+// the tools' own binaries stay warm. Objects are checked (count and bytes on the server) and deleted after each run.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const REPO = path.resolve(import.meta.dirname, '..');
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const ROOT = arg('root', '/tmp/cbr-bench');
+const REPS = Number(arg('reps', '3'));
+const WORKLOADS = arg('workloads', 'w1,w2,w3,w4,w5,g1,g2').split(',');
+const TOOLS = arg('tools', 'ours,sdk,rclone,awscli').split(',');
+const CONC = Number(arg('concurrency', '8'));
+// --alt-dist DIR adds the tool `ours-alt`: the same CLI built from another tree (e.g. a scratch copy with a fix).
+const ALT_DIST = arg('alt-dist', '');
+// --alt-args "…" adds the tool `ours-args`: ours with extra options (e.g. "--part-concurrency 8").
+const ALT_ARGS = arg('alt-args', '').split(' ').filter((a) => a !== '');
+const RESULTS = arg('results', path.join(ROOT, 'results.jsonl'));
+
+const env = (k: string): string => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set: run \`source .testenv/env.sh\` first`);
+  return v;
+};
+// --target sink: S3 workloads go to bench/sink.ts (a discard server started here) instead of versitygw, so that
+// the clients' own cost is measured rather than versitygw's disk writes on the same 2 cores.
+const TARGET = arg('target', 'versitygw');
+const SINK = TARGET === 'sink';
+const SINK_PORT = 7099;
+const S3_EP = SINK ? `http://127.0.0.1:${SINK_PORT}` : env('CBR_S3_ENDPOINT');
+const S3_BUCKET = env('CBR_S3_BUCKET');
+const GCS_EP = env('CBR_GCS_ENDPOINT');
+const GCS_BUCKET = env('CBR_GCS_BUCKET');
+const NODETOOL = env('CBR_NODETOOL');
+const TESTENV = env('CBR_TESTENV');
+const S3_LOG = SINK ? path.join(ROOT, 'work', 'sink.log') : path.join(TESTENV, 'logs', 's3.log');
+const S3_DATA = path.join(TESTENV, 's3', 'data', S3_BUCKET);
+const S3_META = path.join(TESTENV, 's3', 'meta', S3_BUCKET);
+const GCS_DATA = path.join(TESTENV, 'gcs', GCS_BUCKET);
+const WORK = path.join(ROOT, 'work');
+fs.mkdirSync(WORK, { recursive: true });
+let sinkProc: ReturnType<typeof spawn> | undefined;
+if (SINK) {
+  fs.writeFileSync(S3_LOG, '');
+  sinkProc = spawn(process.execPath, [path.join(REPO, 'bench', 'sink.ts'), String(SINK_PORT), S3_LOG], { stdio: 'inherit' });
+  spawnSync('sleep', ['1']);
+}
+
+const childEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: env('CBR_S3_ACCESS_KEY'),
+  AWS_SECRET_ACCESS_KEY: env('CBR_S3_SECRET_KEY'),
+  AWS_REGION: 'us-east-1',
+  AWS_CONFIG_FILE: path.join(WORK, 'aws-config'),
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  // rclone remotes from the environment (no config file): bs3 = versitygw, bgcs = fake-gcs-server
+  RCLONE_CONFIG: '/dev/null',
+  RCLONE_CONFIG_BS3_TYPE: 's3',
+  RCLONE_CONFIG_BS3_PROVIDER: 'Other',
+  RCLONE_CONFIG_BS3_ENDPOINT: S3_EP,
+  RCLONE_CONFIG_BS3_REGION: 'us-east-1',
+  RCLONE_CONFIG_BS3_FORCE_PATH_STYLE: 'true',
+  RCLONE_CONFIG_BS3_ACCESS_KEY_ID: env('CBR_S3_ACCESS_KEY'),
+  RCLONE_CONFIG_BS3_SECRET_ACCESS_KEY: env('CBR_S3_SECRET_KEY'),
+  RCLONE_CONFIG_BGCS_TYPE: 'google cloud storage',
+  RCLONE_CONFIG_BGCS_ENDPOINT: `${GCS_EP}/storage/v1/`,
+  RCLONE_CONFIG_BGCS_ANONYMOUS: 'true',
+};
+// Everything is plain http on loopback; a CA bundle from the caller's environment only breaks rclone's S3 client.
+delete childEnv.AWS_CA_BUNDLE;
+fs.writeFileSync(path.join(WORK, 'aws-config'), '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
+
+// ---------- workloads ----------
+interface Workload {
+  readonly name: string;
+  readonly store: 's3' | 'gcs';
+  readonly dir: string; // data dir
+  readonly kind: 'snapshot' | 'backups';
+  readonly tag?: string;
+  readonly describe: string;
+}
+const WL: Record<string, Workload> = {
+  w1: { name: 'W1', store: 's3', dir: 'w1', kind: 'snapshot', tag: 'w1', describe: 'one 2 GiB Data.db + 7 components' },
+  w2: { name: 'W2', store: 's3', dir: 'w2', kind: 'snapshot', tag: 'w2', describe: '20,000 files of 4–64 KiB' },
+  w3: { name: 'W3', store: 's3', dir: 'w3', kind: 'snapshot', tag: 'w3', describe: 'mixed ~8 GiB snapshot' },
+  w4: { name: 'W4', store: 's3', dir: 'w3', kind: 'snapshot', tag: 'w4', describe: 'second snapshot of W3, 2% new SSTables' },
+  w5: { name: 'W5', store: 's3', dir: 'w5', kind: 'backups', describe: '200 small files in backups/' },
+  g1: { name: 'W1-GCS', store: 'gcs', dir: 'w1', kind: 'snapshot', tag: 'w1', describe: 'W1 to fake-gcs-server' },
+  g2: { name: 'W2-GCS', store: 'gcs', dir: 'w2', kind: 'snapshot', tag: 'w2', describe: 'W2 to fake-gcs-server' },
+};
+
+function listFiles(w: Workload): { rel: string[]; bytes: number } {
+  const root = path.join(ROOT, w.dir);
+  const rel: string[] = [];
+  let bytes = 0;
+  for (const ks of fs.readdirSync(root).filter((n) => !n.startsWith('.')).sort()) {
+    for (const table of fs.readdirSync(path.join(root, ks)).sort()) {
+      const sub = w.kind === 'backups' ? 'backups' : path.join('snapshots', w.tag!);
+      const d = path.join(root, ks, table, sub);
+      if (!fs.existsSync(d)) continue;
+      for (const f of fs.readdirSync(d).sort()) {
+        const r = path.join(ks, table, sub, f);
+        rel.push(r);
+        bytes += fs.statSync(path.join(root, r)).size;
+      }
+    }
+  }
+  return { rel, bytes };
+}
+
+// ---------- measuring ----------
+interface Run {
+  date: string; workload: string; tool: string; rep: number; ok: boolean; exit: number | null;
+  files: number; bytes: number; wall: number; cpuUser: number; cpuSys: number; treeMaxRssKiB: number;
+  fsInBlocks: number; probe?: { maxRssKiB: number; userS: number; sysS: number; rchar: number; readBytes: number };
+  requests?: number; requestsByMethod?: Record<string, number>; storedObjects?: number; storedBytes?: number;
+  uploaded?: number; copied?: number; reused?: number; note?: string;
+}
+
+function evict(w: Workload, rel: string[]): void {
+  const list = path.join(WORK, 'evict.txt');
+  fs.writeFileSync(list, rel.map((r) => path.join(ROOT, w.dir, r)).join('\n'));
+  spawnSync('sync');
+  spawnSync('python3', ['-c', `
+import os,sys
+for p in open(sys.argv[1]).read().split('\\n'):
+    if not p: continue
+    fd=os.open(p,os.O_RDONLY)
+    os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)
+    os.close(fd)
+`, list], { stdio: 'inherit' });
+}
+
+function countRequests(offset: number, token: string): { total: number; byMethod: Record<string, number> } {
+  const fd = fs.openSync(S3_LOG, 'r');
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(size - offset);
+  fs.readSync(fd, buf, 0, buf.length, offset);
+  fs.closeSync(fd);
+  const byMethod: Record<string, number> = {};
+  let total = 0;
+  for (const line of buf.toString('utf8').split('\n')) {
+    if (!line.includes(token)) continue;
+    const m = (SINK ? line.split(' ')[0] : line.split('|').map((s) => s.trim())[5]) ?? '?';
+    byMethod[m] = (byMethod[m] ?? 0) + 1;
+    total++;
+  }
+  return { total, byMethod };
+}
+
+function walk(dir: string): { n: number; bytes: number } {
+  let n = 0;
+  let bytes = 0;
+  if (!fs.existsSync(dir)) return { n, bytes };
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const p = path.join(e.parentPath, e.name);
+    if (p.includes('.cass-backup-run') || p.includes('.sgwtmp')) continue;
+    n++;
+    bytes += fs.statSync(p).size;
+  }
+  return { n, bytes };
+}
+
+function storeDir(w: Workload, token: string): string {
+  return path.join(w.store === 's3' ? S3_DATA : GCS_DATA, token);
+}
+
+function cleanup(token: string): void {
+  for (const base of [S3_DATA, S3_META, GCS_DATA]) fs.rmSync(path.join(base, token), { recursive: true, force: true });
+}
+
+function command(tool: string, w: Workload, token: string, listFile: string, nodeId: string, stateDir: string, probe: string): string[] | undefined {
+  const root = path.join(ROOT, w.dir);
+  const node = process.execPath;
+  if (tool === 'ours' || tool === 'ours-alt' || tool === 'ours-dedup' || tool === 'ours-args') {
+    const dest = w.store === 's3' ? [`--dest`, `s3://${S3_BUCKET}/${token}`, '--s3-endpoint', S3_EP]
+      : ['--dest', `gs://${GCS_BUCKET}/${token}`, '--gcs-endpoint', GCS_EP];
+    const common = [...dest, '--data-dir', root, '--node-id', nodeId, '--cloud', 'none', '--state-dir', stateDir,
+      '--json', '--nodetool', NODETOOL, '--concurrency', String(CONC), ...(tool === 'ours-dedup' ? ['--layout', 'dedup'] : []),
+      ...(tool === 'ours-args' ? ALT_ARGS : [])];
+    const main = path.join(tool === 'ours-alt' ? ALT_DIST : path.join(REPO, 'dist'), 'main.js');
+    const pre = [node, '--import', path.join(REPO, 'bench', 'probe.mjs'), main];
+    if (w.kind === 'backups') return [...pre, 'incremental', ...common];
+    return [...pre, 'snapshot', '--resume', w.tag!, '--keep-snapshot', ...common];
+  }
+  if (tool === 'sdk') {
+    return [node, '--import', path.join(REPO, 'bench', 'probe.mjs'), path.join(REPO, 'bench', 'sdk-baseline.ts'),
+      w.store, w.store === 's3' ? S3_EP : GCS_EP, w.store === 's3' ? S3_BUCKET : GCS_BUCKET, token, root, listFile, String(CONC)];
+  }
+  if (tool === 'rclone') {
+    const remote = w.store === 's3' ? `bs3:${S3_BUCKET}/${token}` : `bgcs:${GCS_BUCKET}/${token}`;
+    const tuning = w.store === 's3'
+      ? ['--s3-upload-concurrency', '4', '--s3-chunk-size', '16M', '--s3-upload-cutoff', '64M', '--s3-no-check-bucket',
+        // the discard sink answers with random ETags, which rclone would take for corruption
+        ...(SINK ? ['--ignore-checksum'] : [])]
+      : [];
+    return ['rclone', 'copy', root, remote, '--files-from', listFile, '--no-traverse', '--transfers', String(CONC),
+      '--checkers', String(2 * CONC), ...tuning, '-q'];
+  }
+  if (tool === 'awscli') {
+    if (w.store !== 's3') return undefined;
+    const include = w.kind === 'backups' ? '*/backups/*' : `*/snapshots/${w.tag}/*`;
+    return ['/usr/bin/aws', 's3', 'cp', root, `s3://${S3_BUCKET}/${token}`, '--recursive', '--endpoint-url', S3_EP,
+      '--only-show-errors', '--exclude', '*', '--include', include];
+  }
+  return undefined;
+}
+
+function measure(tool: string, w: Workload, rep: number, files: { rel: string[]; bytes: number }, opts: {
+  token: string; nodeId: string; stateDir: string; keep?: boolean; noEvict?: boolean;
+}): Run | undefined {
+  const listFile = path.join(WORK, `list-${w.dir}-${w.tag ?? 'backups'}.txt`);
+  fs.writeFileSync(listFile, files.rel.join('\n') + '\n');
+  const probe = path.join(WORK, 'probe.json');
+  fs.rmSync(probe, { force: true });
+  const cmd = command(tool, w, opts.token, listFile, opts.nodeId, opts.stateDir, probe);
+  if (cmd === undefined) return undefined;
+  if (!opts.noEvict) evict(w, files.rel);
+  const logOffset = fs.statSync(S3_LOG).size;
+  const timeOut = path.join(WORK, 'time.txt');
+  const res = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M %I', '-o', timeOut, ...cmd], {
+    env: { ...childEnv, CBR_BENCH_PROBE: probe }, encoding: 'utf8', maxBuffer: 1 << 30,
+  });
+  const [wall, user, sys, rss, fsIn] = fs.readFileSync(timeOut, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  const run: Run = {
+    date: new Date().toISOString(), workload: w.name, tool, rep, ok: res.status === 0, exit: res.status,
+    files: files.rel.length, bytes: files.bytes, wall: wall!, cpuUser: user!, cpuSys: sys!, treeMaxRssKiB: rss!, fsInBlocks: fsIn!,
+  };
+  if (fs.existsSync(probe)) run.probe = JSON.parse(fs.readFileSync(probe, 'utf8'));
+  if (w.store === 's3') {
+    const r = countRequests(logOffset, opts.token);
+    run.requests = r.total;
+    run.requestsByMethod = r.byMethod;
+  }
+  if (tool.startsWith('ours')) {
+    const summary = res.stdout.trim().split('\n').map((l) => { try { return JSON.parse(l); } catch { return {}; } })
+      .filter((e) => e.type === 'file');
+    run.uploaded = summary.filter((e) => e.action === 'uploaded').length;
+    run.copied = summary.filter((e) => e.action === 'copied').length;
+    run.reused = summary.filter((e) => e.action === 'reused').length;
+  }
+  const stored = SINK && w.store === 's3' ? { n: files.rel.length, bytes: files.bytes } : walk(storeDir(w, opts.token));
+  run.storedObjects = stored.n;
+  run.storedBytes = stored.bytes;
+  const expectObjects = files.rel.length; // (W4 lands next to W3's objects: not checked by count)
+  if (run.ok && w.name !== 'W4' && (stored.n !== expectObjects || stored.bytes !== files.bytes)) {
+    run.ok = false;
+    run.note = `stored ${stored.n} objects / ${stored.bytes} bytes, expected ${expectObjects} / ${files.bytes}`;
+  }
+  if (res.status !== 0) run.note = (run.note ?? '') + ` exit ${res.status}: ${res.stderr.slice(-600)}`;
+  fs.appendFileSync(RESULTS, JSON.stringify(run) + '\n');
+  if (!opts.keep) cleanup(opts.token);
+  const cpu = run.cpuUser + run.cpuSys;
+  console.error(`${w.name} ${tool} rep${rep}: ${run.ok ? 'ok' : 'FAILED'} ${run.wall}s cpu ${cpu.toFixed(1)}s ` +
+    `rss ${Math.round((run.probe?.maxRssKiB ?? run.treeMaxRssKiB) / 1024)}MiB req ${run.requests ?? '-'} ${run.note ?? ''}`);
+  return run;
+}
+
+// ---------- main ----------
+const all: Run[] = [];
+const stamp = Date.now().toString(36);
+for (let rep = 1; rep <= REPS; rep++) {
+  for (const key of WORKLOADS) {
+    const w = WL[key];
+    if (w === undefined) throw new Error(`unknown workload ${key}`);
+    if (key === 'w4') continue; // runs right after ours' W3 (it needs W3's manifest)
+    const files = listFiles(w);
+    // rotate the tool order per repetition so drift in the machine's load does not favour one tool
+    const order = TOOLS.map((_, i) => TOOLS[(i + rep - 1) % TOOLS.length]!);
+    for (const tool of order) {
+      const token = `cbrbench-${stamp}-${key}-${tool}-r${rep}`;
+      const stateDir = path.join(WORK, `state-${token}`);
+      const withW4 = key === 'w3' && tool.startsWith('ours') && WORKLOADS.includes('w4');
+      const r = measure(tool, w, rep, files, { token, nodeId: 'bench', stateDir, keep: withW4 });
+      if (r) all.push(r);
+      if (withW4) {
+        const w4 = WL.w4!;
+        const r4 = measure(tool, w4, rep, listFiles(w4), { token, nodeId: 'bench', stateDir });
+        if (r4) all.push(r4);
+        cleanup(token);
+      }
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  }
+}
+
+// ---------- table ----------
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+interface Row { workload: string; tool: string; n: number; ok: boolean; wall: number; mbps: number; fps: number; cpuPerGiB: number; cpuS: number; rssMiB: number; requests: number | undefined; readMB: number | undefined }
+const rows: Row[] = [];
+for (const wname of [...new Set(all.map((r) => r.workload))]) {
+  for (const tool of [...new Set(all.filter((r) => r.workload === wname).map((r) => r.tool))]) {
+    const rs = all.filter((r) => r.workload === wname && r.tool === tool);
+    const wall = median(rs.map((r) => r.wall));
+    const bytes = rs[0]!.bytes;
+    const cpu = median(rs.map((r) => r.cpuUser + r.cpuSys));
+    rows.push({
+      workload: wname, tool, n: rs.length, ok: rs.every((r) => r.ok), wall,
+      mbps: bytes / 1e6 / wall, fps: rs[0]!.files / wall, cpuS: cpu, cpuPerGiB: cpu / (bytes / 2 ** 30),
+      rssMiB: median(rs.map((r) => (r.probe?.maxRssKiB ?? r.treeMaxRssKiB) / 1024)),
+      requests: rs[0]!.requests === undefined ? undefined : median(rs.map((r) => r.requests!)),
+      readMB: median(rs.map((r) => (r.probe ? r.probe.readBytes : r.fsInBlocks * 512) / 1e6)),
+    });
+  }
+}
+const fmt = (x: number | undefined, d = 1): string => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
+const lines: string[] = [];
+lines.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${os.hostname()}: ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, ` +
+  `${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}; median of ${REPS} run(s); data cold in page cache (evicted per file), binaries warm; ` +
+  `S3 server: ${SINK ? 'bench/sink.ts (discard)' : 'versitygw (posix backend)'}.`);
+lines.push('');
+lines.push('| workload | tool | runs ok | wall s | MB/s | files/s | CPU s | CPU s/GiB | peak RSS MiB | requests | MB read | ours faster by | ours CPU ÷ peer |');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  const ours = rows.find((x) => x.workload === r.workload && x.tool === 'ours');
+  const speed = ours && r.tool !== 'ours' ? `${fmt(r.wall / ours.wall, 2)}×` : '';
+  const cpu = ours && r.tool !== 'ours' ? fmt(ours.cpuS / r.cpuS, 2) : '';
+  lines.push(`| ${r.workload} | ${r.tool} | ${r.ok ? `${r.n}/${r.n}` : 'FAIL'} | ${fmt(r.wall, 2)} | ${fmt(r.mbps, 0)} | ${fmt(r.fps, 0)} | ${fmt(r.cpuS, 1)} | ${fmt(r.cpuPerGiB, 2)} | ${fmt(r.rssMiB, 0)} | ${fmt(r.requests, 0)} | ${fmt(r.readMB, 0)} | ${speed} | ${cpu} |`);
+}
+for (const tool of TOOLS.filter((t) => t.startsWith('ours'))) {
+  const w3 = rows.find((r) => r.workload === 'W3' && r.tool === tool);
+  const w4 = rows.find((r) => r.workload === 'W4' && r.tool === tool);
+  if (w3 && w4) lines.push('', `W4 ÷ W3 wall (${tool}): ${fmt((100 * w4.wall) / w3.wall, 1)}% (target ≤ 10%)`);
+}
+console.log(lines.join('\n'));
+fs.writeFileSync(path.join(ROOT, `table-${TARGET}.md`), lines.join('\n') + '\n');
+sinkProc?.kill();
