@@ -182,7 +182,7 @@ async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Rep
     nodeId, reporter, out: io.stdout, json: opts.json, stateDir,
     concurrency: opts.concurrency, now: io.now, signal: io.signal,
     lock: async (what) => acquireLock(join(await usableStateDir(stateDir), 'run.lock'), what, { pid: io.pid, isAlive: processIsAlive }),
-    backend: openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),
+    backend: await openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),
   };
 }
 
@@ -213,7 +213,7 @@ async function buildContext(
   if (opts.dest) parseDestination(opts.dest); // a malformed --dest is reported before anything slower
   const { cloud, dataDirs, hostname, nodeId } = await identifyNode(opts, io);
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
-  const backend = openBackend(destination, backendOptions(opts, cloud.projectId, reporter));
+  const backend = await openBackend(destination, backendOptions(opts, cloud.projectId, reporter));
   const stateDir = await usableStateDir(opts.stateDir ?? defaultStateDir(io));
   const registry = fileSnapshotRegistry(join(stateDir, 'snapshots.json'));
   const minFree = parseFreeSpaceRule(opts.minFreeDisk, parseSize);

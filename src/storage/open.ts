@@ -2,9 +2,6 @@
 // adapter → retry → dry-run (outermost, so a dry run makes no remote write at all).
 import type { Destination } from '../config/destination.ts';
 import type { Backend } from './backend.ts';
-import { createS3Backend } from './s3.ts';
-import { createGcsBackend } from './gcs.ts';
-import { createLocalBackend } from './local.ts';
 import { withRetries, defaultRetryPolicy, type RetryPolicy } from './retry.ts';
 import { withDryRun } from './dry-run.ts';
 
@@ -26,17 +23,19 @@ export interface OpenBackendOptions {
   readonly onRetry?: RetryPolicy['onRetry'];
 }
 
-export function openBackend(dest: Destination, o: OpenBackendOptions): Backend {
-  const adapter = openAdapter(dest, o);
+export async function openBackend(dest: Destination, o: OpenBackendOptions): Promise<Backend> {
+  const adapter = await openAdapter(dest, o);
   const retried = withRetries(adapter, {
     ...defaultRetryPolicy, attempts: o.retryAttempts, baseDelayMs: o.retryDelayMs, ...(o.onRetry ? { onRetry: o.onRetry } : {}),
   });
   return o.dryRun ? withDryRun(retried) : retried;
 }
 
-function openAdapter(dest: Destination, o: OpenBackendOptions): Backend {
+/** Each SDK is loaded only when its destination is used: start-up time and memory stay small. */
+async function openAdapter(dest: Destination, o: OpenBackendOptions): Promise<Backend> {
   switch (dest.scheme) {
-    case 's3':
+    case 's3': {
+      const { createS3Backend } = await import('./s3.ts');
       return createS3Backend({
         bucket: dest.bucket, prefix: dest.prefix, region: o.region,
         ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}),
@@ -45,13 +44,18 @@ function openAdapter(dest: Destination, o: OpenBackendOptions): Backend {
         multipartThreshold: o.multipartThreshold, partConcurrency: o.partConcurrency,
         maxSockets: o.concurrency * o.partConcurrency + 4, idleTimeoutMs: o.ioTimeoutMs,
       });
-    case 'gs':
+    }
+    case 'gs': {
+      const { createGcsBackend } = await import('./gcs.ts');
       return createGcsBackend({
         bucket: dest.bucket, prefix: dest.prefix, resumableThreshold: o.multipartThreshold, requestTimeoutMs: o.ioTimeoutMs,
         ...(o.gcsEndpoint ? { apiEndpoint: o.gcsEndpoint } : {}), ...(o.projectId ? { projectId: o.projectId } : {}),
       });
-    case 'file':
+    }
+    case 'file': {
+      const { createLocalBackend } = await import('./local.ts');
       return createLocalBackend({ root: dest.path });
+    }
   }
 }
 
