@@ -110,11 +110,17 @@ async function recordMetrics(
 ): Promise<void> {
   if (!opts.prometheusFile || !BACKUP_COMMANDS.has(command) || opts.dryRun) return;
   const finishedAt = io.now();
-  await recordRun(opts.prometheusFile, {
-    command, node: opts.nodeId ?? io.hostname.split('.')[0] ?? io.hostname, ok: err === undefined,
-    exitCode: err === undefined ? 0 : exitCodeFor(err), finishedAt, seconds: (finishedAt.getTime() - started.getTime()) / 1000,
-    bytes: summary?.bytes ?? 0, uploadedBytes: summary?.uploadedBytes ?? 0, files: summary?.files ?? 0,
-  });
+  try {
+    await recordRun(opts.prometheusFile, {
+      command, node: opts.nodeId ?? io.hostname.split('.')[0] ?? io.hostname, ok: err === undefined,
+      exitCode: err === undefined ? 0 : exitCodeFor(err), finishedAt, seconds: (finishedAt.getTime() - started.getTime()) / 1000,
+      bytes: summary?.bytes ?? 0, uploadedBytes: summary?.uploadedBytes ?? 0, files: summary?.files ?? 0,
+    });
+  } catch (metricsError) {
+    // The run's own outcome matters more than its metrics: report, never replace it.
+    const reason = metricsError instanceof Error ? metricsError.message : String(metricsError);
+    io.stderr(`cass-backup-run: warning: could not update ${opts.prometheusFile}: ${reason}\n`);
+  }
 }
 
 async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<void> {

@@ -11,7 +11,7 @@ export const ExitCode = {
 
 export const exitCodeHelp = `Exit codes:
   0   success
-  2   usage or configuration error
+  2   usage or configuration error (also: bucket missing, credentials rejected, disk too full to snapshot)
   3   nodetool failed (not found, or exited non-zero)
   4   upload or verification incomplete (no manifest was written for an incomplete backup)
   75  another cass-backup-run holds the lock on this node`;
