@@ -41,9 +41,10 @@ describe('cloud metadata against the loopback services', () => {
   before(async () => {
     imds = loopbackService('CBR_IMDS_ENDPOINT');
     gceHost = loopbackService('CBR_GCE_METADATA_HOST');
-    closed = `127.0.0.1:${await closedLoopbackPort()}`;
     impostor = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/plain' }).end('12345\n'));
     impostorHost = `127.0.0.1:${await listen(impostor)}`;
+    // After the impostor binds: a port released first could be handed straight back to it.
+    closed = `127.0.0.1:${await closedLoopbackPort()}`;
   });
   after(async () => {
     const server = impostor;
