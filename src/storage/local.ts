@@ -115,7 +115,7 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
     await syncDir(dirname(path));
     return await remember(ctx, key, path, crc32cToBase64(hasher.crc));
   } catch (err) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => undefined); // must not replace the error that matters
     throw localError(err, 'put', key, options?.signal);
   }
 }
