@@ -1,6 +1,6 @@
 // A local record of the objects a run has confirmed stored, so that a rerun after a crash or failure does not
 // send them again. One JSON line per confirmed object; a torn last line (crash mid-write) is ignored.
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StoredRecord } from './plan.ts';
 
@@ -15,18 +15,28 @@ export async function openJournal(path: string): Promise<Journal> {
   const records = new Map<string, StoredRecord>();
   for (const record of await readRecords(path)) records.set(record.key, record);
   await mkdir(dirname(path), { recursive: true });
-  // Appends are serialised so concurrent uploads never interleave partial lines.
-  let tail: Promise<void> = Promise.resolve();
+  // One handle opened for appending: each line is a single write(2) with O_APPEND, so concurrent uploads never
+  // interleave partial lines and never wait for each other's records.
+  let handle: Promise<FileHandle> | undefined;
+  const pending = new Set<Promise<unknown>>();
   return {
     path,
     records: () => records,
-    append(record) {
+    async append(record) {
       records.set(record.key, record);
-      tail = tail.then(() => appendFile(path, `${JSON.stringify(record)}\n`));
-      return tail;
+      handle ??= open(path, 'a');
+      const write = (await handle).write(`${JSON.stringify(record)}\n`);
+      pending.add(write);
+      try {
+        await write;
+      } finally {
+        pending.delete(write);
+      }
     },
     async remove() {
-      await tail;
+      await Promise.allSettled(pending);
+      if (handle) await (await handle).close();
+      handle = undefined;
       await rm(path, { force: true });
     },
   };
