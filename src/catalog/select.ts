@@ -1,7 +1,7 @@
 // Finding manifests for the catalog commands: which nodes have backups, a node's manifests, and the one
 // backup an operator names (a tag, or `latest`).
+import { manifestCacheDir } from '../state-dir.ts';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Backend } from '../storage/backend.ts';
 import { UsageError } from '../errors.ts';
 import { forEachLimit } from '../upload/pool.ts';
@@ -25,7 +25,7 @@ export interface CatalogReader {
  * on a machine (or as a user) where the state directory is not writable: they then simply read without a cache.
  */
 export async function manifestCache(stateDir: string): Promise<string | undefined> {
-  const dir = join(stateDir, 'manifest-cache');
+  const dir = manifestCacheDir(stateDir);
   try {
     await mkdir(dir, { recursive: true });
     return dir;

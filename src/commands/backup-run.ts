@@ -1,6 +1,6 @@
 // The part every backup command shares: upload the enumerated files, then write the manifest last.
 // A run with any failure writes no manifest, so a partial backup never looks complete.
-import { join } from 'node:path';
+import { journalPath, manifestCacheDir } from '../state-dir.ts';
 import type { BackupKind, LocalFile } from '../domain.ts';
 import { IncompleteError, UsageError } from '../errors.ts';
 import { finishManifest, type CassandraFacts, type Manifest } from '../catalog/manifest.ts';
@@ -33,14 +33,6 @@ export interface BackupRunResult {
   readonly upload: UploadResult;
 }
 
-export function journalPath(ctx: BackupContext, name: string): string {
-  return join(ctx.stateDir, 'journal', ctx.nodeId, `${name}.jsonl`);
-}
-
-export function manifestCacheDir(ctx: BackupContext): string {
-  return join(ctx.stateDir, 'manifest-cache');
-}
-
 /** A data directory with no table in it is almost always a wrong --data-dir or cassandra.yaml. */
 export async function assertDataDirsHaveTables(ctx: BackupContext): Promise<void> {
   if (!(await ctx.enumerate.hasTables(ctx.dataDirs))) {
@@ -58,14 +50,14 @@ export async function assertTagIsNew(ctx: BackupContext, tag: string): Promise<v
  * and readable (bucket exists, credentials work) before anything is changed on the node.
  */
 export async function loadReferenced(ctx: BackupContext): Promise<ReadonlyMap<string, StoredRecord>> {
-  const manifests = await loadNodeManifests(ctx.backend, ctx.nodeId, manifestCacheDir(ctx), ctx.signal);
+  const manifests = await loadNodeManifests(ctx.backend, ctx.nodeId, manifestCacheDir(ctx.stateDir), ctx.signal);
   return referencedObjects(manifests);
 }
 
 export async function runBackup(
   input: BackupRunInput, referenced: ReadonlyMap<string, StoredRecord>, ctx: BackupContext,
 ): Promise<BackupRunResult> {
-  const journal = await openJournal(journalPath(ctx, input.journalName));
+  const journal = await openJournal(journalPath(ctx.stateDir, ctx.nodeId, input.journalName));
   const totalBytes = input.files.reduce((n, f) => n + f.size, 0);
   ctx.reporter.emit({ type: 'start', command: input.command, tag: input.tag, destination: ctx.backend.description,
     files: input.files.length, bytes: totalBytes });

@@ -16,8 +16,8 @@
  * `snapshot --resume` would reuse them) are never deleted.
  * Without `--yes` purge only prints what it would delete and exits 0. `--json`: one JSON document on stdout.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { manifestCacheDir } from '../state-dir.ts';
+import { readNodeJournals } from '../upload/journal.ts';
 import type { CatalogContext } from './catalog-context.ts';
 import { UsageError } from '../errors.ts';
 import { listManifestRefs, readManifest, type ManifestRef } from '../catalog/catalog.ts';
@@ -97,7 +97,7 @@ async function readBackups(refs: readonly ManifestRef[], ctx: CatalogContext): P
 
 async function readBackup(ref: ManifestRef, ctx: CatalogContext): Promise<PurgeBackup> {
   try {
-    const m = await readManifest(ctx.backend, ref, join(ctx.stateDir, 'manifest-cache'));
+    const m = await readManifest(ctx.backend, ref, manifestCacheDir(ctx.stateDir));
     return { key: ref.key, tag: ref.tag, kind: m.kind, startedAt: m.startedAt, finishedAt: m.finishedAt, files: m.files };
   } catch (err) {
     throw new Error(`cannot read manifest ${ref.key}; purge deletes nothing while a backup's objects are unknown`, { cause: err });
@@ -114,29 +114,10 @@ async function listAll(ctx: CatalogContext, prefix: string): Promise<ObjectInfo[
  * Keys recorded by journals of this node's unfinished runs (state-dir/journal/<node>/*.jsonl). A resumed run
  * reuses them without checking the store, so deleting them would let a later manifest point at nothing.
  */
+/** Objects recorded by this node's unfinished runs: a resume will reuse them without asking the store. */
 export async function unfinishedRunKeys(stateDir: string, nodeId: string): Promise<Set<string>> {
-  const dir = join(stateDir, 'journal', nodeId);
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
-  const keys = new Set<string>();
-  for (const name of names.filter((n) => n.endsWith('.jsonl'))) {
-    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n')) {
-      const key = journalLineKey(line);
-      if (key !== undefined) keys.add(key);
-    }
-  }
-  return keys;
-}
-
-function journalLineKey(line: string): string | undefined {
-  try {
-    const key = (JSON.parse(line) as { key?: unknown }).key;
-    return typeof key === 'string' ? key : undefined;
-  } catch {
-    return undefined; // blank, or torn by a crash
-  }
+  const journals = await readNodeJournals(stateDir, nodeId);
+  return new Set(journals.flatMap((j) => j.records.map((r) => r.key)));
 }
 
 async function executePurge(plan: PurgePlan, ctx: CatalogContext): Promise<PurgeDeleted> {

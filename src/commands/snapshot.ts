@@ -1,8 +1,9 @@
 // `snapshot [nodetool snapshot args…]`: take the snapshot, upload it, write the manifest, clear the snapshot.
 // On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one.
 import { IncompleteError, UsageError } from '../errors.ts';
-import { assertDataDirsHaveTables, assertTagIsNew, emitSummary, journalPath, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
+import { assertDataDirsHaveTables, assertTagIsNew, emitSummary, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
 import type { BackupContext } from './context.ts';
+import { journalPath } from '../state-dir.ts';
 import { tagFromSnapshotArgs } from './snapshot-args.ts';
 
 export interface SnapshotInput {
@@ -71,7 +72,7 @@ async function clearStaleSnapshots(ctx: BackupContext, keep: string | undefined)
       await ctx.nodetool.clearSnapshot(tag);
       ctx.reporter.emit({ type: 'warning', message: `cleared stale snapshot "${tag}" left by an earlier run (older than ${ctx.staleSnapshotAgeHours} h); its upload was never completed` });
     }
-    await ctx.files.remove(journalPath(ctx, `snapshot-${tag}`)).catch(() => undefined); // may not exist
+    await ctx.files.remove(journalPath(ctx.stateDir, ctx.nodeId, `snapshot-${tag}`)).catch(() => undefined); // may not exist
     await ctx.registry.remove(tag);
   }
 }

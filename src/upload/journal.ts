@@ -1,7 +1,8 @@
 // A local record of the objects a run has confirmed stored, so that a rerun after a crash or failure does not
 // send them again. One JSON line per confirmed object; a torn last line (crash mid-write) is ignored.
-import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { journalDir } from '../state-dir.ts';
 import type { StoredRecord } from './plan.ts';
 
 export interface Journal {
@@ -13,7 +14,7 @@ export interface Journal {
 
 export async function openJournal(path: string): Promise<Journal> {
   const records = new Map<string, StoredRecord>();
-  for (const record of await readRecords(path)) records.set(record.key, record);
+  for (const record of await readJournal(path)) records.set(record.key, record);
   await mkdir(dirname(path), { recursive: true });
   // One handle opened for appending: each line is a single write(2) with O_APPEND, so concurrent uploads never
   // interleave partial lines and never wait for each other's records.
@@ -42,7 +43,8 @@ export async function openJournal(path: string): Promise<Journal> {
   };
 }
 
-async function readRecords(path: string): Promise<StoredRecord[]> {
+/** The records of one journal file; a torn line (crash mid-write) is skipped. */
+export async function readJournal(path: string): Promise<StoredRecord[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -59,6 +61,20 @@ async function readRecords(path: string): Promise<StoredRecord[]> {
     } catch {
       // a line torn by a crash: that object will simply be sent again
     }
+  }
+  return out;
+}
+
+/** Every journal of a node (each an unfinished backup), by name (`snapshot-<tag>`, `incremental`). */
+export async function readNodeJournals(stateDir: string, nodeId: string): Promise<{ name: string; records: StoredRecord[] }[]> {
+  const dir = journalDir(stateDir, nodeId);
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  const out: { name: string; records: StoredRecord[] }[] = [];
+  for (const file of names.filter((n) => n.endsWith('.jsonl')).sort()) {
+    out.push({ name: file.slice(0, -'.jsonl'.length), records: await readJournal(join(dir, file)) });
   }
   return out;
 }
