@@ -30,7 +30,7 @@ import { verifyCommand } from './commands/verify.ts';
 import { restoreCommand } from './commands/restore.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { createLocalFiles } from './local-files.ts';
-import { acquireLock, processIsAlive } from './lock.ts';
+import { acquireLock, processIsAlive, type Lock } from './lock.ts';
 import { createHumanReporter } from './output/human.ts';
 import { createJsonReporter } from './output/json.ts';
 import type { Reporter } from './report.ts';
@@ -112,7 +112,7 @@ async function recordMetrics(
   const finishedAt = io.now();
   try {
     await recordRun(opts.prometheusFile, {
-      command, node: opts.nodeId ?? io.hostname.split('.')[0] ?? io.hostname, ok: err === undefined,
+      command, node: opts.nodeId ?? shortHostname(io), ok: err === undefined,
       exitCode: err === undefined ? 0 : exitCodeFor(err), finishedAt, seconds: (finishedAt.getTime() - started.getTime()) / 1000,
       bytes: summary?.bytes ?? 0, uploadedBytes: summary?.uploadedBytes ?? 0, files: summary?.files ?? 0,
     });
@@ -179,15 +179,13 @@ async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext): Pro
 /** Catalog commands need the destination and the node id, but neither Cassandra nor its data directories. */
 async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<CatalogContext> {
   if (opts.dest) parseDestination(opts.dest);
-  const cloud = await detectCloud({ mode: opts.cloud, env: io.env, timeoutMs: opts.metadataTimeoutMs });
-  const hostname = io.hostname.split('.')[0] || io.hostname;
-  const nodeId = deriveNodeId({ override: opts.nodeId, facts: cloud, hostname });
+  const { cloud, nodeId } = await identifyMachine(opts, io);
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   return {
     nodeId, reporter, out: io.stdout, json: opts.json, stateDir,
     concurrency: opts.concurrency, now: io.now, signal: io.signal,
-    lock: async (what) => acquireLock(join(await usableStateDir(stateDir), 'run.lock'), what, { pid: io.pid, isAlive: processIsAlive }),
+    lock: async (what) => runLock(await usableStateDir(stateDir), what, io),
     backend: await openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),
   };
 }
@@ -204,13 +202,27 @@ function backendOptions(opts: GlobalOptions, projectId: string | undefined, repo
 
 /** What the node is: cloud, node id, data directories. Needs no destination. */
 async function identifyNode(opts: GlobalOptions, io: AppIo) {
-  const [cloud, dataDirs] = await Promise.all([
-    detectCloud({ mode: opts.cloud, env: io.env, timeoutMs: opts.metadataTimeoutMs }),
+  const [machine, dataDirs] = await Promise.all([
+    identifyMachine(opts, io),
     resolveDataDirs({ flags: opts.dataDirs, ...(opts.cassandraYaml ? { cassandraYaml: opts.cassandraYaml } : {}), env: io.env }),
   ]);
-  const hostname = io.hostname.split('.')[0] || io.hostname;
-  const nodeId = deriveNodeId({ override: opts.nodeId, facts: cloud, hostname });
-  return { cloud, dataDirs, hostname, nodeId };
+  return { ...machine, dataDirs };
+}
+
+/** Cloud facts and the node id (`<hostname>-<instance_id>`, or --node-id). */
+async function identifyMachine(opts: GlobalOptions, io: AppIo) {
+  const cloud = await detectCloud({ mode: opts.cloud, env: io.env, timeoutMs: opts.metadataTimeoutMs });
+  const hostname = shortHostname(io);
+  return { cloud, hostname, nodeId: deriveNodeId({ override: opts.nodeId, facts: cloud, hostname }) };
+}
+
+function shortHostname(io: AppIo): string {
+  return io.hostname.split('.')[0] || io.hostname;
+}
+
+/** One lock per node's state directory, shared by every command that changes the node or its backups. */
+function runLock(stateDir: string, what: string, io: AppIo): Promise<Lock> {
+  return acquireLock(join(stateDir, 'run.lock'), what, { pid: io.pid, isAlive: processIsAlive });
 }
 
 async function buildContext(
@@ -242,7 +254,7 @@ async function buildContext(
     files, registry, staleSnapshotAgeHours: opts.staleSnapshotAgeHours,
     checkFreeSpace: () => assertFreeSpace(dataDirs.dirs, minFree),
     now: io.now,
-    lock: (what) => acquireLock(join(stateDir, 'run.lock'), what, { pid: io.pid, isAlive: processIsAlive }),
+    lock: (what) => runLock(stateDir, what, io),
     resumeCommand: (tag) => resumeCommand(io.args, tag),
     signal: io.signal,
   };

@@ -1,9 +1,9 @@
 // Cloud detection against the real loopback services: amazon-ec2-metadata-mock (IMDSv2 only) and the GCE
 // metadata fake, both started by scripts/testenv.sh. Every env handed to the code points both metadata variables
 // at loopback, so the real 169.254.169.254 is never probed.
+import { closedLoopbackPort, listen } from '../support/loopback.ts';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { detectCloud } from '../../src/cloud/detect.ts';
 import { probeGcp } from '../../src/cloud/gce.ts';
@@ -103,20 +103,3 @@ describe('cloud metadata against the loopback services', () => {
   });
 });
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
-/** A loopback port nothing listens on (bound, then released), checked to refuse connections. */
-async function closedLoopbackPort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  await new Promise<void>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); reject(new Error(`127.0.0.1:${port} unexpectedly accepts`)); });
-    socket.once('error', (error: NodeJS.ErrnoException) =>
-      error.code === 'ECONNREFUSED' ? resolve() : reject(error));
-  });
-  return port;
-}

@@ -1,9 +1,9 @@
 // Cloud detection logic with injected probes, plus the real probes against loopback servers that misbehave.
 // Every env given to the code under test points both metadata variables at loopback, so 169.254.169.254 is never
 // probed.
+import { closedLoopbackPort, listen } from '../support/loopback.ts';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { CloudFacts } from '../../src/domain.ts';
 import {
@@ -192,20 +192,3 @@ describe('environment and DMI helpers', () => {
   });
 });
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
-/** A loopback port nothing listens on (bound, then released), checked to refuse connections. */
-async function closedLoopbackPort(): Promise<number> {
-  const probe = createServer();
-  const port = await listen(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  await new Promise<void>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); reject(new Error(`127.0.0.1:${port} unexpectedly accepts`)); });
-    socket.once('error', (error: NodeJS.ErrnoException) =>
-      error.code === 'ECONNREFUSED' ? resolve() : reject(error));
-  });
-  return port;
-}
