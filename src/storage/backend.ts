@@ -17,6 +17,11 @@ export interface ObjectInfo {
 export interface PutSource {
   readonly size: number;
   open(start?: number, end?: number): Readable;
+  /**
+   * The whole source in one buffer, cheaper than a stream for a small one (adapters call it only below their
+   * small-body limit). Optional: a source without it is read through open().
+   */
+  readAll?(signal?: AbortSignal): Promise<Buffer>;
 }
 
 export interface PutOptions {

@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors.ts';
 import { crc32cOf, crc32cToBase64 } from '../checksum/crc32c.ts';
+import { createDirectPut, type DirectPut } from './s3-direct-put.ts';
 import type { Backend, CopyOptions, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 
 export type S3ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
@@ -76,6 +77,8 @@ interface Settings {
 
 interface Ctx {
   readonly client: S3Client;
+  /** Small puts without the SDK's middleware; undefined answers fall back to the client. */
+  readonly direct: DirectPut;
   readonly s: Settings;
   /** Multipart uploads whose abort failed (e.g. the store was unreachable): retried later, and on close. */
   readonly pendingAborts: Map<string, Multipart>;
@@ -110,8 +113,17 @@ function resolveSettings(config: S3BackendConfig): Settings {
 // The SDK console.warns on every failed streaming request; failures surface as thrown errors instead.
 const QUIET_LOGGER = { debug(): void {}, info(): void {}, warn(): void {}, error(): void {} };
 
-function createClient(config: S3BackendConfig): S3Client {
+interface Agents {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+}
+
+function createAgents(config: S3BackendConfig): Agents {
   const agentOptions = { keepAlive: true, maxSockets: config.maxSockets ?? 64 };
+  return { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
+}
+
+function createClient(config: S3BackendConfig, agents: Agents): S3Client {
   const mode = config.checksumMode ?? 'WHEN_SUPPORTED';
   return new S3Client({
     region: config.region,
@@ -125,8 +137,8 @@ function createClient(config: S3BackendConfig): S3Client {
     expectContinueHeader: false,
     logger: QUIET_LOGGER,
     requestHandler: {
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
       connectionTimeout: 10_000,
       socketTimeout: config.idleTimeoutMs ?? 120_000,
     },
@@ -134,7 +146,13 @@ function createClient(config: S3BackendConfig): S3Client {
 }
 
 export function createS3Backend(config: S3BackendConfig): Backend {
-  const ctx: Ctx = { client: createClient(config), s: resolveSettings(config), pendingAborts: new Map() };
+  const agents = createAgents(config);
+  const client = createClient(config, agents);
+  const direct = createDirectPut({
+    client, bucket: config.bucket, endpoint: config.endpoint, forcePathStyle: config.forcePathStyle ?? false,
+    httpAgent: agents.http, httpsAgent: agents.https, idleTimeoutMs: config.idleTimeoutMs ?? 120_000,
+  });
+  const ctx: Ctx = { client, direct, s: resolveSettings(config), pendingAborts: new Map() };
   return {
     description: `s3://${config.bucket}/${ctx.s.prefix}`,
     put: (key, source, options) => put(ctx, key, source, options),
@@ -286,19 +304,32 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
 async function putSmall(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   const full = ctx.s.prefix + key;
   try {
-    const body = await readAll(source.open(), options?.signal);
+    const body = await readSmall(source, options?.signal);
     if (body.length !== source.size) {
       throw new StorageError(`read ${body.length} bytes of ${full}, expected ${source.size}`, { permanent: false, code: 'SizeMismatch' });
     }
     // With checksums on, the store verifies the CRC32C the manifest records (instead of the SDK's default CRC32).
-    const checksum = ctx.s.checksums ? { ChecksumCRC32C: crc32cToBase64(crc32cOf(body)) } : {};
-    const out = await ctx.client.send(new PutObjectCommand({ Bucket: ctx.s.bucket, Key: full, Body: body, ...checksum }),
-      { abortSignal: options?.signal });
+    const crc32c = ctx.s.checksums ? crc32cToBase64(crc32cOf(body)) : undefined;
+    const fast = await ctx.direct.put(full, body, crc32c, options?.signal);
+    let etag: string | undefined;
+    if (fast !== undefined && 'etag' in fast) etag = fast.etag;
+    else {
+      const out = await ctx.client.send(new PutObjectCommand({
+        Bucket: ctx.s.bucket, Key: full, Body: body, ...(crc32c === undefined ? {} : { ChecksumCRC32C: crc32c }),
+      }), { abortSignal: options?.signal });
+      etag = unquote(out.ETag);
+    }
     options?.onBytes?.(body.length);
-    return { key, size: source.size, etag: unquote(out.ETag) };
+    return { key, size: source.size, etag };
   } catch (err) {
     throw s3Error(err, 'PutObject', ctx.s, full, options?.signal);
   }
+}
+
+/** A small source in one buffer: read whole when the source can, else gathered from its stream. */
+async function readSmall(source: PutSource, signal: AbortSignal | undefined): Promise<Buffer> {
+  if (source.readAll !== undefined) return source.readAll(signal);
+  return readAll(source.open(), signal);
 }
 
 async function readAll(stream: Readable, signal: AbortSignal | undefined): Promise<Buffer> {

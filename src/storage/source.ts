@@ -1,6 +1,7 @@
 // Re-openable byte sources for Backend.put: a retry (of a whole object or of one part) opens the range again
 // instead of buffering it, so memory stays bounded whatever the file size.
 import { createReadStream } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { PutSource } from './backend.ts';
 
@@ -23,7 +24,26 @@ export function fileSource(path: string, size: number): PutSource {
       if (end === start) return Readable.from([], { objectMode: false });
       return createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK });
     },
+    readAll: (signal) => readWhole(path, size, signal),
   };
+}
+
+/** Exactly `size` bytes of the file in one buffer; a file that shrank reads short (the caller checks the length). */
+async function readWhole(path: string, size: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  signal?.throwIfAborted();
+  const handle = await openFile(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === size ? buf : buf.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
 }
 
 export function bytesSource(buf: Buffer): PutSource {
@@ -35,5 +55,6 @@ export function bytesSource(buf: Buffer): PutSource {
       // One chunk (not per byte): Readable.from would iterate a Buffer byte by byte.
       return Readable.from(slice.length === 0 ? [] : [slice], { objectMode: false });
     },
+    readAll: () => Promise.resolve(buf),
   };
 }

@@ -3,7 +3,7 @@
 // complete read wins) and the whole file's checksum is combined from them afterwards.
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { Crc32cStream, crc32cCombine } from '../checksum/crc32c.ts';
+import { Crc32cStream, crc32cCombine, crc32cOf } from '../checksum/crc32c.ts';
 import type { PutSource } from '../storage/backend.ts';
 
 interface RangeHash {
@@ -18,6 +18,7 @@ export interface HashingSource extends PutSource {
 
 export function hashingSource(inner: PutSource, onBytes?: (n: number) => void): HashingSource {
   const ranges = new Map<number, RangeHash>();
+  const readInner = inner.readAll?.bind(inner);
   return {
     size: inner.size,
     open(start = 0, end = inner.size): Readable {
@@ -28,6 +29,14 @@ export function hashingSource(inner: PutSource, onBytes?: (n: number) => void): 
       });
       return pipeline(inner.open(start, end), hasher, () => {});
     },
+    ...(readInner === undefined ? {} : {
+      async readAll(signal?: AbortSignal): Promise<Buffer> {
+        const bytes = await readInner(signal);
+        onBytes?.(bytes.length);
+        if (bytes.length === inner.size) ranges.set(0, { end: inner.size, crc: crc32cOf(bytes) });
+        return bytes;
+      },
+    }),
     result: () => combineRanges(ranges, inner.size),
   };
 }

@@ -1,0 +1,148 @@
+// PutObject of a small in-memory body as one plain HTTP request, without the SDK's per-request middleware
+// stack: for snapshots of many small files that stack was most of the client's CPU (bench/README.md, W2).
+// The SDK still supplies what it is good at: the endpoint (its own resolver, so regions, FIPS, dual-stack and
+// path/virtual-host addressing stay the SDK's decision) and the credentials (its default chain, refreshed).
+// Only the happy path is handled here. A throttle, server error or network failure throws (the engine retries);
+// any other answer (redirect, auth, unknown store quirk) is returned as `fallback`, and the caller repeats the
+// request through the SDK, which follows region redirects and produces the familiar error messages.
+import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SigV4Signer, encodeKeyPath, type SigV4Credentials } from './sigv4.ts';
+
+export interface DirectPutConfig {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly endpoint: string | undefined;
+  readonly forcePathStyle: boolean;
+  readonly httpAgent: HttpAgent;
+  readonly httpsAgent: HttpsAgent;
+  /** A socket with no traffic for this long fails the request. */
+  readonly idleTimeoutMs: number;
+}
+
+export type DirectPutResult = { readonly etag: string | undefined } | { readonly fallback: string };
+
+export interface DirectPut {
+  /** undefined when this destination needs the SDK (e.g. an endpoint that is not plain SigV4). */
+  put(fullKey: string, body: Buffer, crc32c: string | undefined, signal?: AbortSignal): Promise<DirectPutResult | undefined>;
+}
+
+interface Target {
+  readonly https: boolean;
+  readonly hostname: string;
+  readonly port: number | undefined;
+  /** host[:port] for the Host header. */
+  readonly host: string;
+  /** Path before the key, ending in '/'. */
+  readonly basePath: string;
+  readonly signer: SigV4Signer;
+}
+
+/** An S3 error answer, shaped like the SDK's (name = S3 error code, $metadata.httpStatusCode) for s3Error(). */
+export class DirectS3Error extends Error {
+  readonly $metadata: { httpStatusCode: number };
+  constructor(code: string, message: string, status: number) {
+    super(message);
+    this.name = code;
+    this.$metadata = { httpStatusCode: status };
+  }
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+export function createDirectPut(config: DirectPutConfig): DirectPut {
+  let target: Promise<Target | undefined> | undefined;
+  return {
+    async put(fullKey, body, crc32c, signal) {
+      target ??= resolveTarget(config);
+      const t = await target;
+      if (t === undefined) return undefined;
+      const credentials = await config.client.config.credentials() as SigV4Credentials;
+      const path = t.basePath + encodeKeyPath(fullKey);
+      const headers = t.signer.sign({
+        method: 'PUT', host: t.host, path,
+        headers: { 'content-length': String(body.length), ...(crc32c === undefined ? {} : { 'x-amz-checksum-crc32c': crc32c }) },
+      }, credentials, new Date());
+      const res = await send(config, t, path, headers, body, signal);
+      return answer(res);
+    },
+  };
+}
+
+async function resolveTarget(config: DirectPutConfig): Promise<Target | undefined> {
+  const c = config.client.config;
+  const region = await c.region();
+  const endpoint = config.endpoint ?? (await c.serviceConfiguredEndpoint?.());
+  const resolved = c.endpointProvider({
+    Bucket: config.bucket, Region: region, UseFIPS: await c.useFipsEndpoint(), UseDualStack: await c.useDualstackEndpoint(),
+    ForcePathStyle: config.forcePathStyle, ...(endpoint === undefined ? {} : { Endpoint: endpoint }),
+  }, {});
+  const scheme = (resolved.properties?.authSchemes as Array<Record<string, unknown>> | undefined)?.[0];
+  // Anything but plain SigV4 (SigV4a access points, S3 Express sessions) and extra endpoint headers: the SDK's job.
+  if (scheme === undefined || scheme.name !== 'sigv4' || Object.keys(resolved.headers ?? {}).length > 0) return undefined;
+  const url = resolved.url;
+  const https = url.protocol === 'https:';
+  return {
+    https,
+    hostname: url.hostname,
+    port: url.port === '' ? undefined : Number(url.port),
+    host: url.host,
+    basePath: url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`,
+    signer: new SigV4Signer(String(scheme.signingRegion ?? region), String(scheme.signingName ?? 's3')),
+  };
+}
+
+interface Answer {
+  readonly status: number;
+  readonly etag: string | undefined;
+  readonly body: string;
+}
+
+function send(config: DirectPutConfig, t: Target, path: string, headers: Record<string, string>, body: Buffer,
+  signal: AbortSignal | undefined): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = t.https ? httpsRequest : httpRequest;
+    const req = request({
+      hostname: t.hostname, port: t.port, method: 'PUT', path, headers,
+      agent: t.https ? config.httpsAgent : config.httpAgent,
+      timeout: config.idleTimeoutMs,
+      ...(signal === undefined ? {} : { signal }),
+    }, (res) => collect(res, resolve, reject));
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no traffic for ${config.idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Reads the answer; an error body is kept (bounded) for its code and message, a success body is drained. */
+function collect(res: IncomingMessage, resolve: (a: Answer) => void, reject: (err: unknown) => void): void {
+  const status = res.statusCode ?? 0;
+  const ok = status >= 200 && status < 300;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  res.on('data', (chunk: Buffer) => {
+    if (ok || size >= MAX_ERROR_BODY) return;
+    chunks.push(chunk);
+    size += chunk.length;
+  });
+  res.on('end', () => {
+    const etag = res.headers.etag;
+    resolve({ status, etag: typeof etag === 'string' ? etag.replace(/^"|"$/g, '') : undefined, body: Buffer.concat(chunks).toString('utf8') });
+  });
+  res.on('error', reject);
+}
+
+function answer(a: Answer): DirectPutResult {
+  if (a.status >= 200 && a.status < 300) return { etag: a.etag };
+  const code = xmlField(a.body, 'Code') ?? `HTTP${a.status}`;
+  const message = xmlField(a.body, 'Message') ?? `HTTP ${a.status}`;
+  // Throttling and server errors are transient: thrown, so that the engine's backoff applies.
+  if (a.status === 429 || a.status >= 500) throw new DirectS3Error(code, message, a.status);
+  return { fallback: `HTTP ${a.status} ${code}` };
+}
+
+function xmlField(xml: string, name: string): string | undefined {
+  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
+  return m?.[1];
+}
