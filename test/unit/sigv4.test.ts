@@ -6,14 +6,19 @@ import { describe, it } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { SigV4Signer, amzDate, encodeKeyPath, UNSIGNED_PAYLOAD } from '../../src/storage/sigv4.ts';
 
+function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /** The SDK signer's hash interface over node:crypto (HMAC when given a secret). */
 class Sha256 {
   private readonly inner: Hash | Hmac;
-  constructor(secret?: Uint8Array | string) {
-    this.inner = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.inner = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
   }
-  update(data: Uint8Array | string): void {
-    this.inner.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.inner.update(bytes(data));
   }
   digest(): Promise<Uint8Array> {
     return Promise.resolve(new Uint8Array(this.inner.digest()));
