@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock } from '../../src/lock.ts';
@@ -13,7 +13,7 @@ import { incrementalTag } from '../../src/commands/incremental.ts';
 import { redact } from '../../src/redact.ts';
 import { objectKeyFor } from '../../src/catalog/layouts.ts';
 import { assertSafeRelativePath, tagOfManifestKey, manifestKey } from '../../src/catalog/keys.ts';
-import { parseManifest } from '../../src/catalog/manifest.ts';
+import { finishManifest, parseManifest, serializeManifest, type ManifestFile } from '../../src/catalog/manifest.ts';
 import { parseCommandLine } from '../../src/cli.ts';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'cbr-unit-'));
@@ -48,6 +48,28 @@ describe('journal', () => {
     assert.deepEqual([...again.records().keys()], ['k1']);
     await again.remove();
     assert.ok(!existsSync(path));
+  });
+
+  it('writes many concurrent appends as whole lines, each resolved once its line is on disk', async () => {
+    const path = join(tmp(), 'j', 'b.jsonl');
+    const j = await openJournal(path);
+    const keys = Array.from({ length: 500 }, (_, i) => `key-${i}-${'x'.repeat(i % 50)}`);
+    await Promise.all(keys.map(async (key, i) => {
+      await j.append({ key, size: i, mtimeMs: i, ino: i, crc32c: 'AAAAAA==' });
+      assert.ok(readFileSync(path, 'utf8').includes(`"key":"${key}"`), `${key} confirmed before it was written`);
+    }));
+    assert.deepEqual([...j.records().keys()], [], 'this run\'s records are not kept in memory');
+    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { key: string }).key).sort(), [...keys].sort());
+    assert.deepEqual([...(await openJournal(path)).records().keys()].sort(), [...keys].sort());
+  });
+
+  it('rejects the appends of a batch whose write fails', async () => {
+    const path = join(tmp(), 'j', 'c.jsonl');
+    const j = await openJournal(path);
+    mkdirSync(path); // a directory where the file should be: opening it for appending fails
+    const appends = ['k1', 'k2'].map((key) => j.append({ key, size: 1, mtimeMs: 1, ino: 1, crc32c: 'AAAAAA==' }));
+    for (const a of appends) await assert.rejects(a, /EISDIR/);
   });
 });
 
@@ -107,5 +129,21 @@ describe('catalog keys and manifests', () => {
     const manifest = { format: 1, nodeId: 'n', tag: 't', dataDirs: ['/d'], files: [{ path: '../../etc/passwd', dataDir: 0, size: 1, key: 'n/x' }] };
     assert.throws(() => parseManifest(JSON.stringify(manifest), 'm'), /unsafe path/);
     assert.throws(() => parseManifest('{', 'm'), /not valid JSON/);
+  });
+
+  it('serialises a manifest with one line per file, sorted by key in code-unit order, and reads it back unchanged', () => {
+    const file = (key: string, extra: object = {}): ManifestFile =>
+      ({ path: `ks/t-1/snapshots/x/${key}`, dataDir: 0, size: 3, mtimeMs: 1.5, ino: 2 ** 40, key: `n/${key}`, crc32c: 'AAAAAA==', ...extra });
+    const manifest = finishManifest({
+      tool: { name: 'cass-backup-run', version: '0' }, nodeId: 'n', kind: 'snapshot', tag: 'odd "files": [] tag', layout: 'seed',
+      startedAt: 'a', finishedAt: 'b', cloud: { cloud: 'none' }, hostname: 'h', cassandra: { tokens: ['1', '2'] }, dataDirs: ['/d'],
+      files: [file('b'), file('B', { reused: true }), file('a', { etag: 'e', copied: true }), file('ä')],
+    });
+    assert.deepEqual(manifest.files.map((f) => f.key), ['n/B', 'n/a', 'n/b', 'n/ä']);
+    const text = serializeManifest(manifest).toString('utf8');
+    assert.deepEqual(parseManifest(text, 'm'), manifest);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('  {"path"')).length, 4);
+    const empty = finishManifest({ ...manifest, files: [] });
+    assert.deepEqual(parseManifest(serializeManifest(empty).toString(), 'm'), empty);
   });
 });
