@@ -3,7 +3,7 @@
 // to immutable SSTables, so a symlink there is not Cassandra's and may point anywhere.
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { globby } from 'globby';
+import { globby, globbyStream } from 'globby';
 import type { GlobEntry } from 'globby';
 import type { LocalFile } from '../domain.ts';
 import { UsageError } from '../errors.ts';
@@ -93,18 +93,19 @@ async function enumerate(dataDirs: readonly string[], target: Target): Promise<E
 
 // Also globs the directories above the target (keyspace, table, `snapshots`/`backups`, the tag): were one of
 // them a symlink, an unfollowed glob would silently return nothing below it.
+// Streamed: a node with hundreds of thousands of files never holds all of the walker's entries at once.
 async function listDataDir(dataDir: string, target: Target): Promise<{ candidates: Candidate[]; refused: string[] }> {
-  const entries: GlobEntry[] = await globby([...target.globs, ...ancestorGlobs(target.area, target.filters, target.tag)], {
+  const entries = globbyStream([...target.globs, ...ancestorGlobs(target.area, target.filters, target.tag)], {
     cwd: dataDir,
     dot: true,
     onlyFiles: false,
     followSymbolicLinks: false,
     expandDirectories: false,
     objectMode: true,
-  });
+  }) as AsyncIterable<GlobEntry>;
   const candidates: Candidate[] = [];
   const refused: string[] = [];
-  for (const entry of entries) {
+  for await (const entry of entries) {
     const inTarget = isInTarget(locateInTable(entry.path), target);
     if (entry.dirent.isSymbolicLink() || (inTarget && !entry.dirent.isFile() && !entry.dirent.isDirectory())) {
       refused.push(path.join(dataDir, entry.path));

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { Backend, ObjectInfo } from '../storage/backend.ts';
 import { manifestKey, manifestsPrefix, tagOfManifestKey } from './keys.ts';
-import { parseManifest, serializeManifest, type Manifest } from './manifest.ts';
+import { parseManifest, serializeManifestChunks, type Manifest } from './manifest.ts';
 import type { StoredRecord } from '../upload/plan.ts';
-import { bytesSource } from '../storage/source.ts';
+import { chunksSource } from '../storage/source.ts';
 
 export interface ManifestRef {
   readonly nodeId: string;
@@ -72,6 +72,6 @@ export function referencedObjects(manifests: readonly Manifest[]): Map<string, S
 /** The manifest goes last: its presence is what marks the backup complete. */
 export async function writeManifest(backend: Backend, manifest: Manifest, signal?: AbortSignal): Promise<string> {
   const key = manifestKey(manifest.nodeId, manifest.tag);
-  await backend.put(key, bytesSource(serializeManifest(manifest)), { signal });
+  await backend.put(key, chunksSource(serializeManifestChunks(manifest)), { signal });
   return key;
 }

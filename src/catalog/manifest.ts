@@ -67,18 +67,30 @@ export function finishManifest(draft: ManifestDraft): Manifest {
 }
 
 /**
- * Readable JSON with one line per file: about half the size of indenting every field, and built from one
- * short string per file instead of one large indented one (a manifest can list hundreds of thousands).
+ * Readable JSON with one line per file: about half the size of indenting every field. Built in slices of lines
+ * turned into bytes as they go, so a manifest of hundreds of thousands of files never exists as one huge string.
  */
 export function serializeManifest(manifest: Manifest): Buffer {
+  return Buffer.concat(serializeManifestChunks(manifest));
+}
+
+/** serializeManifest's bytes as the slices they were built in (to send without joining them). */
+export function serializeManifestChunks(manifest: Manifest): Buffer[] {
   const head = JSON.stringify({ ...manifest, files: [] }, null, 1);
   const marker = '"files": []';
   const at = head.indexOf(marker);
   if (at < 0) throw new Error('internal: manifest serialisation lost its files field');
-  const files = manifest.files.map((f) => `  ${JSON.stringify(f)}`).join(',\n');
-  const list = manifest.files.length === 0 ? '[]' : `[\n${files}\n ]`;
-  return Buffer.from(`${head.slice(0, at)}"files": ${list}${head.slice(at + marker.length)}\n`);
+  const chunks: Buffer[] = [Buffer.from(`${head.slice(0, at)}"files": [`)];
+  const { files } = manifest;
+  for (let i = 0; i < files.length; i += SERIALIZE_SLICE) {
+    const lines = files.slice(i, i + SERIALIZE_SLICE).map((f) => `  ${JSON.stringify(f)}`);
+    chunks.push(Buffer.from(`${i === 0 ? '\n' : ',\n'}${lines.join(',\n')}`));
+  }
+  chunks.push(Buffer.from(`${files.length === 0 ? '' : '\n '}]${head.slice(at + marker.length)}\n`));
+  return chunks;
 }
+
+const SERIALIZE_SLICE = 1000;
 
 /** Parses and checks a manifest read from the store; anything malformed or path-unsafe is rejected. */
 export function parseManifest(text: string, source: string): Manifest {

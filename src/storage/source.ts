@@ -58,3 +58,29 @@ export function bytesSource(buf: Buffer): PutSource {
     readAll: () => Promise.resolve(buf),
   };
 }
+
+/** Bytes held as several buffers (e.g. a large manifest built in slices): sent without joining them first. */
+export function chunksSource(chunks: readonly Buffer[]): PutSource {
+  const size = chunks.reduce((n, c) => n + c.length, 0);
+  return {
+    size,
+    open(start = 0, end = size): Readable {
+      checkRange(size, start, end);
+      return Readable.from(sliceChunks(chunks, start, end), { objectMode: false });
+    },
+    readAll: () => Promise.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)),
+  };
+}
+
+/** The parts of chunks that fall in [start, end), as views (no copies). */
+function sliceChunks(chunks: readonly Buffer[], start: number, end: number): Buffer[] {
+  const out: Buffer[] = [];
+  let offset = 0;
+  for (const chunk of chunks) {
+    const from = Math.max(start, offset);
+    const to = Math.min(end, offset + chunk.length);
+    if (from < to) out.push(chunk.subarray(from - offset, to - offset));
+    offset += chunk.length;
+  }
+  return out;
+}

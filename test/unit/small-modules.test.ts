@@ -11,6 +11,8 @@ import { connectionFromArgs } from '../../src/cassandra/connection-args.ts';
 import { tagFromSnapshotArgs } from '../../src/commands/snapshot-args.ts';
 import { incrementalTag } from '../../src/commands/incremental.ts';
 import { redact } from '../../src/redact.ts';
+import { batchedWriter } from '../../src/output/batched-writer.ts';
+import { chunksSource } from '../../src/storage/source.ts';
 import { objectKeyFor } from '../../src/catalog/layouts.ts';
 import { assertSafeRelativePath, tagOfManifestKey, manifestKey } from '../../src/catalog/keys.ts';
 import { finishManifest, parseManifest, serializeManifest, type ManifestFile } from '../../src/catalog/manifest.ts';
@@ -70,6 +72,46 @@ describe('journal', () => {
     mkdirSync(path); // a directory where the file should be: opening it for appending fails
     const appends = ['k1', 'k2'].map((key) => j.append({ key, size: 1, mtimeMs: 1, ino: 1, crc32c: 'AAAAAA==' }));
     for (const a of appends) await assert.rejects(a, /EISDIR/);
+  });
+});
+
+describe('chunksSource', () => {
+  it('reads any range across chunk boundaries, and the whole', async () => {
+    const chunks = [Buffer.from('abc'), Buffer.alloc(0), Buffer.from('defg'), Buffer.from('h')];
+    const source = chunksSource(chunks);
+    assert.equal(source.size, 8);
+    const read = async (start?: number, end?: number): Promise<string> => {
+      const parts: Buffer[] = [];
+      for await (const c of source.open(start, end)) parts.push(c as Buffer);
+      return Buffer.concat(parts).toString();
+    };
+    assert.equal(await read(), 'abcdefgh');
+    assert.equal(await read(2, 7), 'cdefg');
+    assert.equal(await read(3, 3), '');
+    assert.equal(await read(7, 8), 'h');
+    assert.equal((await source.readAll!()).toString(), 'abcdefgh');
+    assert.throws(() => source.open(0, 9), RangeError);
+  });
+});
+
+describe('batchedWriter', () => {
+  it('sends what is written in one turn as one write, in order, and flushes on demand or when large', () => {
+    const sent: string[] = [];
+    const scheduled: Array<() => void> = [];
+    const w = batchedWriter((t) => sent.push(t), (run) => scheduled.push(run));
+    w.write('a\n');
+    w.write('b\n');
+    assert.deepEqual(sent, []);
+    assert.equal(scheduled.length, 1, 'one flush scheduled per turn');
+    scheduled.shift()!();
+    assert.deepEqual(sent, ['a\nb\n']);
+    w.write('c\n');
+    w.flush();
+    assert.deepEqual(sent, ['a\nb\n', 'c\n']);
+    scheduled.shift()!(); // the scheduled flush finds nothing left
+    assert.equal(sent.length, 2);
+    w.write('x'.repeat(70_000));
+    assert.equal(sent.length, 3, 'a large batch goes at once');
   });
 });
 
@@ -143,6 +185,8 @@ describe('catalog keys and manifests', () => {
     const text = serializeManifest(manifest).toString('utf8');
     assert.deepEqual(parseManifest(text, 'm'), manifest);
     assert.equal(text.split('\n').filter((l) => l.startsWith('  {"path"')).length, 4);
+    const many = finishManifest({ ...manifest, files: Array.from({ length: 2500 }, (_, i) => file(`f${i}`)) });
+    assert.deepEqual(parseManifest(serializeManifest(many).toString(), 'm'), many, 'across serialisation slices');
     const empty = finishManifest({ ...manifest, files: [] });
     assert.deepEqual(parseManifest(serializeManifest(empty).toString(), 'm'), empty);
   });
