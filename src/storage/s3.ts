@@ -243,17 +243,32 @@ function unquote(etag: string | undefined): string | undefined {
 
 // ---------- put ----------
 
+const MIN_BODY_CHUNK = 64 * 1024;
+
 /**
  * The stream the SDK reads: source bytes, counted. A source failure aborts the request (via onFailure) and
  * then ends this stream without an error: the SDK neither notices a failed body by itself (the request would
  * wait for the missing bytes until the server times out) nor listens for errors on its aws-chunked wrapper.
+ * Small chunks are gathered: the SDK's aws-chunked encoder refuses any chunk but the last below 8 KiB.
  */
 function guardedBody(source: Readable, onBytes: ((bytes: number) => void) | undefined,
   onFailure: (err: unknown) => void): Readable {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   const body = new Transform({
     transform(chunk: Buffer, _enc, done): void {
       onBytes?.(chunk.length);
-      done(null, chunk);
+      if (pendingBytes === 0 && chunk.length >= MIN_BODY_CHUNK) return done(null, chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < MIN_BODY_CHUNK) return done();
+      const gathered = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      done(null, gathered);
+    },
+    flush(done): void {
+      done(null, pendingBytes === 0 ? undefined : Buffer.concat(pending, pendingBytes));
     },
   });
   source.on('error', (err) => {

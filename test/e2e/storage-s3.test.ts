@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../../src/errors.ts';
 import { choosePartSize, createS3Backend, type S3BackendConfig, type S3ChecksumMode } from '../../src/storage/s3.ts';
-import { bytesSource, fileSource } from '../../src/storage/source.ts';
+import { bytesSource, chunksSource, fileSource } from '../../src/storage/source.ts';
 import { LARGE_SIZE, MiB, readAll, runBackendContract, sha256Of } from '../support/backend-contract.ts';
 
 function requireEnv(name: string): string {
@@ -118,6 +118,19 @@ describe('s3 adapter specifics (versitygw)', () => {
           return true;
         });
       }
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('streams a body that arrives in many tiny chunks (a manifest built in slices)', async () => {
+    const backend = createS3Backend(config(prefix));
+    try {
+      const chunks = Array.from({ length: 3000 }, (_, i) => randomBytes(i % 7 === 0 ? 3 : 500 + (i % 300)));
+      const data = Buffer.concat(chunks);
+      assert.ok(data.length > MiB, 'above the single-buffer limit, so the streamed path is taken');
+      await backend.put('tiny-chunks', chunksSource(chunks));
+      assert.ok((await readAll(await backend.get('tiny-chunks'))).equals(data));
     } finally {
       await backend.close();
     }
