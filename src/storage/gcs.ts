@@ -18,12 +18,17 @@ export interface GcsBackendConfig {
   /** Files larger than this use a resumable upload; smaller ones one multipart request. Default 8 MiB. */
   readonly resumableThreshold?: number;
   /**
-   * Resumable chunk size, a multiple of 256 KiB. Default 16 MiB. The library buffers one chunk before sending
-   * it, so a source that fails mid-file never leaves a request waiting for bytes (it would with one streamed
-   * request: the library does not abort its request when its input stream fails).
+   * Send a resumable upload in chunks of this size (a multiple of 256 KiB), one request each, instead of one
+   * streamed request (the default). Only for a path that limits the size or duration of a request: the library
+   * buffers each chunk in memory and waits a round trip after it, and fake-gcs-server re-hashes everything received
+   * so far on every chunk, which makes chunked uploads quadratic there (2 GiB in 16 MiB chunks: ~200 s; in one
+   * request: ~17 s). What one request gives up: after a reset the engine resends the file, not one chunk.
    */
   readonly chunkSize?: number;
-  /** Milliseconds one HTTP request (one resumable chunk) may take before it is abandoned. Default 120 s. */
+  /**
+   * Milliseconds a request may take, and a resumable upload may go without taking a byte, before it is abandoned.
+   * Default 120 s.
+   */
   readonly requestTimeoutMs?: number;
 }
 
@@ -39,7 +44,7 @@ interface Ctx {
   readonly prefix: string;
   readonly resumableThreshold: number;
   readonly requestTimeoutMs: number;
-  readonly chunkSize: number;
+  readonly chunkSize: number | undefined;
 }
 
 function normalizePrefix(prefix: string): string {
@@ -75,7 +80,7 @@ export function createGcsBackend(config: GcsBackendConfig): Backend {
     prefix: normalizePrefix(config.prefix),
     resumableThreshold: config.resumableThreshold ?? 8 * MiB,
     requestTimeoutMs: config.requestTimeoutMs ?? 120_000,
-    chunkSize: config.chunkSize ?? 16 * MiB,
+    chunkSize: config.chunkSize,
   };
   return {
     description: `gs://${config.bucket}/${ctx.prefix}`,
@@ -146,11 +151,17 @@ function infoOf(ctx: Ctx, meta: FileMetadata): ObjectInfo {
 
 // ---------- put ----------
 
-function counter(onBytes: ((bytes: number) => void) | undefined): Transform {
+/** Counts bytes for progress and the watchdog, and fails a source that ends short of the size the upload declared. */
+function counter(size: number, onBytes: (bytes: number) => void): Transform {
+  let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done): void {
-      onBytes?.(chunk.length);
+      seen += chunk.length;
+      onBytes(chunk.length);
       done(null, chunk);
+    },
+    flush(done): void {
+      done(seen === size ? null : new Error(`the source ended after ${seen} of ${size} bytes`));
     },
   });
 }
@@ -185,26 +196,32 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
 }
 
 /**
- * A resumable upload, watched: the library's own timeout does not cover its chunk requests, so a connection that
- * stops taking bytes would hang the run. No progress for requestTimeoutMs fails the upload (the engine retries).
+ * A resumable upload (one streamed request unless chunkSize is set), watched: the library's own timeout does not
+ * cover its upload requests, so a connection that stops taking bytes would hang the run. No progress for
+ * requestTimeoutMs fails the upload (the engine retries). Whatever fails it, its requests are aborted with it.
  */
 async function resumableUpload(
-  ctx: Ctx, file: ReturnType<Bucket['file']>, source: PutSource, common: { validation: 'crc32c'; contentType: string },
+  ctx: Ctx, file: File, source: PutSource, common: { validation: 'crc32c'; contentType: string },
   options: PutOptions | undefined,
 ): Promise<void> {
-  const stalled = new AbortController();
+  const cancel = new AbortController();
+  let stalled = false;
   let timer: NodeJS.Timeout | undefined;
   const kick = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => stalled.abort(), ctx.requestTimeoutMs);
+    timer = setTimeout(() => { stalled = true; cancel.abort(); }, ctx.requestTimeoutMs);
   };
-  const signal = options?.signal ? AbortSignal.any([options.signal, stalled.signal]) : stalled.signal;
-  const out = file.createWriteStream({ ...common, resumable: true, chunkSize: ctx.chunkSize });
+  const signal = options?.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  tieRequests(file, signal);
+  // A declared size: GCS then completes no object of another length, and each request has a fixed-length body.
+  const out = file.createWriteStream({ ...common, resumable: true, metadata: { contentLength: source.size },
+    ...(ctx.chunkSize === undefined ? {} : { chunkSize: ctx.chunkSize }) });
   kick();
   try {
-    await pipeline(source.open(), counter((n) => { kick(); options?.onBytes?.(n); }), out, { signal });
+    await pipeline(source.open(), counter(source.size, (n) => { kick(); options?.onBytes?.(n); }), out, { signal });
   } catch (err) {
-    if (stalled.signal.aborted && !options?.signal?.aborted) {
+    cancel.abort(); // a failed source or a caller's abort: no request of this upload may outlive the put
+    if (stalled && !options?.signal?.aborted) {
       throw new StorageError(`GCS upload of gs://${ctx.bucketName}/${file.name} made no progress for ${ctx.requestTimeoutMs} ms`,
         { permanent: false, code: 'Stalled', cause: err });
     }
@@ -212,6 +229,43 @@ async function resumableUpload(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What the upload's request adapter reads and changes of a gaxios request (gaxios is the library's, not ours). */
+interface LibraryRequest {
+  readonly headers: Headers;
+  readonly signal?: AbortSignal | undefined;
+}
+type RequestOptions = ReturnType<File['interceptors'][number]['request']>;
+
+/**
+ * Ties the library's requests for one upload to `signal`. The library aborts its request only when the upload
+ * itself errors, not when the stream writing into it fails, so a streamed request would otherwise wait for bytes
+ * forever (measured: still open long after the put had failed). gaxios' per-request `adapter` option, which the
+ * library copies from the file's request interceptors into each upload request, is the one seam that reaches them.
+ */
+function tieRequests(file: File, signal: AbortSignal): void {
+  const adapter = (request: LibraryRequest, send: (request: LibraryRequest) => Promise<unknown>): Promise<unknown> =>
+    send({
+      ...request,
+      headers: withBodyLength(request.headers),
+      signal: request.signal === undefined ? signal : AbortSignal.any([request.signal, signal]),
+    });
+  // The interceptor is typed for the library's other HTTP client; its upload hands these options to gaxios.
+  file.interceptors.push({ request: (opts) => ({ ...opts, adapter }) as unknown as RequestOptions });
+}
+
+/**
+ * The library streams the request that sends an N-byte object from byte S on (Content-Range "bytes S-*" of N) with
+ * no length. It carries N − S bytes: saying so makes it the fixed-length body GCS documents for a single-request
+ * upload, whose end the server and any proxy on the way know.
+ */
+function withBodyLength(headers: Headers): Headers {
+  const range = /^bytes (\d+)-\*\/(\d+)$/.exec(headers.get('content-range') ?? '');
+  if (range === null) return headers;
+  const sized = new Headers(headers);
+  sized.set('content-length', String(Number(range[2]) - Number(range[1])));
+  return sized;
 }
 
 function checkedInfo(ctx: Ctx, name: string, meta: FileMetadata, expectedSize: number): ObjectInfo {

@@ -1,13 +1,16 @@
 // The GCS adapter against fake-gcs-server on loopback.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
 import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 import { StorageError } from '../../src/errors.ts';
 import { createGcsBackend, type GcsBackendConfig } from '../../src/storage/gcs.ts';
 import { bytesSource } from '../../src/storage/source.ts';
-import { MiB, readAll, runBackendContract } from '../support/backend-contract.ts';
+import { LARGE_SIZE, MiB, failingSource, readAll, runBackendContract } from '../support/backend-contract.ts';
 
 function requireEnv(name: string): string {
   const value = process.env[name];
@@ -27,6 +30,54 @@ function config(prefix: string, more: Partial<GcsBackendConfig> = {}): GcsBacken
 async function deletePrefix(prefix: string): Promise<void> {
   const storage = new Storage({ apiEndpoint, projectId: 'cbr-test' });
   await storage.bucket(bucket).deleteFiles({ prefix, force: true });
+}
+
+interface CountingProxy {
+  readonly endpoint: string;
+  /** Requests whose client has neither had its answer nor gone away. */
+  open(): number;
+  close(): Promise<void>;
+}
+
+/** A loopback proxy to fake-gcs-server that counts the requests still open. */
+async function countingProxy(): Promise<CountingProxy> {
+  const upstream = new URL(apiEndpoint);
+  let open = 0;
+  let host = '';
+  const server = createServer((req, res) => {
+    open++;
+    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url,
+      headers: { ...req.headers, host: upstream.host } }, (up) => {
+      const headers = { ...up.headers };
+      // The resumable session URI must lead back through the proxy.
+      if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.host, host);
+      res.writeHead(up.statusCode ?? 502, headers);
+      up.pipe(res);
+    });
+    out.on('error', () => req.socket.destroy());
+    // Answered, or the client went away: either way the upstream request ends with it (else it would keep the
+    // test process alive, waiting for bytes itself).
+    res.on('close', () => {
+      open--;
+      out.destroy();
+    });
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    endpoint: `http://${host}`,
+    open: () => open,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+async function eventually(condition: () => boolean, ms = 2000): Promise<boolean> {
+  for (const end = Date.now() + ms; !condition() && Date.now() < end;) await sleep(20);
+  return condition();
 }
 
 runBackendContract('gcs (fake-gcs-server)', async () => {
@@ -67,6 +118,19 @@ describe('gcs adapter specifics (fake-gcs-server)', () => {
     assert.equal(st?.crc32c, info.crc32c);
     assert.equal(st?.etag, info.etag);
     assert.ok((await readAll(await backend.get('resumable/big.bin'))).equals(data));
+  });
+
+  // The library aborts its own request only when the upload errors, not when the stream feeding it fails.
+  it('a resumable put whose source fails midway leaves no request waiting for bytes', async () => {
+    const proxy = await countingProxy();
+    try {
+      const backend = createGcsBackend(config(prefix, { apiEndpoint: proxy.endpoint }));
+      await assert.rejects(backend.put('fail/streamed', failingSource(LARGE_SIZE)), /simulated read failure/);
+      assert.ok(await eventually(() => proxy.open() === 0), `${proxy.open()} request(s) still open after the put failed`);
+      assert.equal(await backend.stat('fail/streamed'), undefined);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a single-request upload reports crc32c and generation', async () => {
