@@ -1,6 +1,7 @@
 // The S3 adapter. Large files go up as our own multipart upload of ranged file streams: measured ~5x faster
-// than @aws-sdk/lib-storage's Upload, which buffers and SHA-256-hashes every part (DESIGN section 7).
-// This is the only module that imports the AWS SDK.
+// than @aws-sdk/lib-storage's Upload, which buffers and SHA-256-hashes every part (DESIGN section 7). Small
+// files go as one direct signed PUT (s3-direct-put.ts), with the SDK as fallback. This module and that one are
+// the only users of the AWS SDK.
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable, Transform } from 'node:stream';

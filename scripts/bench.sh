@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark (bench/README.md) in one command: generates the workloads when missing, then runs
+# ours and the peers on the discard S3 sink (client cost), on versitygw and on fake-gcs-server, and the memory
+# cases. Tables go to <root>/table-{sink,s3,gcs}.md and memory figures to stdout. Needs ~12 GB under <root> and
+# about 30 minutes on 2 cores; rclone and aws-cli come from Debian (apt-get install rclone awscli).
+#   scripts/bench.sh [root] [reps]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib/prepare.sh
+source scripts/lib/prepare.sh
+scripts/testenv.sh up >/dev/null
+# shellcheck disable=SC1091
+source "${CBR_TESTENV:-.testenv}/env.sh"
+ROOT=${1:-/tmp/cbr-bench}
+REPS=${2:-3}
+node bench/generate.ts "$ROOT" all >/dev/null   # skips what exists
+PEERS=ours,sdk,rclone,awscli
+node bench/run.ts --root "$ROOT" --reps "$REPS" --target sink --workloads w1,w2,w5 --tools "$PEERS"
+node bench/run.ts --root "$ROOT" --reps 1 --workloads w1,w2,w3,w4,w5 --tools "$PEERS,ours-dedup"
+mv "$ROOT/table-versitygw.md" "$ROOT/table-s3.md"
+node bench/run.ts --root "$ROOT" --reps 1 --workloads g1,g2 --tools ours,sdk
+mv "$ROOT/table-versitygw.md" "$ROOT/table-gcs.md"
+bench/memory.sh "$ROOT"
+echo "tables: $ROOT/table-sink.md $ROOT/table-s3.md $ROOT/table-gcs.md"
