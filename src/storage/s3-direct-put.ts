@@ -24,8 +24,10 @@ export interface DirectPutConfig {
 export type DirectPutResult = { readonly etag: string | undefined } | { readonly fallback: string };
 
 export interface DirectPut {
-  /** undefined when this destination needs the SDK (e.g. an endpoint that is not plain SigV4). */
+  /** undefined when this destination needs the SDK (e.g. an endpoint that is not plain SigV4, or disabled). */
   put(fullKey: string, body: Buffer, crc32c: string | undefined, signal?: AbortSignal): Promise<DirectPutResult | undefined>;
+  /** From now on every put answers undefined: the caller saw the SDK succeed where a direct request was refused. */
+  disable(): void;
 }
 
 interface Target {
@@ -53,8 +55,13 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 export function createDirectPut(config: DirectPutConfig): DirectPut {
   let target: Promise<Target | undefined> | undefined;
+  let disabled = false;
   return {
+    disable(): void {
+      disabled = true;
+    },
     async put(fullKey, body, crc32c, signal) {
+      if (disabled) return undefined;
       target ??= resolveTarget(config);
       const t = await target;
       if (t === undefined) return undefined;

@@ -334,6 +334,9 @@ async function putSmall(ctx: Ctx, key: string, source: PutSource, options?: PutO
         Bucket: ctx.s.bucket, Key: full, Body: body, ...(crc32c === undefined ? {} : { ChecksumCRC32C: crc32c }),
       }), { abortSignal: options?.signal });
       etag = unquote(out.ETag);
+      // The SDK succeeded where the direct request was refused (a region redirect, a store's quirk): every
+      // further small file goes through the SDK rather than costing two requests.
+      if (fast !== undefined) ctx.direct.disable();
     }
     options?.onBytes?.(body.length);
     return { key, size: source.size, etag };

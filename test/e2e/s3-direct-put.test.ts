@@ -2,12 +2,15 @@
 // accepted requests store the exact bytes; anything the store refuses comes back as `fallback` for the SDK.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Agent as HttpsAgent } from 'node:https';
 import { after, describe, it } from 'node:test';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 import { createDirectPut, type DirectPutConfig } from '../../src/storage/s3-direct-put.ts';
+import { createS3Backend } from '../../src/storage/s3.ts';
+import { bytesSource } from '../../src/storage/source.ts';
 import { requireEnv } from '../support/run-cli.ts';
 import { uniquePrefix } from '../support/s3-env.ts';
 
@@ -15,6 +18,11 @@ const endpoint = requireEnv('CBR_S3_ENDPOINT');
 const bucket = requireEnv('CBR_S3_BUCKET');
 const credentials = { accessKeyId: requireEnv('CBR_S3_ACCESS_KEY'), secretAccessKey: requireEnv('CBR_S3_SECRET_KEY') };
 const prefix = uniquePrefix('direct-put');
+// The backend takes credentials only from the SDK's default chain; the environment is its first link.
+process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+delete process.env.AWS_SESSION_TOKEN;
+delete process.env.AWS_PROFILE;
 
 function client(creds = credentials): S3Client {
   return new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: creds });
@@ -36,6 +44,7 @@ describe('direct PutObject against versitygw', () => {
   const raw = client();
   after(async () => {
     const listed = await raw.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+    assert.ok((listed.KeyCount ?? 0) < 1000, 'one page to clean up');
     const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
     if (keys.length > 0) await raw.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
     raw.destroy();
@@ -79,6 +88,43 @@ describe('direct PutObject against versitygw', () => {
     assert.ok(noBucket !== undefined && 'fallback' in noBucket && /HTTP 404 NoSuchBucket/.test(noBucket.fallback), JSON.stringify(noBucket));
     const listed = await raw.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/bad-` }));
     assert.equal(listed.KeyCount ?? 0, 0);
+  });
+
+  it('through the S3 backend: after the SDK succeeds where a direct request was refused, the SDK sends the rest', async () => {
+    // A store in front of versitygw that refuses requests without a User-Agent (the SDK always sends one).
+    const upstream = new URL(endpoint);
+    const seen = { refused: 0, forwarded: 0 };
+    const proxy = createServer((req, res) => {
+      if (req.headers['user-agent'] === undefined) {
+        seen.refused++;
+        req.resume();
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>InvalidRequest</Code><Message>no user agent</Message></Error>');
+        return;
+      }
+      seen.forwarded++;
+      const out = httpRequest({ hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+      req.pipe(out);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const backend = createS3Backend({
+      bucket, prefix: `${prefix}/via-proxy`, region: 'us-east-1', forcePathStyle: true,
+      endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    });
+    try {
+      const bodies = [randomBytes(100), randomBytes(2000), randomBytes(30_000)];
+      for (const [i, body] of bodies.entries()) await backend.put(`f${i}`, bytesSource(body));
+      assert.equal(seen.refused, 1, 'one direct attempt, then the SDK only');
+      for (const [i, body] of bodies.entries()) assert.deepEqual(await bytesOf(raw, `${prefix}/via-proxy/f${i}`), body);
+    } finally {
+      await backend.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('fails with a network error (for the engine to retry) when nothing listens', async () => {
