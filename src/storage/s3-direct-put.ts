@@ -5,6 +5,7 @@
 // Only the happy path is handled here. A throttle, server error or network failure throws (the engine retries);
 // any other answer (redirect, auth, unknown store quirk) is returned as `fallback`, and the caller repeats the
 // request through the SDK, which follows region redirects and produces the familiar error messages.
+import { hash } from 'node:crypto';
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -69,12 +70,20 @@ export function createDirectPut(config: DirectPutConfig): DirectPut {
       const path = t.basePath + encodeKeyPath(fullKey);
       const headers = t.signer.sign({
         method: 'PUT', host: t.host, path,
-        headers: { 'content-length': String(body.length), ...(crc32c === undefined ? {} : { 'x-amz-checksum-crc32c': crc32c }) },
+        headers: { 'content-length': String(body.length), ...integrityHeader(body, crc32c) },
       }, credentials, new Date());
       const res = await send(config, t, path, headers, body, signal);
       return answer(res);
     },
   };
+}
+
+/**
+ * The payload is not signed (UNSIGNED-PAYLOAD), so the store must check it another way: the CRC32C when
+ * checksums are on, else Content-MD5, which every S3-compatible store verifies.
+ */
+function integrityHeader(body: Buffer, crc32c: string | undefined): Record<string, string> {
+  return crc32c === undefined ? { 'content-md5': hash('md5', body, 'base64') } : { 'x-amz-checksum-crc32c': crc32c };
 }
 
 async function resolveTarget(config: DirectPutConfig): Promise<Target | undefined> {
