@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark (bench/README.md) in one command: generates the workloads when missing, then runs
 # ours and the peers on the discard S3 sink (client cost), on versitygw and on fake-gcs-server, and the memory
-# cases. Tables go to <root>/table-{sink,s3,gcs}.md and memory figures to stdout. Needs ~12 GB under <root> and
-# about 30 minutes on 2 cores; rclone and aws-cli come from Debian (apt-get install rclone awscli).
+# cases. Tables go to <root>/table-{sink,s3,w4,gcs}.md and memory figures to stdout. Needs ~12 GB under <root> and
+# about 45 minutes on 2 cores; rclone and aws-cli come from Debian (apt-get install rclone awscli).
 #   scripts/bench.sh [root] [reps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +15,17 @@ ROOT=${1:-/tmp/cbr-bench}
 REPS=${2:-3}
 node bench/generate.ts "$ROOT" all >/dev/null   # skips what exists
 PEERS=ours,sdk,rclone,awscli
+# Empty stores first: versitygw's posix backend slows down as objects and their sidecar metadata pile up (the same
+# 20,000-file upload took 19, 37, 48 and 47 s in four consecutive runs), which would favour whoever runs first.
+scripts/testenv.sh down >/dev/null
+rm -rf "${CBR_TESTENV:-.testenv}/s3" "${CBR_TESTENV:-.testenv}/gcs"
+scripts/testenv.sh up >/dev/null
 node bench/run.ts --root "$ROOT" --reps "$REPS" --target sink --workloads w1,w2,w5 --tools "$PEERS"
-node bench/run.ts --root "$ROOT" --reps 1 --workloads w1,w2,w3,w4,w5 --tools "$PEERS,ours-dedup"
+node bench/run.ts --root "$ROOT" --reps 2 --workloads w1,w2,w3,w5 --tools "$PEERS"
 mv "$ROOT/table-versitygw.md" "$ROOT/table-s3.md"
-node bench/run.ts --root "$ROOT" --reps 1 --workloads g1,g2 --tools ours,sdk
+node bench/run.ts --root "$ROOT" --reps 1 --workloads w3,w4 --tools ours,ours-dedup
+mv "$ROOT/table-versitygw.md" "$ROOT/table-w4.md"
+node bench/run.ts --root "$ROOT" --reps 2 --workloads g1,g2 --tools ours,sdk
 mv "$ROOT/table-versitygw.md" "$ROOT/table-gcs.md"
 bench/memory.sh "$ROOT"
-echo "tables: $ROOT/table-sink.md $ROOT/table-s3.md $ROOT/table-gcs.md"
+echo "tables: $ROOT/table-sink.md $ROOT/table-s3.md $ROOT/table-w4.md $ROOT/table-gcs.md"

@@ -156,6 +156,27 @@ export async function statFiles(candidates: readonly Candidate[]): Promise<{ fil
   return { files, vanished, refused };
 }
 
+/** A LocalFile whose absolute path is derived when asked: one string less per file held for the whole run. */
+class EnumeratedFile implements LocalFile {
+  readonly dataDir: string;
+  readonly relPath: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+
+  constructor(dataDir: string, relPath: string, size: number, mtimeMs: number, ino: number) {
+    this.dataDir = dataDir;
+    this.relPath = relPath;
+    this.size = size;
+    this.mtimeMs = mtimeMs;
+    this.ino = ino;
+  }
+
+  get absPath(): string {
+    return path.join(this.dataDir, this.relPath);
+  }
+}
+
 type StatResult =
   | { kind: 'file'; file: LocalFile }
   | { kind: 'vanished'; absPath: string }
@@ -167,7 +188,7 @@ async function statOne({ dataDir, relPath }: Candidate): Promise<StatResult> {
   try {
     const st = await lstat(absPath);
     if (!st.isFile()) return { kind: 'refused', absPath };
-    return { kind: 'file', file: { dataDir, relPath, absPath, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } };
+    return { kind: 'file', file: new EnumeratedFile(dataDir, relPath, st.size, st.mtimeMs, st.ino) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'vanished', absPath };
     throw error;
