@@ -86,13 +86,23 @@ function integrityHeader(body: Buffer, crc32c: string | undefined): Record<strin
   return crc32c === undefined ? { 'content-md5': hash('md5', body, 'base64') } : { 'x-amz-checksum-crc32c': crc32c };
 }
 
+/** Where direct puts go; undefined (the SDK's job) for anything unusual, including a resolver that refuses. */
 async function resolveTarget(config: DirectPutConfig): Promise<Target | undefined> {
+  try {
+    return await directTarget(config);
+  } catch {
+    return undefined; // e.g. an invalid bucket name: the SDK reports it in its own words
+  }
+}
+
+async function directTarget(config: DirectPutConfig): Promise<Target | undefined> {
   const c = config.client.config;
   const region = await c.region();
   const endpoint = config.endpoint ?? (await c.serviceConfiguredEndpoint?.());
   const resolved = c.endpointProvider({
     Bucket: config.bucket, Region: region, UseFIPS: await c.useFipsEndpoint(), UseDualStack: await c.useDualstackEndpoint(),
-    ForcePathStyle: config.forcePathStyle, ...(endpoint === undefined ? {} : { Endpoint: endpoint }),
+    ForcePathStyle: config.forcePathStyle, UseArnRegion: await arnRegionSetting(c.useArnRegion),
+    ...(endpoint === undefined ? {} : { Endpoint: endpoint }),
   }, {});
   const scheme = (resolved.properties?.authSchemes as Array<Record<string, unknown>> | undefined)?.[0];
   // Anything but plain SigV4 (SigV4a access points, S3 Express sessions) and extra endpoint headers: the SDK's job.
@@ -101,12 +111,17 @@ async function resolveTarget(config: DirectPutConfig): Promise<Target | undefine
   const https = url.protocol === 'https:';
   return {
     https,
-    hostname: url.hostname,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''), // an IPv6 literal without its URL brackets
     port: url.port === '' ? undefined : Number(url.port),
     host: url.host,
     basePath: url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`,
     signer: new SigV4Signer(String(scheme.signingRegion ?? region), String(scheme.signingName ?? 's3')),
   };
+}
+
+/** The client's useArnRegion, a value or a provider depending on how it was configured. */
+async function arnRegionSetting(setting: boolean | (() => Promise<boolean | undefined>) | undefined): Promise<boolean | undefined> {
+  return typeof setting === 'function' ? setting() : setting;
 }
 
 interface Answer {
