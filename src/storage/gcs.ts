@@ -7,6 +7,7 @@ import { Storage, type Bucket, type File, type FileMetadata } from '@google-clou
 import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import { StorageError } from '../errors.ts';
 import type { Backend, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
+import { readWholeSource } from './source.ts';
 
 export interface GcsBackendConfig {
   readonly bucket: string;
@@ -166,18 +167,6 @@ function counter(size: number, onBytes: (bytes: number) => void): Transform {
   });
 }
 
-/** Small sources are read whole first: a read failure then happens before any request is made. */
-async function readSmall(source: PutSource, onBytes: ((bytes: number) => void) | undefined,
-  signal: AbortSignal | undefined): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of source.open()) {
-    signal?.throwIfAborted();
-    onBytes?.((chunk as Buffer).length);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   const name = ctx.prefix + key;
   const file = ctx.bucket.file(name);
@@ -185,7 +174,9 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
   const common = { validation: 'crc32c', contentType: 'application/octet-stream' } as const;
   try {
     if (source.size <= ctx.resumableThreshold) {
-      await file.save(await readSmall(source, options?.onBytes, options?.signal), { ...common, resumable: false });
+      const body = await readWholeSource(source, options?.signal); // a read failure comes before any request
+      options?.onBytes?.(body.length);
+      await file.save(body, { ...common, resumable: false });
     } else {
       await resumableUpload(ctx, file, source, common, options);
     }

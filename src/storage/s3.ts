@@ -26,6 +26,8 @@ import {
 import { StorageError } from '../errors.ts';
 import { crc32cOf, crc32cToBase64 } from '../checksum/crc32c.ts';
 import { createDirectPut, type DirectPut } from './s3-direct-put.ts';
+import { readWholeSource } from './source.ts';
+import { encodeKeyPath } from './sigv4.ts';
 import type { Backend, CopyOptions, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 
 export type S3ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
@@ -320,7 +322,7 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
 async function putSmall(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   const full = ctx.s.prefix + key;
   try {
-    const body = await readSmall(source, options?.signal);
+    const body = await readWholeSource(source, options?.signal);
     if (body.length !== source.size) {
       throw new StorageError(`read ${body.length} bytes of ${full}, expected ${source.size}`, { permanent: false, code: 'SizeMismatch' });
     }
@@ -343,21 +345,6 @@ async function putSmall(ctx: Ctx, key: string, source: PutSource, options?: PutO
   } catch (err) {
     throw s3Error(err, 'PutObject', ctx.s, full, options?.signal);
   }
-}
-
-/** A small source in one buffer: read whole when the source can, else gathered from its stream. */
-async function readSmall(source: PutSource, signal: AbortSignal | undefined): Promise<Buffer> {
-  if (source.readAll !== undefined) return source.readAll(signal);
-  return readAll(source.open(), signal);
-}
-
-async function readAll(stream: Readable, signal: AbortSignal | undefined): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) {
-    signal?.throwIfAborted();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 interface Multipart {
@@ -479,9 +466,9 @@ async function complete(ctx: Ctx, mp: Multipart, parts: CompletedPart[]): Promis
 
 // Never under the caller's (possibly aborted) signal: an incomplete upload costs storage until deleted.
 // A part request that was cut off may still be stored after the abort (S3 documents this; versitygw does it
-// within milliseconds), bringing the upload back: so wait, check, and abort again until it stays gone.
-/** True once the upload is gone; false when the abort could not be sent (it is then kept for a later retry). */
-async function abortUpload(ctx: Ctx, mp: Multipart): Promise<boolean> {
+// within milliseconds), bringing the upload back: so wait, check, and abort again until it stays gone. An abort
+// that cannot be sent leaves the upload in pendingAborts for a later retry.
+async function abortUpload(ctx: Ctx, mp: Multipart): Promise<void> {
   for (let round = 1; round <= 4; round++) {
     try {
       await ctx.client.send(new AbortMultipartUploadCommand({ Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId }));
@@ -489,16 +476,15 @@ async function abortUpload(ctx: Ctx, mp: Multipart): Promise<boolean> {
       if (errorCode(err) !== 'NoSuchUpload') {
         // The store is unreachable or refusing: never leave the upload behind, try again later.
         ctx.pendingAborts.set(mp.uploadId, mp);
-        return false;
+        return;
       }
     }
     await sleep(200 * round);
     if (!(await uploadExists(ctx, mp))) {
       ctx.pendingAborts.delete(mp.uploadId);
-      return true;
+      return;
     }
   }
-  return true;
 }
 
 /** Retries aborts that failed earlier; called after each completed upload and, with patience, on close. */
@@ -591,7 +577,7 @@ async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readabl
 // ---------- copy ----------
 
 function copySource(bucket: string, key: string): string {
-  return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  return `${bucket}/${encodeKeyPath(key)}`;
 }
 
 async function copy(ctx: Ctx, fromKey: string, toKey: string, options?: CopyOptions): Promise<ObjectInfo> {

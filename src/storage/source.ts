@@ -24,12 +24,12 @@ export function fileSource(path: string, size: number): PutSource {
       if (end === start) return Readable.from([], { objectMode: false });
       return createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK });
     },
-    readAll: (signal) => readWhole(path, size, signal),
+    readAll: (signal) => readFileExactly(path, size, signal),
   };
 }
 
 /** Exactly `size` bytes of the file in one buffer; a file that shrank reads short (the caller checks the length). */
-async function readWhole(path: string, size: number, signal: AbortSignal | undefined): Promise<Buffer> {
+async function readFileExactly(path: string, size: number, signal: AbortSignal | undefined): Promise<Buffer> {
   signal?.throwIfAborted();
   const handle = await openFile(path, 'r');
   try {
@@ -47,16 +47,7 @@ async function readWhole(path: string, size: number, signal: AbortSignal | undef
 }
 
 export function bytesSource(buf: Buffer): PutSource {
-  return {
-    size: buf.length,
-    open(start = 0, end = buf.length): Readable {
-      checkRange(buf.length, start, end);
-      const slice = buf.subarray(start, end);
-      // One chunk (not per byte): Readable.from would iterate a Buffer byte by byte.
-      return Readable.from(slice.length === 0 ? [] : [slice], { objectMode: false });
-    },
-    readAll: () => Promise.resolve(buf),
-  };
+  return chunksSource([buf]);
 }
 
 /** Bytes held as several buffers (e.g. a large manifest built in slices): sent without joining them first. */
@@ -83,4 +74,18 @@ function sliceChunks(chunks: readonly Buffer[], start: number, end: number): Buf
     offset += chunk.length;
   }
   return out;
+}
+
+/**
+ * A small source in one buffer, for adapters that send a body at once: the source's own readAll when it has one,
+ * else gathered from open(). A read failure thus happens before any request is made.
+ */
+export async function readWholeSource(source: PutSource, signal?: AbortSignal): Promise<Buffer> {
+  if (source.readAll !== undefined) return source.readAll(signal);
+  const chunks: Buffer[] = [];
+  for await (const chunk of source.open()) {
+    signal?.throwIfAborted();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }

@@ -155,6 +155,14 @@ export function runBackendContract(name: string, make: () => Promise<ContractSub
       assert.ok((await readAll(await backend.get('cp/src.bin'))).equals(data), 'source is untouched');
     });
 
+    it("copies an object whose key has spaces, plus, parentheses, quotes and non-ASCII", async () => {
+      const data = randomBytes(5000);
+      const from = "cp/odd a+b=(c)!'*~/ü.db";
+      await backend.put(from, bytesSource(data));
+      await backend.copy(from, 'cp/odd-copy.db');
+      assert.ok((await readAll(await backend.get('cp/odd-copy.db'))).equals(data));
+    });
+
     it('copy of a missing key fails with a StorageError', async () => {
       await assert.rejects(backend.copy('cp/missing', 'cp/never'), StorageError);
     });
