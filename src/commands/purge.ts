@@ -114,7 +114,6 @@ async function listAll(ctx: CatalogContext, prefix: string): Promise<ObjectInfo[
  * Keys recorded by journals of this node's unfinished runs (state-dir/journal/<node>/*.jsonl). A resumed run
  * reuses them without checking the store, so deleting them would let a later manifest point at nothing.
  */
-/** Objects recorded by this node's unfinished runs: a resume will reuse them without asking the store. */
 export async function unfinishedRunKeys(stateDir: string, nodeId: string): Promise<Set<string>> {
   const journals = await readNodeJournals(stateDir, nodeId);
   return new Set(journals.flatMap((j) => j.records.map((r) => r.key)));
