@@ -4,14 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
-
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    throw new Error(`${name} is not set: run \`scripts/testenv.sh up\` and \`source .testenv/env.sh\` before the e2e tests`);
-  }
-  return value;
-}
+import { requireEnv } from '../support/run-cli.ts';
 
 const s3Endpoint = requireEnv('CBR_S3_ENDPOINT');
 const s3Bucket = requireEnv('CBR_S3_BUCKET');

@@ -11,14 +11,7 @@ import { StorageError } from '../../src/errors.ts';
 import { createGcsBackend, type GcsBackendConfig } from '../../src/storage/gcs.ts';
 import { bytesSource } from '../../src/storage/source.ts';
 import { LARGE_SIZE, MiB, failingSource, readAll, runBackendContract } from '../support/backend-contract.ts';
-
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    throw new Error(`${name} is not set: run \`scripts/testenv.sh up\` and \`source .testenv/env.sh\` before the e2e tests`);
-  }
-  return value;
-}
+import { requireEnv } from '../support/run-cli.ts';
 
 const apiEndpoint = requireEnv('CBR_GCS_ENDPOINT');
 const bucket = requireEnv('CBR_GCS_BUCKET');

@@ -12,14 +12,7 @@ import { StorageError } from '../../src/errors.ts';
 import { choosePartSize, createS3Backend, type S3BackendConfig, type S3ChecksumMode } from '../../src/storage/s3.ts';
 import { bytesSource, chunksSource, fileSource } from '../../src/storage/source.ts';
 import { LARGE_SIZE, MiB, readAll, runBackendContract, sha256Of } from '../support/backend-contract.ts';
-
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    throw new Error(`${name} is not set: run \`scripts/testenv.sh up\` and \`source .testenv/env.sh\` before the e2e tests`);
-  }
-  return value;
-}
+import { requireEnv } from '../support/run-cli.ts';
 
 const endpoint = requireEnv('CBR_S3_ENDPOINT');
 const bucket = requireEnv('CBR_S3_BUCKET');
