@@ -45,15 +45,16 @@ describe('operations', () => {
     chmodSync(slow, 0o755);
     const run = startCli(['snapshot', keyspace, '--low-priority', '--nodetool', slow, '--dest', `file://${tempDir('dest')}`], env());
     const pid = run.child.pid!;
-    let stat = '';
+    // The tool sets nice first and then runs ionice: wait for both, not only the first.
+    let nice: string | undefined;
+    let io = '';
     for (let i = 0; i < 50; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.split(') ')[1]?.split(' ')[16] === '19') break;
+      nice = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16];
+      io = execFileSync('ionice', ['-p', String(pid)], { encoding: 'utf8' }).trim();
+      if (nice === '19' && io === 'idle') break;
     }
-    const nice = stat.split(') ')[1]?.split(' ')[16];
     assert.equal(nice, '19', 'nice value of the running tool');
-    const io = execFileSync('ionice', ['-p', String(pid)], { encoding: 'utf8' }).trim();
     assert.equal(io, 'idle');
     const done = await run.done;
     assert.equal(done.exitCode, 0, done.stderr);
