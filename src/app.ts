@@ -8,6 +8,9 @@ import type { RunEvent } from './report.ts';
 import { recordRun } from './output/prometheus.ts';
 import { lowerPriority } from './priority.ts';
 import { fileSnapshotRegistry } from './snapshot-registry.ts';
+import { fileHostIdMemory } from './remembered-host-id.ts';
+import { readBootId } from './boot-id.ts';
+import { hostIdPath } from './state-dir.ts';
 import { assertFreeSpace, parseFreeSpaceRule } from './disk-space.ts';
 import { createRateLimiter, throttle } from './upload/throttle.ts';
 import { parseSize } from './config/options.ts';
@@ -184,7 +187,8 @@ async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Rep
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   return {
     nodeId, reporter, out: io.stdout, json: opts.json, stateDir,
-    concurrency: opts.concurrency, now: io.now, signal: io.signal,
+    concurrency: opts.concurrency, now: io.now, signal: io.signal, dryRun: opts.dryRun,
+    hostname: io.hostname, pid: io.pid, bootId: await readBootId(), toolVersion: io.version, leaseTimeoutMs: opts.leaseTimeoutMs,
     lock: async (what) => runLock(await usableStateDir(stateDir), what, io),
     backend: await openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),
   };
@@ -255,6 +259,8 @@ async function buildContext(
     checkFreeSpace: () => assertFreeSpace(dataDirs.dirs, minFree),
     now: io.now,
     lock: (what) => runLock(stateDir, what, io),
+    pid: io.pid, bootId: await readBootId(), leaseTimeoutMs: opts.leaseTimeoutMs, allowHostIdChange: opts.allowHostIdChange,
+    hostIds: fileHostIdMemory(hostIdPath(stateDir, nodeId)),
     resumeCommand: (tag) => resumeCommand(io.args, tag),
     signal: io.signal,
   };

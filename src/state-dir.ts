@@ -13,3 +13,8 @@ export function journalPath(stateDir: string, nodeId: string, name: string): str
 export function manifestCacheDir(stateDir: string): string {
   return join(stateDir, 'manifest-cache');
 }
+
+/** The Cassandra host id last backed up under a node id (remembered-host-id.ts). */
+export function hostIdPath(stateDir: string, nodeId: string): string {
+  return join(stateDir, 'cassandra-host-id', `${nodeId}.json`);
+}

@@ -4,7 +4,8 @@ import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
-import type { Backend, ObjectInfo } from '../storage/backend.ts';
+import { isAlreadyExists, type Backend, type ObjectInfo } from '../storage/backend.ts';
+import { IncompleteError } from '../errors.ts';
 import { manifestKey, manifestsPrefix, tagOfManifestKey } from './keys.ts';
 import { parseManifest, serializeManifestChunks, type Manifest } from './manifest.ts';
 import type { StoredRecord } from '../upload/plan.ts';
@@ -54,7 +55,15 @@ export async function loadNodeManifests(
 ): Promise<Manifest[]> {
   const refs = await listManifestRefs(backend, nodeId, signal);
   const manifests: Manifest[] = [];
-  for (const ref of refs) manifests.push(await readManifest(backend, ref, cacheDir));
+  for (const ref of refs) {
+    try {
+      manifests.push(await readManifest(backend, ref, cacheDir));
+    } catch (err) {
+      // Deleted since the listing (a purge elsewhere): it references nothing any more.
+      if ((await backend.stat(ref.key, { signal })) === undefined) continue;
+      throw err;
+    }
+  }
   return manifests;
 }
 
@@ -69,9 +78,18 @@ export function referencedObjects(manifests: readonly Manifest[]): Map<string, S
   return out;
 }
 
-/** The manifest goes last: its presence is what marks the backup complete. */
+/**
+ * The manifest goes last: its presence is what marks the backup complete. Create-only: a manifest is never
+ * replaced, so another run that completed the same tag first keeps its backup, and this run fails.
+ */
 export async function writeManifest(backend: Backend, manifest: Manifest, signal?: AbortSignal): Promise<string> {
   const key = manifestKey(manifest.nodeId, manifest.tag);
-  await backend.put(key, chunksSource(serializeManifestChunks(manifest)), { signal });
+  try {
+    await backend.put(key, chunksSource(serializeManifestChunks(manifest)), { signal, createOnly: true });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    throw new IncompleteError(`another run completed a backup named "${manifest.tag}" for node ${manifest.nodeId} first; ` +
+      `its manifest ${key} was left as it is and this run's was not written`, [], { cause: err });
+  }
   return key;
 }

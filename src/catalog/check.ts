@@ -2,7 +2,7 @@
 // downloading and re-hashing it (deep).
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Backend } from '../storage/backend.ts';
+import type { Backend, ObjectInfo } from '../storage/backend.ts';
 import { Crc32cStream, crc32cToBase64 } from '../checksum/crc32c.ts';
 import type { ManifestFile } from './manifest.ts';
 
@@ -16,9 +16,19 @@ export type CheckOutcome =
   | { readonly ok: true; readonly method: CheckMethod }
   | { readonly ok: false; readonly kind: ProblemKind; readonly problem: string };
 
+/** What a reference to a stored object promises: the fields of a manifest entry that describe the bytes. */
+export type StoredRef = Pick<ManifestFile, 'key' | 'path' | 'size' | 'crc32c' | 'etag'>;
+
 /** Existence, size, and the store's own checksum (GCS/local CRC32C) or identity (S3 ETag) where it has one. */
-export async function checkMetadata(backend: Backend, file: ManifestFile, signal?: AbortSignal): Promise<CheckOutcome> {
-  const info = await backend.stat(file.key, { signal });
+export async function checkMetadata(backend: Backend, file: StoredRef, signal?: AbortSignal): Promise<CheckOutcome> {
+  return compareWithStored(file, await backend.stat(file.key, { signal }));
+}
+
+/**
+ * The one rule for "this object is what the reference says": present, same size, and the same CRC32C where the
+ * store reports one, else the same ETag where both have one; size alone only for a store that offers nothing more.
+ */
+export function compareWithStored(file: StoredRef, info: ObjectInfo | undefined): CheckOutcome {
   if (info === undefined) return fail(file, 'missing', 'missing: the object does not exist');
   if (info.size !== file.size) return fail(file, 'size', `size: recorded ${file.size} bytes, stored ${info.size}`);
   if (info.crc32c !== undefined) {
@@ -34,7 +44,7 @@ export async function checkMetadata(backend: Backend, file: ManifestFile, signal
 }
 
 /** Downloads the object (streaming, nothing kept) and compares its length and CRC32C with the manifest. */
-export async function checkContent(backend: Backend, file: ManifestFile, signal?: AbortSignal): Promise<CheckOutcome> {
+export async function checkContent(backend: Backend, file: StoredRef, signal?: AbortSignal): Promise<CheckOutcome> {
   const hasher = new Crc32cStream();
   await pipeline(await backend.get(file.key, { signal }), hasher, discard(), { signal });
   if (hasher.bytes !== file.size) return fail(file, 'size', `size: recorded ${file.size} bytes, downloaded ${hasher.bytes}`);
@@ -46,10 +56,10 @@ function discard(): Writable {
   return new Writable({ write: (_chunk, _enc, done) => done() });
 }
 
-export function fail(file: ManifestFile, kind: ProblemKind, what: string): CheckOutcome {
+export function fail(file: StoredRef, kind: ProblemKind, what: string): CheckOutcome {
   return { ok: false, kind, problem: describeFile(file, what) };
 }
 
-export function describeFile(file: ManifestFile, what: string): string {
+export function describeFile(file: StoredRef, what: string): string {
   return file.key.endsWith(file.path) ? `${file.key}: ${what}` : `${file.key} (${file.path}): ${what}`;
 }

@@ -29,6 +29,10 @@ export function disambiguatedKey(key: string, crc32cHex: string): string {
   return `${key}@${crc32cHex}`;
 }
 
+export function isDisambiguatedKey(key: string): boolean {
+  return /@[0-9a-f]{8}$/.test(key);
+}
+
 /** Rejects relative paths that could escape a root: absolute, `..`, empty segments, NUL, backslashes. */
 export function assertSafeRelativePath(path: string): void {
   const bad =

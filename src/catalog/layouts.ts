@@ -5,7 +5,7 @@
 //          referenced by every manifest (snapshot or incremental) that contains it.
 import { tableRelativePath } from '../cassandra/layout.ts';
 import type { LocalFile } from '../domain.ts';
-import { dataKey } from './keys.ts';
+import { dataKey, isDisambiguatedKey } from './keys.ts';
 
 export type Layout = 'seed' | 'dedup';
 
@@ -28,4 +28,12 @@ export function fileIdentity(path: string, size: number, mtimeMs: number, ino: n
 
 export function localFileIdentity(file: LocalFile): string | undefined {
   return fileIdentity(file.relPath, file.size, file.mtimeMs, file.ino);
+}
+
+/**
+ * Keys that several backups share by design (the dedup layout's objects) or whose name asserts their content
+ * (`…@<crc32c>`): written create-only, so two writers never replace each other's bytes.
+ */
+export function isCreateOnlyKey(nodeId: string, key: string): boolean {
+  return key.startsWith(`${nodeId}/${SSTABLES_DIR}/`) || isDisambiguatedKey(key);
 }

@@ -6,6 +6,7 @@ import { IncompleteError, UsageError } from '../errors.ts';
 import { finishManifest, type CassandraFacts, type Manifest } from '../catalog/manifest.ts';
 import { loadNodeManifests, referencedObjects, writeManifest } from '../catalog/catalog.ts';
 import { manifestKey } from '../catalog/keys.ts';
+import { announceBackup, type RunLease } from '../catalog/run-lease.ts';
 import { openJournal } from '../upload/journal.ts';
 import { uploadFiles, type UploadResult } from '../upload/run.ts';
 import type { StoredRecord } from '../upload/plan.ts';
@@ -45,18 +46,67 @@ export async function assertTagIsNew(ctx: BackupContext, tag: string): Promise<v
   if (existing) throw new UsageError(`a backup named "${tag}" already exists for node ${ctx.nodeId}; choose another tag`);
 }
 
+/** What a backup needs to know of the node's catalog before it stores anything. */
+export interface NodeCatalog {
+  /** Every object this node's manifests reference, by key. */
+  readonly referenced: ReadonlyMap<string, StoredRecord>;
+  /** The newest backup that names its Cassandra host id: whose backups this node id holds. */
+  readonly owner: { readonly hostId: string; readonly tag: string; readonly hostname: string } | undefined;
+}
+
 /**
- * Every object this node's manifests reference. Reading them first also proves the destination is reachable
- * and readable (bucket exists, credentials work) before anything is changed on the node.
+ * Runs a backup command's work while it is announced in the bucket (a lease other hosts see, so that a purge
+ * anywhere leaves its objects alone): taken after the local lock, before any manifest is read, released last.
  */
-export async function loadReferenced(ctx: BackupContext): Promise<ReadonlyMap<string, StoredRecord>> {
+export async function withBackupLease<T>(ctx: BackupContext, command: string, work: (lease: RunLease) => Promise<T>): Promise<T> {
+  const remembered = await ctx.hostIds.remembered();
+  const lease = await announceBackup(
+    { nodeId: ctx.nodeId, kind: 'backup', command, hostname: ctx.hostname, pid: ctx.pid, stateDir: ctx.stateDir, bootId: ctx.bootId,
+      toolVersion: ctx.toolVersion, cassandraHostId: remembered },
+    { timeoutMs: ctx.leaseTimeoutMs },
+    { backend: ctx.backend, now: ctx.now, signal: ctx.signal, warn: (message) => ctx.reporter.emit({ type: 'warning', message }) },
+  );
+  try {
+    return await work(lease);
+  } finally {
+    await lease.release();
+  }
+}
+
+/**
+ * The node's catalog. Reading it first also proves the destination is reachable and readable (bucket exists,
+ * credentials work) before anything is changed on the node; a Cassandra host id this state directory remembers
+ * is checked against it at once.
+ */
+export async function loadCatalog(ctx: BackupContext): Promise<NodeCatalog> {
   const manifests = await loadNodeManifests(ctx.backend, ctx.nodeId, manifestCacheDir(ctx.stateDir), ctx.signal);
-  return referencedObjects(manifests);
+  const catalog: NodeCatalog = { referenced: referencedObjects(manifests), owner: ownerOf(manifests) };
+  const remembered = await ctx.hostIds.remembered();
+  if (remembered !== undefined) assertSameCassandraHost(ctx, catalog, remembered);
+  return catalog;
+}
+
+function ownerOf(manifests: readonly Manifest[]): NodeCatalog['owner'] {
+  const named = manifests.filter((m) => m.cassandra.hostId !== undefined);
+  const newest = named.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1);
+  return newest?.cassandra.hostId === undefined ? undefined
+    : { hostId: newest.cassandra.hostId, tag: newest.tag, hostname: newest.hostname };
+}
+
+/** A node id holds one Cassandra node's backups: another host writing under it would mix two nodes' data. */
+function assertSameCassandraHost(ctx: BackupContext, catalog: NodeCatalog, hostId: string): void {
+  const owner = catalog.owner;
+  if (owner === undefined || owner.hostId === hostId || ctx.allowHostIdChange) return;
+  throw new UsageError(
+    `node id ${ctx.nodeId} holds the backups of Cassandra host ${owner.hostId} (latest: ${owner.tag}, from ${owner.hostname}), ` +
+    `but this node is Cassandra host ${hostId}: refusing to mix them. Give this node its own --node-id, or pass ` +
+    `--allow-host-id-change if it replaced that node and should continue its backups`);
 }
 
 export async function runBackup(
-  input: BackupRunInput, referenced: ReadonlyMap<string, StoredRecord>, ctx: BackupContext,
+  input: BackupRunInput, catalog: NodeCatalog, lease: RunLease, ctx: BackupContext,
 ): Promise<BackupRunResult> {
+  const referenced = catalog.referenced;
   const journal = await openJournal(journalPath(ctx.stateDir, ctx.nodeId, input.journalName));
   const totalBytes = input.files.reduce((n, f) => n + f.size, 0);
   ctx.reporter.emit({ type: 'start', command: input.command, tag: input.tag, destination: ctx.backend.description,
@@ -76,14 +126,24 @@ export async function runBackup(
       upload.failures,
     );
   }
+  const cassandra = await input.cassandra;
+  if (cassandra.hostId !== undefined) {
+    assertSameCassandraHost(ctx, catalog, cassandra.hostId);
+    await lease.setCassandraHostId(cassandra.hostId);
+  }
   const manifest = finishManifest({
     tool: { name: 'cass-backup-run', version: ctx.toolVersion }, nodeId: ctx.nodeId, kind: input.kind, tag: input.tag,
     layout: ctx.layout, startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(), cloud: ctx.cloud,
-    hostname: ctx.hostname, cassandra: await input.cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
+    hostname: ctx.hostname, cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
     dataDirs: ctx.dataDirs, files: upload.entries,
   });
   const key = await writeManifest(ctx.backend, manifest, ctx.signal);
   await journal.remove();
+  if (cassandra.hostId !== undefined) {
+    // A cache only: failing to write it must not turn a complete backup into a reported failure.
+    await ctx.hostIds.remember(cassandra.hostId).catch((err: unknown) =>
+      ctx.reporter.emit({ type: 'warning', message: `could not remember the Cassandra host id in ${ctx.stateDir}: ${String(err)}` }));
+  }
   return { manifest, manifestKey: key, upload };
 }
 

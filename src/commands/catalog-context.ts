@@ -16,6 +16,15 @@ export interface CatalogContext {
   readonly concurrency: number;
   readonly now: () => Date;
   readonly signal: AbortSignal;
+  /** --dry-run: read, plan and print; change nothing. */
+  readonly dryRun: boolean;
+  /** Who this run is, for the lease a deleting purge announces in the bucket. */
+  readonly hostname: string;
+  readonly pid: number;
+  readonly bootId: string | undefined;
+  readonly toolVersion: string;
+  /** A run lease without a heartbeat for this long is dead. */
+  readonly leaseTimeoutMs: number;
   /** The node's run lock (purge --yes takes it); absent in tests that need none. */
   readonly lock?: ((what: string) => Promise<Lock>) | undefined;
 }

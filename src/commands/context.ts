@@ -36,6 +36,11 @@ export interface LocalFilesPort {
   remove(absPath: string): Promise<void>;
 }
 
+export interface HostIdMemory {
+  remembered(): Promise<string | undefined>;
+  remember(hostId: string): Promise<void>;
+}
+
 export interface BackupContext {
   readonly nodeId: string;
   readonly hostname: string;
@@ -59,6 +64,15 @@ export interface BackupContext {
   readonly staleSnapshotAgeHours: number;
   /** Throws UsageError when a data disk is too full to take a snapshot. */
   readonly checkFreeSpace: () => Promise<void>;
+  readonly pid: number;
+  /** This machine's boot id (Linux), so that a lease left by a crashed run of this state directory is known dead. */
+  readonly bootId: string | undefined;
+  /** A run lease (this run's or another's) without a heartbeat for this long is dead. */
+  readonly leaseTimeoutMs: number;
+  /** Write under a node id whose latest backup names another Cassandra host id. */
+  readonly allowHostIdChange: boolean;
+  /** The Cassandra host id this state directory last backed up, per node id. */
+  readonly hostIds: HostIdMemory;
   /** The command line that resumes uploading a kept snapshot. */
   readonly resumeCommand: (tag: string) => string;
   readonly signal: AbortSignal;

@@ -3,9 +3,9 @@
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Manifest } from '../catalog/manifest.ts';
-import { assertDataDirsHaveTables, emitSummary, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
+import { assertDataDirsHaveTables, emitSummary, loadCatalog, runBackup, withBackupLease, type BackupRunResult, type NodeCatalog } from './backup-run.ts';
+import type { RunLease } from '../catalog/run-lease.ts';
 import type { BackupContext } from './context.ts';
-import type { StoredRecord } from '../upload/plan.ts';
 
 export interface IncrementalInput {
   readonly deleteUploaded: boolean;
@@ -19,9 +19,11 @@ export async function incrementalCommand(input: IncrementalInput, ctx: BackupCon
     const startedAt = ctx.now();
     await assertDataDirsHaveTables(ctx);
     if (ctx.dryRun) return await dryRun(ctx);
-    const referenced = await loadReferenced(ctx);
-    if (input.flush) await ctx.nodetool.flush();
-    return await uploadBackups({ command: 'incremental', startedAt, referenced, deleteUploaded: input.deleteUploaded }, ctx);
+    return await withBackupLease(ctx, 'incremental', async (lease) => {
+      const catalog = await loadCatalog(ctx);
+      if (input.flush) await ctx.nodetool.flush();
+      return uploadBackups({ command: 'incremental', startedAt, catalog, lease, deleteUploaded: input.deleteUploaded }, ctx);
+    });
   } finally {
     await lock.release();
   }
@@ -30,7 +32,8 @@ export async function incrementalCommand(input: IncrementalInput, ctx: BackupCon
 export interface UploadBackupsInput {
   readonly command: 'incremental' | 'repair';
   readonly startedAt: Date;
-  readonly referenced: ReadonlyMap<string, StoredRecord>;
+  readonly catalog: NodeCatalog;
+  readonly lease: RunLease;
   readonly deleteUploaded: boolean;
   readonly nodetool?: { readonly command: readonly string[]; readonly exitCode: number };
 }
@@ -47,7 +50,7 @@ export async function uploadBackups(input: UploadBackupsInput, ctx: BackupContex
   const result = await runBackup(
     { command: input.command, kind: 'incremental', tag, files: enumerated.files, startedAt: input.startedAt, cassandra,
       ...(input.nodetool ? { nodetool: input.nodetool } : {}), journalName: 'incremental', vanishedIsFailure: false },
-    input.referenced, ctx,
+    input.catalog, input.lease, ctx,
   );
   if (input.deleteUploaded) await deleteConfirmed(result.manifest, ctx);
   emitSummary(ctx, input.command, tag, input.startedAt, result);

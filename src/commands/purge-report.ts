@@ -1,7 +1,8 @@
 // What purge prints: the plan (always) and, with --yes, what was deleted. Pure: data in, text out.
 import { formatBytes } from '../output/human.ts';
 import type { KeepReason } from '../catalog/retention.ts';
-import type { ObjectInfo } from '../storage/backend.ts';
+import type { IncompleteUpload, ObjectInfo } from '../storage/backend.ts';
+import { describeLease, type JudgedLease } from '../catalog/leases.ts';
 
 export interface PurgeBackup {
   readonly key: string;
@@ -25,18 +26,28 @@ export interface PurgeReport {
   readonly orphans: readonly ObjectInfo[];
   readonly recentOrphans: readonly ObjectInfo[];
   readonly heldOrphans: readonly ObjectInfo[];
+  /** Other runs of this node announced in the bucket: live ones keep every data object, dead ones are removed. */
+  readonly runs: readonly JudgedLease[];
+  /** Uploads begun and never completed, older than the grace period: aborted. */
+  readonly staleUploads: readonly IncompleteUpload[];
   /** Set once --yes has deleted. */
   readonly deleted?: PurgeDeleted;
 }
 
 export interface PurgeDeleted {
   readonly manifests: number;
-  readonly objects: number;
-  readonly objectBytes: number;
-  readonly orphans: number;
-  readonly orphanBytes: number;
+  objects: number;
+  objectBytes: number;
+  orphans: number;
+  orphanBytes: number;
   /** Planned objects that a backup finished meanwhile now references: not deleted. */
-  readonly spared: number;
+  spared: number;
+  /** Incomplete uploads aborted. */
+  uploads: number;
+  /** Leases of dead runs removed. */
+  deadLeases: number;
+  /** A live backup that made purge stop before deleting data (described), if one did. */
+  deferredBy: string | undefined;
 }
 
 export function bytesOf(objects: readonly { readonly size: number }[]): number {
@@ -53,6 +64,8 @@ export function purgeJson(r: PurgeReport): string {
     expired: r.expired.map(backupJson),
     objects: { ...group(r.expiredObjects, false), absent: r.absentKeys },
     orphans: group(r.orphans, true), recentOrphans: group(r.recentOrphans, true), heldOrphans: group(r.heldOrphans, true),
+    runs: r.runs.map((j) => ({ ...j.lease, live: j.live, ageSeconds: Math.round(j.ageMs / 1000) })),
+    staleUploads: { count: r.staleUploads.length, keys: r.staleUploads.map((u) => u.key) },
     ...(r.deleted ? { deleted: r.deleted } : {}),
   })}\n`;
 }
@@ -78,7 +91,12 @@ export function purgeText(r: PurgeReport): string {
   if (r.heldOrphans.length > 0) {
     lines.push(`keep ${r.heldOrphans.length} unreferenced object(s) (${formatBytes(bytesOf(r.heldOrphans))}) recorded by an unfinished run of this node: resume it, or remove its journal`);
   }
-  lines.push(r.deleted ? deletedText(r.deleted) : 'Nothing was deleted. Run again with --yes to delete.');
+  if (r.staleUploads.length > 0) lines.push(`${verb === 'delete' ? 'abort' : 'would abort'} ${r.staleUploads.length} incomplete upload(s) older than ${r.graceHours} h`);
+  for (const j of r.runs) {
+    lines.push(j.live ? `in progress: ${describeLease(j)}${j.lease.kind === 'backup' ? ' (no data object is deleted while it runs)' : ''}`
+      : `dead run (its lease is removed): ${describeLease(j)}`);
+  }
+  lines.push(r.deleted ? deletedText(r.deleted) : 'Nothing was deleted. Run again with --yes (and without --dry-run) to delete.');
   return `${lines.join('\n')}\n`;
 }
 
@@ -96,6 +114,9 @@ function backupLine(b: PurgeBackup): string {
 
 function deletedText(d: PurgeDeleted): string {
   const spared = d.spared > 0 ? `; ${d.spared} object(s) spared: a backup finished meanwhile references them` : '';
+  const uploads = d.uploads > 0 ? `; aborted ${d.uploads} incomplete upload(s)` : '';
+  const leases = d.deadLeases > 0 ? `; removed ${d.deadLeases} dead run lease(s)` : '';
+  const deferred = d.deferredBy ? `. Deferred deleting the remaining data objects: a backup is in progress (${d.deferredBy})` : '';
   return `deleted ${d.manifests} manifest(s), ${d.objects} object(s) (${formatBytes(d.objectBytes)}) and ` +
-    `${d.orphans} orphaned object(s) (${formatBytes(d.orphanBytes)})${spared}`;
+    `${d.orphans} orphaned object(s) (${formatBytes(d.orphanBytes)})${spared}${uploads}${leases}${deferred}`;
 }

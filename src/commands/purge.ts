@@ -6,25 +6,30 @@
  *   `--keep-days D` days ago; the newest complete snapshot is never expired, whatever the rules say;
  * - an incremental backup is kept if it finished less than D days ago OR after the oldest kept snapshot
  *   started (restore --until needs those); on a node with no snapshot at all, incrementals are kept;
- * - a manifest this version cannot judge (unknown kind, unreadable times) is kept.
+ * - a manifest this version cannot judge (unknown kind, unreadable times, damaged) is kept.
  * Objects deleted = the objects of expired backups minus every object a kept backup references (objects are
  * shared: incremental backups/ files, the dedup layout). Manifests are deleted first, then their objects, so
  * an interrupted purge never leaves a manifest pointing at deleted objects; what it leaves behind is orphans.
  * Orphans = objects under `<node-id>/` (outside the `.cass-backup-run/` catalog) that no manifest references,
- * left by failed runs. They are deleted only when older than `--grace-hours` (default 24): a backup in
- * progress has not written its manifest yet. Objects recorded by this node's unfinished-run journal (a
- * `snapshot --resume` would reuse them) are never deleted.
- * Without `--yes` purge only prints what it would delete and exits 0. `--json`: one JSON document on stdout.
+ * left by failed runs; deleted only when older than `--grace-hours` (default 24).
+ * Runs on every host announce themselves in the bucket (run-lease.ts). A deleting purge announces itself too,
+ * and while any backup of the node is live it deletes no data object, no orphan and no incomplete upload: it
+ * expires manifests, says what it deferred, and exits 75 so that cron tries again. Incomplete multipart uploads
+ * older than the grace period are aborted; leases of runs that died are removed.
+ * Without `--yes` (or with `--dry-run`) purge only prints what it would delete and exits 0. `--json`: one JSON
+ * document on stdout.
  */
 import { manifestCacheDir } from '../state-dir.ts';
 import { readNodeJournals } from '../upload/journal.ts';
 import type { CatalogContext } from './catalog-context.ts';
-import { UsageError } from '../errors.ts';
+import { LockedError, UsageError } from '../errors.ts';
 import { listManifestRefs, readManifest, type ManifestRef } from '../catalog/catalog.ts';
 import {
-  assertDeletable, assertManifestsDeletable, assertPolicy, planGarbage, referencedKeys, selectRetention,
+  assertDeletable, assertManifestsDeletable, assertPolicy, isDataKey, planGarbage, referencedKeys, selectRetention,
 } from '../catalog/retention.ts';
-import type { ObjectInfo } from '../storage/backend.ts';
+import { describeLease, type JudgedLease } from '../catalog/leases.ts';
+import { announcePurge, readLeases, type RunLease } from '../catalog/run-lease.ts';
+import type { IncompleteUpload, ObjectInfo } from '../storage/backend.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { bytesOf, purgeJson, purgeText, type PurgeBackup, type PurgeDeleted, type PurgeReport } from './purge-report.ts';
 
@@ -46,15 +51,36 @@ export async function purgeCommand(input: PurgeInput, ctx: CatalogContext): Prom
   if (!Number.isFinite(input.graceHours) || input.graceHours < 0) {
     throw new UsageError(`--grace-hours must be a number of hours ≥ 0, got ${String(input.graceHours)}`);
   }
-  // Deleting takes the node's lock, so no backup on this node can start reusing objects meanwhile.
-  const lock = input.yes ? await ctx.lock?.('purge') : undefined;
+  const deleting = input.yes && !ctx.dryRun;
+  // Deleting takes the node's lock, so no backup on this host can start reusing objects meanwhile, and announces
+  // itself in the bucket, so that backups on other hosts wait for it.
+  const lock = deleting ? await ctx.lock?.('purge') : undefined;
   try {
-    const plan = await planPurge(input, ctx);
-    const report = input.yes ? { ...plan.report, deleted: await executePurge(plan, ctx) } : plan.report;
-    ctx.out(ctx.json ? purgeJson(report) : purgeText(report));
+    const lease = deleting ? await announce(ctx) : undefined;
+    try {
+      const plan = await planPurge(input, ctx, lease);
+      const report = deleting ? { ...plan.report, deleted: await executePurge(plan, ctx, lease) } : plan.report;
+      ctx.out(ctx.json ? purgeJson(report) : purgeText(report));
+      if (report.deleted?.deferredBy) {
+        throw new LockedError(`purge of node ${ctx.nodeId} deferred deleting data while a backup is in progress ` +
+          `(${report.deleted.deferredBy}); run it again later`);
+      }
+    } finally {
+      await lease?.release();
+    }
   } finally {
     await lock?.release();
   }
+}
+
+async function announce(ctx: CatalogContext): Promise<RunLease> {
+  const { lease } = await announcePurge(
+    { nodeId: ctx.nodeId, kind: 'purge', command: 'purge', hostname: ctx.hostname, pid: ctx.pid, stateDir: ctx.stateDir, bootId: ctx.bootId,
+      toolVersion: ctx.toolVersion },
+    { timeoutMs: ctx.leaseTimeoutMs },
+    { backend: ctx.backend, now: ctx.now, signal: ctx.signal, warn: (message) => ctx.reporter.emit({ type: 'warning', message }) },
+  );
+  return lease;
 }
 
 interface PurgePlan {
@@ -63,22 +89,42 @@ interface PurgePlan {
   readonly knownManifests: ReadonlySet<string>;
 }
 
-async function planPurge(input: PurgeInput, ctx: CatalogContext): Promise<PurgePlan> {
+async function planPurge(input: PurgeInput, ctx: CatalogContext, lease: RunLease | undefined): Promise<PurgePlan> {
   // Manifests before objects: an object stored after the manifest listing is young, so the grace period covers it.
   const refs = await listManifestRefs(ctx.backend, ctx.nodeId, ctx.signal);
   const backups = await readBackups(refs, ctx);
   const objects = await listAll(ctx, `${ctx.nodeId}/`);
   const now = ctx.now();
+  const graceMs = input.graceHours * HOUR_MS;
   const retention = selectRetention(backups, input, now);
   const garbage = planGarbage({
     nodeId: ctx.nodeId, kept: retention.kept.map((k) => k.entry), expired: retention.expired, objects,
-    heldKeys: await unfinishedRunKeys(ctx.stateDir, ctx.nodeId), graceMs: input.graceHours * HOUR_MS, now,
+    heldKeys: await unfinishedRunKeys(ctx.stateDir, ctx.nodeId), graceMs, now,
   });
+  const runs = await otherRuns(ctx, lease);
   const report: PurgeReport = {
     nodeId: ctx.nodeId, destination: ctx.backend.description, keepLast: input.keepLast, keepDays: input.keepDays,
     graceHours: input.graceHours, kept: retention.kept, expired: retention.expired, ...garbage,
+    runs, staleUploads: await staleUploads(ctx, now, graceMs),
   };
   return { report, knownManifests: new Set(refs.map((r) => r.key)) };
+}
+
+/** Leases of this node's other runs, judged now (a dry run, which announces nothing, reads them too). */
+async function otherRuns(ctx: CatalogContext, lease: RunLease | undefined): Promise<JudgedLease[]> {
+  if (lease) return lease.others();
+  return readLeases(ctx.backend, ctx.nodeId, ctx.now(), { timeoutMs: ctx.leaseTimeoutMs }, ctx.signal);
+}
+
+/** Uploads of this node begun and never completed (a killed run), older than the grace period. */
+async function staleUploads(ctx: CatalogContext, now: Date, graceMs: number): Promise<IncompleteUpload[]> {
+  if (!ctx.backend.listIncompleteUploads) return [];
+  const out: IncompleteUpload[] = [];
+  for await (const u of ctx.backend.listIncompleteUploads(`${ctx.nodeId}/`, { signal: ctx.signal })) {
+    // An upload of unknown age might be seconds old: only a known age can clear the grace period.
+    if (u.initiated !== undefined && now.getTime() - u.initiated.getTime() >= graceMs && isDataKey(ctx.nodeId, u.key)) out.push(u);
+  }
+  return out;
 }
 
 /**
@@ -111,32 +157,42 @@ async function listAll(ctx: CatalogContext, prefix: string): Promise<ObjectInfo[
 }
 
 /**
- * Keys recorded by journals of this node's unfinished runs (state-dir/journal/<node>/*.jsonl). A resumed run
- * reuses them without checking the store, so deleting them would let a later manifest point at nothing.
+ * Keys recorded by journals of this node's unfinished runs on this host (state-dir/journal/<node>/*.jsonl): a
+ * resume would reuse them. Only a saving (a resume confirms what it reuses and sends again what is gone).
  */
 export async function unfinishedRunKeys(stateDir: string, nodeId: string): Promise<Set<string>> {
   const journals = await readNodeJournals(stateDir, nodeId);
   return new Set(journals.flatMap((j) => j.records.map((r) => r.key)));
 }
 
-async function executePurge(plan: PurgePlan, ctx: CatalogContext): Promise<PurgeDeleted> {
+async function executePurge(plan: PurgePlan, ctx: CatalogContext, lease: RunLease | undefined): Promise<PurgeDeleted> {
   const r = plan.report;
-  const late = await lateReferences(plan.knownManifests, ctx);
-  const protectedKeys = new Set([...referencedKeys(r.kept.map((k) => k.entry)), ...late]);
   const manifestKeys = r.expired.map((e) => e.key);
   assertManifestsDeletable(manifestKeys, r.kept.map((k) => k.entry));
+  // Expiring manifests is safe while a backup runs: it confirms every object it reuses before its own manifest.
   if (manifestKeys.length > 0) await ctx.backend.delete(manifestKeys, { signal: ctx.signal });
   progress(ctx, `deleted ${manifestKeys.length} manifest(s)`);
-  const spare = (objects: readonly ObjectInfo[]) => objects.filter((o) => !late.has(o.key));
-  const objects = spare(r.expiredObjects);
-  const orphans = spare(r.orphans);
-  await deleteObjects(objects, protectedKeys, ctx);
-  await deleteObjects(orphans, protectedKeys, ctx);
-  return {
-    manifests: manifestKeys.length, objects: objects.length, objectBytes: bytesOf(objects),
-    orphans: orphans.length, orphanBytes: bytesOf(orphans),
-    spared: r.expiredObjects.length + r.orphans.length - objects.length - orphans.length,
+  const deleted: PurgeDeleted = { manifests: manifestKeys.length, objects: 0, objectBytes: 0, orphans: 0, orphanBytes: 0,
+    spared: 0, uploads: 0, deadLeases: 0, deferredBy: undefined };
+  const gate = async (): Promise<string | undefined> => {
+    const backup = (await otherRuns(ctx, lease)).find((j) => j.live && j.lease.kind === 'backup');
+    return backup && describeLease(backup);
   };
+  let deferredBy = await gate();
+  if (deferredBy === undefined) {
+    const late = await lateReferences(plan.knownManifests, ctx);
+    const protectedKeys = new Set([...referencedKeys(r.kept.map((k) => k.entry)), ...late]);
+    const spare = (objects: readonly ObjectInfo[]) => objects.filter((o) => !late.has(o.key));
+    const objects = spare(r.expiredObjects);
+    const orphans = spare(r.orphans);
+    deleted.spared = r.expiredObjects.length + r.orphans.length - objects.length - orphans.length;
+    deferredBy = await deleteObjects(objects, protectedKeys, ctx, gate, (o) => { deleted.objects++; deleted.objectBytes += o.size; });
+    deferredBy ??= await deleteObjects(orphans, protectedKeys, ctx, gate, (o) => { deleted.orphans++; deleted.orphanBytes += o.size; });
+    deferredBy ??= await abortUploads(r.staleUploads, ctx, gate, () => { deleted.uploads++; });
+  }
+  deleted.deferredBy = deferredBy;
+  deleted.deadLeases = await removeDeadLeases(r.runs, ctx);
+  return deleted;
 }
 
 /** Keys referenced by manifests written since planning: a backup that finished meanwhile may reuse old objects. */
@@ -145,14 +201,48 @@ async function lateReferences(known: ReadonlySet<string>, ctx: CatalogContext): 
   return new Set((await readBackups(fresh, ctx)).flatMap((b) => b.files.map((f) => f.key)));
 }
 
-async function deleteObjects(objects: readonly ObjectInfo[], protectedKeys: ReadonlySet<string>, ctx: CatalogContext): Promise<void> {
+/**
+ * Deletes in chunks; before each chunk `gate` looks for a live backup of this node, and when one has started,
+ * stops and returns its description (the rest waits for a later purge).
+ */
+async function deleteObjects(
+  objects: readonly ObjectInfo[], protectedKeys: ReadonlySet<string>, ctx: CatalogContext,
+  gate: () => Promise<string | undefined>, onDeleted: (o: ObjectInfo) => void,
+): Promise<string | undefined> {
   for (let i = 0; i < objects.length; i += DELETE_CHUNK) {
     ctx.signal.throwIfAborted();
-    const keys = objects.slice(i, i + DELETE_CHUNK).map((o) => o.key);
+    const blocker = await gate();
+    if (blocker !== undefined) return blocker;
+    const chunk = objects.slice(i, i + DELETE_CHUNK);
+    const keys = chunk.map((o) => o.key);
     assertDeletable(ctx.nodeId, keys, protectedKeys);
     await ctx.backend.delete(keys, { signal: ctx.signal });
+    chunk.forEach(onDeleted);
     progress(ctx, `deleted ${Math.min(i + DELETE_CHUNK, objects.length)} of ${objects.length} object(s)`);
   }
+  return undefined;
+}
+
+async function abortUploads(
+  uploads: readonly IncompleteUpload[], ctx: CatalogContext, gate: () => Promise<string | undefined>, onAborted: () => void,
+): Promise<string | undefined> {
+  const abort = ctx.backend.abortIncompleteUpload?.bind(ctx.backend);
+  if (abort === undefined || uploads.length === 0) return undefined;
+  const blocker = await gate();
+  if (blocker !== undefined) return blocker;
+  for (const u of uploads) {
+    await abort(u, { signal: ctx.signal });
+    onAborted();
+  }
+  progress(ctx, `aborted ${uploads.length} incomplete upload(s)`);
+  return undefined;
+}
+
+/** Leases whose runs died (crash, kill -9, a host gone): their objects are judged like any other's. */
+async function removeDeadLeases(runs: readonly JudgedLease[], ctx: CatalogContext): Promise<number> {
+  const dead = runs.filter((j) => !j.live).map((j) => j.key);
+  if (dead.length > 0) await ctx.backend.delete(dead, { signal: ctx.signal });
+  return dead.length;
 }
 
 /** Progress goes to the reporter, except with --json, where stdout carries the one result document. */

@@ -1,7 +1,8 @@
 // `snapshot [nodetool snapshot args…]`: take the snapshot, upload it, write the manifest, clear the snapshot.
 // On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one.
 import { IncompleteError, UsageError } from '../errors.ts';
-import { assertDataDirsHaveTables, assertTagIsNew, emitSummary, loadReferenced, runBackup, type BackupRunResult } from './backup-run.ts';
+import { assertDataDirsHaveTables, assertTagIsNew, emitSummary, loadCatalog, runBackup, withBackupLease, type BackupRunResult } from './backup-run.ts';
+import type { RunLease } from '../catalog/run-lease.ts';
 import type { BackupContext } from './context.ts';
 import { journalPath } from '../state-dir.ts';
 import { tagFromSnapshotArgs } from './snapshot-args.ts';
@@ -28,7 +29,11 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
   if (requestedTag !== undefined) await assertTagIsNew(ctx, requestedTag);
   await assertDataDirsHaveTables(ctx);
   if (ctx.dryRun) return dryRun(input, ctx);
-  const referenced = await loadReferenced(ctx);
+  return withBackupLease(ctx, 'snapshot', (lease) => snapshotAnnounced(input, startedAt, lease, ctx));
+}
+
+async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: RunLease, ctx: BackupContext): Promise<BackupRunResult> {
+  const catalog = await loadCatalog(ctx);
   await clearStaleSnapshots(ctx, input.resumeTag);
   const taken = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : await takeSnapshot(input, ctx);
   const tag = taken.tag;
@@ -42,9 +47,9 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
     { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra,
       nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`,
       vanishedIsFailure: true, onIncomplete: `The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}` },
-    referenced, ctx,
+    catalog, lease, ctx,
   ).catch((err: unknown) => {
-    if (err instanceof IncompleteError) throw err;
+    if (err instanceof IncompleteError || err instanceof UsageError) throw err;
     throw new IncompleteError(`${errMessage(err)}. The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}`, [], { cause: err });
   });
   if (!input.keepSnapshot) {

@@ -70,6 +70,10 @@ export const globalOptions = {
     describe: 'Attempts per object operation before a file counts as failed (transient errors only)' },
   'retry-delay': { type: 'number', env: ['CASS_BACKUP_RETRY_DELAY_MS'], default: 500, group: 'Run',
     describe: 'First retry delay in milliseconds; doubles per attempt (with jitter), at most 20 s' },
+  'lease-timeout': { type: 'number', env: ['CASS_BACKUP_LEASE_TIMEOUT'], default: 600, group: 'Run',
+    describe: 'Seconds without a heartbeat after which a run announced in the bucket (a backup or purge on any host) is judged dead' },
+  'allow-host-id-change': { type: 'boolean', env: ['CASS_BACKUP_ALLOW_HOST_ID_CHANGE'], default: false, group: 'Run',
+    describe: 'Write under a node id whose latest backup names another Cassandra host id (after replacing that node)' },
   'dry-run': { type: 'boolean', env: ['CASS_BACKUP_DRY_RUN'], default: false, group: 'Run',
     describe: 'Show what would be done; run no nodetool command that changes anything and write nothing' },
   'prometheus-file': { type: 'string', env: ['CASS_BACKUP_PROMETHEUS_FILE'], group: 'Output',
@@ -111,6 +115,8 @@ export interface GlobalOptions {
   readonly ioTimeoutMs: number;
   readonly retryAttempts: number;
   readonly retryDelayMs: number;
+  readonly leaseTimeoutMs: number;
+  readonly allowHostIdChange: boolean;
   readonly dryRun: boolean;
   readonly json: boolean;
 }
@@ -151,6 +157,8 @@ export function resolveGlobalOptions(argv: Raw, env: NodeJS.ProcessEnv): GlobalO
     ioTimeoutMs: positiveInt('io-timeout', get('io-timeout')),
     retryAttempts: positiveInt('retry-attempts', get('retry-attempts')),
     retryDelayMs: positiveInt('retry-delay', get('retry-delay')),
+    leaseTimeoutMs: positiveInt('lease-timeout', get('lease-timeout')) * 1000,
+    allowHostIdChange: Boolean(get('allow-host-id-change')),
     dryRun: Boolean(get('dry-run')),
     json: Boolean(get('json')),
   };

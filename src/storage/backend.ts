@@ -2,6 +2,12 @@
 // Keys are relative to the destination's root (bucket + prefix); adapters add the prefix themselves.
 // Cross-cutting behaviour (retry, dry run, rate limit) wraps a Backend instead of living in an adapter.
 import type { Readable } from 'node:stream';
+import { StorageError } from '../errors.ts';
+
+/** A create-only put found an object under its key: a lost race, an answer rather than an error to retry. */
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof StorageError && err.code === 'PreconditionFailed';
+}
 
 export interface ObjectInfo {
   readonly key: string;
@@ -28,6 +34,8 @@ export interface PutOptions {
   readonly signal?: AbortSignal;
   /** Called with each increment of bytes handed to the store (for progress and rate accounting). */
   readonly onBytes?: (bytes: number) => void;
+  /** Store only if no object exists under the key; otherwise fail so that isAlreadyExists(err) is true. */
+  readonly createOnly?: boolean;
 }
 
 export interface GetOptions {
@@ -41,6 +49,13 @@ export interface SignalOptions {
 export interface CopyOptions extends SignalOptions {
   /** The source's size when the caller knows it (from a manifest): saves asking the store first. */
   readonly size?: number;
+}
+
+/** An upload begun and never completed (an S3 multipart upload, a local temp file): storage nothing references. */
+export interface IncompleteUpload {
+  readonly key: string;
+  readonly uploadId: string;
+  readonly initiated?: Date;
 }
 
 export interface Backend {
@@ -59,5 +74,8 @@ export interface Backend {
   copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<ObjectInfo>;
   /** Deletes in batches; a key that does not exist is not an error. */
   delete(keys: readonly string[], options?: SignalOptions): Promise<void>;
+  /** Uploads under prefix that were begun and never completed; absent where a store cannot list them. */
+  listIncompleteUploads?(prefix: string, options?: SignalOptions): AsyncIterable<IncompleteUpload>;
+  abortIncompleteUpload?(upload: IncompleteUpload, options?: SignalOptions): Promise<void>;
   close(): Promise<void>;
 }

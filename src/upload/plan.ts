@@ -17,8 +17,8 @@ export interface StoredRecord {
 
 export type Decision =
   /**
-   * Same file as recorded (size, mtime, inode): store nothing, read nothing. A record from the journal (an
-   * unfinished run) is not referenced by any manifest, so a purge elsewhere may have removed it: check first.
+   * Same file as recorded (size, mtime, inode): store nothing, read nothing. Whether from a manifest or from the
+   * journal (an unfinished run), the object is confirmed in the store with the others before the manifest is written.
    */
   | { readonly action: 'reuse'; readonly record: StoredRecord; readonly from: 'manifest' | 'journal' }
   /** Key free, or held only by an unreferenced object: send the bytes. */

@@ -79,7 +79,8 @@ export async function harness(overrides: Partial<CatalogContext> = {}, root?: st
   const ctx: CatalogContext = {
     nodeId: 'node-a', backend, reporter: { emit: (e) => void events.push(e) }, out: (t) => void (out += t), json: false,
     stateDir: await tempDir('state'), concurrency: 4, now: () => new Date('2026-11-26T12:00:00Z'),
-    signal: new AbortController().signal, ...overrides,
+    signal: new AbortController().signal, dryRun: false, hostname: 'test-host', pid: process.pid, bootId: undefined, toolVersion: 'test',
+    leaseTimeoutMs: 600_000, ...overrides,
   };
   return { root: storeRoot, backend: ctx.backend, ctx, stdout: () => out, events };
 }

@@ -70,7 +70,8 @@ async function purge(input: Partial<PurgeInput>, over: Partial<CatalogContext> =
   const events: RunEvent[] = [];
   const ctx: CatalogContext = {
     nodeId: NODE, backend, reporter: { emit: (e) => events.push(e) }, out: (t) => (out += t), json: false,
-    stateDir, concurrency: 4, now: () => NOW, signal: new AbortController().signal, ...over,
+    stateDir, concurrency: 4, now: () => NOW, signal: new AbortController().signal, dryRun: false,
+    hostname: 'purge-host', pid: process.pid, bootId: undefined, toolVersion: 'test', leaseTimeoutMs: 600_000, ...over,
   };
   await purgeCommand({ keepLast: undefined, keepDays: undefined, yes: false, graceHours: 24, ...input }, ctx);
   return { out, events };

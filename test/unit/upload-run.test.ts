@@ -50,6 +50,12 @@ async function run(files: LocalFile[], over: Partial<UploadInput> = {}, backend:
   });
 }
 
+/** An object already in the destination, as an earlier backup left it. */
+function storeObject(key: string, content: string): void {
+  mkdirSync(dirname(join(destDir, key)), { recursive: true });
+  writeFileSync(join(destDir, key), content);
+}
+
 function recordOf(f: LocalFile, key: string, bytes: Buffer): StoredRecord {
   return { key, path: f.relPath, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino, crc32c: crc32cToBase64(crc32cOf(bytes)) };
 }
@@ -74,9 +80,31 @@ describe('uploadFiles', () => {
     rmSync(f.absPath); // not readable any more: a read would fail the run
     writeFileSync(f.absPath, 'abc');
     const same = localFile(f.relPath);
+    storeObject(key, 'abc');
     const r = await run([same], { referenced: new Map([[key, recordOf(same, key, Buffer.from('abc'))]]) }, failingPutBackend());
     assert.deepEqual(r.failures, []);
     assert.equal(r.entries[0]?.reused, true);
+  });
+
+  it('a referenced object that is gone from the store (purged elsewhere) is sent again, not trusted', async () => {
+    const f = localFile(`${T}/backups/nb-1-big-Data.db`, 'abc');
+    const key = `n1/${f.relPath}`;
+    const r = await run([f], { referenced: new Map([[key, recordOf(f, key, Buffer.from('abc'))]]) });
+    assert.deepEqual(r.failures, []);
+    assert.equal(r.entries[0]?.reused, undefined, 'not counted as reused');
+    assert.equal(r.resentFiles, 1);
+    assert.equal(readFileSync(join(destDir, key), 'utf8'), 'abc');
+  });
+
+  it('a referenced object replaced by other bytes is not reused: this file goes under a disambiguated key', async () => {
+    const f = localFile(`${T}/backups/nb-1-big-Data.db`, 'abc');
+    const key = `n1/${f.relPath}`;
+    storeObject(key, 'xyz!');
+    const r = await run([f], { referenced: new Map([[key, recordOf(f, key, Buffer.from('abc'))]]) });
+    assert.deepEqual(r.failures, []);
+    assert.match(r.entries[0]?.key ?? '', new RegExp(`^${key}@[0-9a-f]{8}$`));
+    assert.equal(readFileSync(join(destDir, r.entries[0]?.key ?? ''), 'utf8'), 'abc');
+    assert.equal(readFileSync(join(destDir, key), 'utf8'), 'xyz!', 'the other object is left alone');
   });
 
   it('never overwrites a referenced object with different bytes: the new bytes get a disambiguated key', async () => {
@@ -98,6 +126,7 @@ describe('uploadFiles', () => {
     const f = localFile(`${T}/backups/nb-1-big-Data.db`, 'same bytes');
     const key = `n1/${f.relPath}`;
     const old = { ...recordOf(f, key, Buffer.from('same bytes')), ino: f.ino + 7, mtimeMs: 1 };
+    storeObject(key, 'same bytes');
     const r = await run([f], { referenced: new Map([[key, old]]) }, failingPutBackend());
     assert.deepEqual(r.failures, []);
     assert.equal(r.entries[0]?.reused, true);

@@ -1,0 +1,51 @@
+// Confirms, in bulk, that objects a manifest is about to reference are in the store as recorded: one listing per
+// directory that holds them instead of one request per object, so a backup that reuses 100,000 stored files
+// spends seconds here, not minutes. The comparison is check.ts's, the same one `verify` applies.
+import type { Backend, ObjectInfo } from '../storage/backend.ts';
+import { forEachLimit } from '../upload/pool.ts';
+import { compareWithStored, type CheckOutcome, type StoredRef } from './check.ts';
+
+export interface Unconfirmed<T extends StoredRef> {
+  readonly ref: T;
+  /** What the store holds under the key, if anything. */
+  readonly found: ObjectInfo | undefined;
+  readonly problem: string;
+}
+
+/** The references the store does not hold as recorded (missing, other size, other checksum or ETag). */
+export async function unconfirmed<T extends StoredRef>(
+  backend: Backend, refs: readonly T[], options: { readonly concurrency: number; readonly signal: AbortSignal },
+): Promise<Unconfirmed<T>[]> {
+  if (refs.length === 0) return [];
+  const wanted = new Set(refs.map((r) => r.key));
+  const found = new Map<string, ObjectInfo>();
+  await forEachLimit(listingPrefixes(refs.map((r) => r.key)), options.concurrency, options.signal, async (prefix) => {
+    for await (const object of backend.list(prefix, { signal: options.signal })) {
+      if (wanted.has(object.key)) found.set(object.key, object);
+    }
+  });
+  options.signal.throwIfAborted();
+  const out: Unconfirmed<T>[] = [];
+  for (const ref of refs) {
+    const outcome: CheckOutcome = compareWithStored(ref, found.get(ref.key));
+    if (!outcome.ok) out.push({ ref, found: found.get(ref.key), problem: outcome.problem });
+  }
+  return out;
+}
+
+/**
+ * The fewest directory prefixes whose listings cover every key: each key's directory, minus those inside another
+ * chosen one (a listing is recursive). Pure.
+ */
+export function listingPrefixes(keys: Iterable<string>): string[] {
+  const dirs = new Set<string>();
+  for (const key of keys) dirs.add(key.slice(0, key.lastIndexOf('/') + 1));
+  const sorted = [...dirs].sort();
+  const out: string[] = [];
+  for (const dir of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && dir.startsWith(last)) continue;
+    out.push(dir);
+  }
+  return out;
+}

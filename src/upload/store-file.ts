@@ -1,0 +1,149 @@
+// Stores one enumerated file: reuses what an earlier backup stored (same file), copies a hard link of a stored file
+// server-side, or sends the bytes, hashing them on their way out. Returns the file's manifest entry.
+// Reused objects are confirmed later, all at once (run.ts); a key that backups share is written create-only.
+import type { LocalFile } from '../domain.ts';
+import type { Backend, PutSource } from '../storage/backend.ts';
+import { isAlreadyExists } from '../storage/backend.ts';
+import type { ManifestFile } from '../catalog/manifest.ts';
+import { disambiguatedKey, isDisambiguatedKey } from '../catalog/keys.ts';
+import { isCreateOnlyKey, localFileIdentity, objectKeyFor, type Layout } from '../catalog/layouts.ts';
+import { crc32cToBase64 } from '../checksum/crc32c.ts';
+import type { Reporter } from '../report.ts';
+import { decide, type StoredRecord } from './plan.ts';
+import { hashingSource } from './hashing-source.ts';
+import type { Journal } from './journal.ts';
+
+export interface UploadDeps {
+  readonly backend: Backend;
+  readonly reporter: Reporter;
+  readonly openSource: (file: LocalFile) => PutSource;
+  /** Reads a local file once and returns its CRC32C. */
+  readonly hashFile: (file: LocalFile) => Promise<number>;
+  /** Whether a local file still exists (to tell "vanished" from "failed"). */
+  readonly exists: (absPath: string) => Promise<boolean>;
+}
+
+/** What storing a file needs besides the file: where, what is known to be stored, and the journal. */
+export interface StoreContext {
+  readonly nodeId: string;
+  readonly layout: Layout;
+  readonly dataDirs: readonly string[];
+  readonly referenced: ReadonlyMap<string, StoredRecord>;
+  /** Stored files by identity (table-relative path, size, mtime, inode): finds hard links of what is stored. */
+  readonly twins: ReadonlyMap<string, StoredRecord>;
+  readonly journal: Journal;
+  readonly deps: UploadDeps;
+  readonly signal: AbortSignal;
+}
+
+export async function storeFile(file: LocalFile, c: StoreContext): Promise<ManifestFile> {
+  const key = objectKeyFor(c.layout, c.nodeId, file.relPath);
+  const decision = decide(file, key, c.referenced, c.journal.records());
+  if (decision.action === 'reuse') return reuse(file, decision.record, c);
+  if (decision.action === 'upload') {
+    const id = localFileIdentity(file);
+    const twin = id === undefined ? undefined : c.twins.get(id);
+    if (twin && twin.key !== key) return copyOrSend(file, twin, key, c);
+    return send(file, decision.key, c);
+  }
+  // The key is referenced with other metadata: same bytes can be reused, different bytes get a new key.
+  const crc = crc32cToBase64(await c.deps.hashFile(file));
+  if (crc === decision.record.crc32c && file.size === decision.record.size) return reuse(file, decision.record, c);
+  const altKey = disambiguatedKey(key, crcHex(crc));
+  const alt = c.referenced.get(altKey) ?? c.journal.records().get(altKey);
+  if (alt && alt.crc32c === crc && alt.size === file.size) return reuse(file, alt, c);
+  return send(file, altKey, c);
+}
+
+/** Sends the bytes again: to the same key when the object is gone, to a new key when another object holds it. */
+export async function resend(file: LocalFile, key: string, occupied: boolean, c: StoreContext): Promise<ManifestFile> {
+  if (!occupied) return send(file, key, c);
+  const crc = crc32cToBase64(await c.deps.hashFile(file));
+  return send(file, isDisambiguatedKey(key) ? key : disambiguatedKey(key, crcHex(crc)), c);
+}
+
+function crcHex(base64: string): string {
+  return Buffer.from(base64, 'base64').toString('hex');
+}
+
+function reuse(file: LocalFile, record: StoredRecord, c: StoreContext): ManifestFile {
+  c.deps.reporter.emit({ type: 'file', path: file.relPath, key: record.key, action: 'reused', bytes: 0 });
+  return entryFor(file, c, { key: record.key, crc32c: record.crc32c, etag: record.etag, how: 'reused' });
+}
+
+/**
+ * The same file (a hard link of it) is already stored under another key by an earlier backup: copy it
+ * server-side instead of reading and sending it. If that object is gone (purged), send the file.
+ */
+async function copyOrSend(file: LocalFile, twin: StoredRecord, key: string, c: StoreContext): Promise<ManifestFile> {
+  let info;
+  try {
+    info = await c.deps.backend.copy(twin.key, key, { signal: c.signal, size: twin.size });
+  } catch {
+    // e.g. the source was purged meanwhile; sending the bytes is always correct (and reports real store errors)
+    return send(file, key, c);
+  }
+  if (info.size !== file.size) return send(file, key, c);
+  const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c: twin.crc32c, etag: info.etag };
+  await c.journal.append(record);
+  c.deps.reporter.emit({ type: 'file', path: file.relPath, key, action: 'copied', bytes: 0 });
+  return entryFor(file, c, { key, crc32c: twin.crc32c, etag: info.etag, how: 'copied' });
+}
+
+async function send(file: LocalFile, key: string, c: StoreContext): Promise<ManifestFile> {
+  const source = hashingSource(c.deps.openSource(file));
+  const createOnly = isCreateOnlyKey(c.nodeId, key);
+  let info;
+  try {
+    info = await c.deps.backend.put(key, source, { signal: c.signal, createOnly });
+  } catch (err) {
+    if (createOnly && isAlreadyExists(err)) return settleLostRace(file, key, c);
+    throw err;
+  }
+  const crcValue = source.result();
+  if (crcValue === undefined) throw new Error(`internal: the bytes sent for ${key} were not fully hashed`);
+  const crc32c = crc32cToBase64(crcValue);
+  if (info.crc32c !== undefined && info.crc32c !== crc32c) {
+    throw new Error(`the store reports CRC32C ${info.crc32c} for ${key}, but ${crc32c} was sent`);
+  }
+  const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c, etag: info.etag };
+  await c.journal.append(record);
+  c.deps.reporter.emit({ type: 'file', path: file.relPath, key, action: 'uploaded', bytes: file.size });
+  return entryFor(file, c, { key, crc32c, etag: info.etag, how: 'uploaded' });
+}
+
+/**
+ * Another writer created the key first. Its object is reused when the store shows the same bytes (size and
+ * CRC32C); a `…@<crc32c>` key of the right size holds them by construction; otherwise ours go under such a key.
+ */
+async function settleLostRace(file: LocalFile, key: string, c: StoreContext): Promise<ManifestFile> {
+  const crc = crc32cToBase64(await c.deps.hashFile(file));
+  const existing = await c.deps.backend.stat(key, { signal: c.signal });
+  const same = existing !== undefined && existing.size === file.size &&
+    (existing.crc32c === crc || (existing.crc32c === undefined && isDisambiguatedKey(key)));
+  if (same) {
+    const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c: crc, etag: existing.etag };
+    await c.journal.append(record);
+    return reuse(file, record, c);
+  }
+  if (isDisambiguatedKey(key)) throw new Error(`${key} exists with other bytes than ${file.absPath} (${existing?.size ?? 'no'} bytes stored)`);
+  return send(file, disambiguatedKey(key, crcHex(crc)), c);
+}
+
+function entryFor(
+  file: LocalFile, c: StoreContext,
+  stored: { key: string; crc32c: string; etag: string | undefined; how: 'uploaded' | 'reused' | 'copied' },
+): ManifestFile {
+  return {
+    path: file.relPath,
+    dataDir: c.dataDirs.indexOf(file.dataDir),
+    size: file.size,
+    mtimeMs: file.mtimeMs,
+    ino: file.ino,
+    key: stored.key,
+    crc32c: stored.crc32c,
+    ...(stored.etag !== undefined ? { etag: stored.etag } : {}),
+    ...(stored.how === 'reused' ? { reused: true } : {}),
+    ...(stored.how === 'copied' ? { copied: true } : {}),
+  };
+}
