@@ -183,7 +183,7 @@ async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Rep
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   return {
-    nodeId, reporter, out: io.stdout, json: opts.json, stateDir,
+    nodeId, reporter, out: io.stdout, json: opts.json, dryRun: opts.dryRun, stateDir,
     concurrency: opts.concurrency, now: io.now, signal: io.signal,
     lock: async (what) => runLock(await usableStateDir(stateDir), what, io),
     backend: await openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),

@@ -77,7 +77,7 @@ export async function harness(overrides: Partial<CatalogContext> = {}, root?: st
   let out = '';
   const events: RunEvent[] = [];
   const ctx: CatalogContext = {
-    nodeId: 'node-a', backend, reporter: { emit: (e) => void events.push(e) }, out: (t) => void (out += t), json: false,
+    nodeId: 'node-a', backend, reporter: { emit: (e) => void events.push(e) }, out: (t) => void (out += t), json: false, dryRun: false,
     stateDir: await tempDir('state'), concurrency: 4, now: () => new Date('2026-11-26T12:00:00Z'),
     signal: new AbortController().signal, ...overrides,
   };

@@ -69,7 +69,7 @@ async function purge(input: Partial<PurgeInput>, over: Partial<CatalogContext> =
   let out = '';
   const events: RunEvent[] = [];
   const ctx: CatalogContext = {
-    nodeId: NODE, backend, reporter: { emit: (e) => events.push(e) }, out: (t) => (out += t), json: false,
+    nodeId: NODE, backend, reporter: { emit: (e) => events.push(e) }, out: (t) => (out += t), json: false, dryRun: false,
     stateDir, concurrency: 4, now: () => NOW, signal: new AbortController().signal, ...over,
   };
   await purgeCommand({ keepLast: undefined, keepDays: undefined, yes: false, graceHours: 24, ...input }, ctx);
