@@ -12,12 +12,12 @@ export interface CatalogContext {
   /** Data output (stdout): tables, reports, JSON documents. Progress and warnings go to the reporter. */
   readonly out: (text: string) => void;
   readonly json: boolean;
+  /** --dry-run: read the catalog and say what would be done; write nothing, remotely or locally. */
+  readonly dryRun: boolean;
   readonly stateDir: string;
   readonly concurrency: number;
   readonly now: () => Date;
   readonly signal: AbortSignal;
-  /** --dry-run: read, plan and print; change nothing. */
-  readonly dryRun: boolean;
   /** Who this run is, for the lease a deleting purge announces in the bucket. */
   readonly hostname: string;
   readonly pid: number;

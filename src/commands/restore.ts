@@ -3,11 +3,11 @@ import { IncompleteError, UnsafePathError, UsageError } from '../errors.ts';
 import { parseTableFilter } from '../cassandra/layout.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { loadManifests, manifestCache, resolveBackup, type CatalogReader } from '../catalog/select.ts';
-import { planRestore, summarizeTables, type RestoreItem, type RestorePlan, type TableSummary } from '../restore/plan.ts';
+import { planRestore, type RestoreItem, type RestorePlan } from '../restore/plan.ts';
 import { parseUntil } from '../restore/until.ts';
-import { assertNoSymlinks, prepareRoot } from '../restore/target-dir.ts';
+import { assertNoSymlinks, inspectRoot, prepareRoot } from '../restore/target-dir.ts';
 import { restoreFile } from '../restore/download.ts';
-import { importCommand, nextSteps } from '../restore/next-steps.ts';
+import { dryRunDocument, dryRunText, resultDocument, resultText, type RestoreFacts, type TargetReport } from '../restore/report.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { formatBytes } from '../output/human.ts';
 
@@ -46,6 +46,7 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
   const incrementals = untilMs === undefined ? [] : (await loadManifests(reader, ctx.nodeId, true)).manifests;
   const plan = planRestore({ snapshot, incrementals, filters, untilMs });
   checkPlan(plan, input, snapshot, untilMs, ctx);
+  if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
   const root = await prepareRoot(input.to, input.force);
   const checked = new Set<string>();
   for (const item of plan.items) await assertNoSymlinks(root, item.target, checked); // before any download
@@ -57,7 +58,25 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
     throw new IncompleteError(`restore ${snapshot.tag}: ${outcome.failures.length} of ${plan.items.length} files failed; ` +
       `the others are in ${root} (run again with --force to fetch only what is missing)`, outcome.failures.sort());
   }
-  report(snapshot, plan, outcome, root, untilMs, ctx);
+  const facts: RestoreFacts = { snapshot, plan, root, untilMs };
+  ctx.out(ctx.json ? `${JSON.stringify(resultDocument(facts, outcome))}\n` : resultText(facts, outcome));
+}
+
+/**
+ * --dry-run: the checks of a real restore that only read (the target directory, symlinks on the way to each
+ * target), then the plan on stdout. Creates no directory and writes no file.
+ */
+async function rehearse(planned: Omit<RestoreFacts, 'root'>, input: RestoreInput, ctx: CatalogContext): Promise<void> {
+  const state = await inspectRoot(input.to);
+  let filesPresent = 0;
+  if (state.exists) {
+    const checked = new Set<string>();
+    for (const item of planned.plan.items) if (await assertNoSymlinks(state.root, item.target, checked)) filesPresent += 1;
+  }
+  const target: TargetReport = { ...state, force: input.force, filesPresent };
+  const facts: RestoreFacts = { ...planned, root: state.root };
+  info(ctx, 'dry run: nothing is written, no directory is created');
+  ctx.out(ctx.json ? `${JSON.stringify(dryRunDocument(facts, target))}\n` : dryRunText(facts, target));
 }
 
 function checkPlan(plan: RestorePlan, input: RestoreInput, snapshot: Manifest, untilMs: number | undefined, ctx: CatalogContext): void {
@@ -104,33 +123,6 @@ function announce(snapshot: Manifest, plan: RestorePlan, root: string, ctx: Cata
   const extra = plan.items.filter((i) => i.from.kind === 'incremental').length;
   info(ctx, `restore ${snapshot.tag} of node ${snapshot.nodeId} (snapshot started ${snapshot.startedAt}` +
     `${extra > 0 ? `, plus ${extra} incremental files` : ''}): ${plan.items.length} files, ${formatBytes(bytes)} → ${root}`);
-}
-
-function report(
-  snapshot: Manifest, plan: RestorePlan, outcome: Outcome, root: string, untilMs: number | undefined, ctx: CatalogContext,
-): void {
-  const tables = summarizeTables(plan.items);
-  const incrementalFiles = plan.items.filter((i) => i.from.kind === 'incremental').length;
-  if (ctx.json) {
-    ctx.out(`${JSON.stringify({
-      command: 'restore', ok: true, node: snapshot.nodeId, tag: snapshot.tag, layout: snapshot.layout,
-      snapshotStartedAt: snapshot.startedAt,
-      until: untilMs === undefined ? null : new Date(untilMs).toISOString(), dir: root,
-      files: plan.items.length, bytes: outcome.bytes, written: outcome.written, alreadyPresent: outcome.present,
-      incrementalFiles, tables: tables.map((t) => tableResult(root, t)),
-    })}\n`);
-    return;
-  }
-  ctx.out(`restore ${snapshot.tag}: ${plan.items.length} files, ${formatBytes(outcome.bytes)} in ${root} ` +
-    `(${incrementalFiles} from incremental backups; ${outcome.present} already present)\n\n`);
-  ctx.out(nextSteps(root, tables));
-}
-
-function tableResult(root: string, t: TableSummary): Record<string, unknown> {
-  return {
-    keyspace: t.keyspace, table: t.table, tableDir: t.tableDir, path: `${root}/${t.path}`, files: t.files, bytes: t.bytes,
-    schema: t.schema === undefined ? null : `${root}/${t.schema}`, import: importCommand(root, t),
-  };
 }
 
 // In --json mode stdout carries the one result document; progress would only get in its way.

@@ -19,14 +19,27 @@ export function parseDestination(url: string): Destination {
   const rest = m[2] ?? '';
   if (scheme === 'file') {
     if (!rest.startsWith('/')) throw new UsageError(`--dest file:// needs an absolute path, e.g. file:///var/backups/cassandra`);
-    return { scheme, path: rest.replace(/\/+$/, '') || '/' };
+    return { scheme, path: `/${checkedPath(url, 'path', rest.slice(1))}` };
   }
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
-  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
   checkBucketName(scheme, bucket);
-  if (prefix.split('/').some((s) => s === '..' || s === '.')) throw new UsageError(`--dest prefix must not contain "." or ".." segments`);
-  return { scheme, bucket, prefix };
+  return { scheme, bucket, prefix: slash < 0 ? '' : checkedPath(url, 'prefix', rest.slice(slash + 1)) };
+}
+
+/**
+ * The path or prefix without its one optional trailing slash. Refuses an empty, `.` or `..` segment (`a//b`,
+ * `./a`, `a/../b`): some stores normalise such keys on write but not in listings, so list and verify would
+ * later find no backups; on file:// they name another directory than the one written.
+ */
+function checkedPath(url: string, what: 'path' | 'prefix', raw: string): string {
+  if (raw === '') return '';
+  const path = raw.endsWith('/') ? raw.slice(0, -1) : raw;
+  const bad = path.split('/').find((s) => s === '' || s === '.' || s === '..');
+  if (bad === undefined) return path;
+  const named = bad === '' ? 'an empty segment ("//")' : `a "${bad}" segment`;
+  throw new UsageError(`--dest ${url}: the ${what} has ${named}; remove it, so that backups are written and listed ` +
+    `under the same name (only one trailing "/" is allowed)`);
 }
 
 /** The bucket naming rules both clouds share (3-63 chars, lower case, digits, dots, hyphens; GCS also _). */

@@ -10,6 +10,8 @@
 import { CATALOG_DIR, assertSafeRelativePath } from '../catalog/keys.ts';
 import type { Manifest, ManifestFile } from '../catalog/manifest.ts';
 import { locateInTable, matchesFilters, parseSSTableName, type TableFilter } from '../cassandra/layout.ts';
+import { byStartThenTag } from '../catalog/select.ts';
+import { UsageError } from '../errors.ts';
 
 export const META_DIR = `${CATALOG_DIR}/tables`;
 
@@ -39,6 +41,8 @@ export interface RestorePlan {
   readonly conflicts: readonly string[];
   /** Manifest paths outside Cassandra's table layout: nothing sensible to restore them to. */
   readonly unplaceable: readonly string[];
+  /** Tags of the incremental backups the `--until` window selected, oldest first (whether or not they add a file). */
+  readonly incrementals: readonly string[];
 }
 
 export interface PlanInput {
@@ -46,7 +50,7 @@ export interface PlanInput {
   /** Incremental manifests to draw from (`--until`); empty without it. */
   readonly incrementals: readonly Manifest[];
   readonly filters: readonly TableFilter[];
-  /** With `--until`: apply backups/ files written after the snapshot started and not after this time. */
+  /** With `--until`: the time whose incremental backups are applied (see `incrementalsInWindow`). */
   readonly untilMs: number | undefined;
 }
 
@@ -55,33 +59,43 @@ export function planRestore(input: PlanInput): RestorePlan {
   const conflicts: string[] = [];
   const unplaceable: string[] = [];
   let duplicates = 0;
-  for (const { manifest, file } of candidates(input)) {
-    const item = placeEntry(manifest, file);
-    if (item === undefined) {
-      unplaceable.push(`${manifest.tag}: ${file.path}`);
-      continue;
+  const incrementals = input.untilMs === undefined ? [] : incrementalsInWindow(input.snapshot, input.incrementals, input.untilMs);
+  // The snapshot's entries first, then the incrementals' oldest first: a file several list is fetched once.
+  for (const manifest of [input.snapshot, ...incrementals]) {
+    for (const file of manifest.files) {
+      const item = placeEntry(manifest, file);
+      if (item === undefined) {
+        unplaceable.push(`${manifest.tag}: ${file.path}`);
+        continue;
+      }
+      if (!matchesFilters(item.table, input.filters)) continue;
+      const earlier = planned.get(item.target);
+      if (earlier === undefined) planned.set(item.target, item);
+      else if (sameBytes(earlier.file, item.file)) duplicates += 1;
+      else conflicts.push(describeConflict(earlier, item));
     }
-    if (!matchesFilters(item.table, input.filters)) continue;
-    const earlier = planned.get(item.target);
-    if (earlier === undefined) planned.set(item.target, item);
-    else if (sameBytes(earlier.file, item.file)) duplicates += 1;
-    else conflicts.push(describeConflict(earlier, item));
   }
-  return { items: [...planned.values()], duplicates, conflicts, unplaceable };
+  return { items: [...planned.values()], duplicates, conflicts, unplaceable, incrementals: incrementals.map((m) => m.tag) };
 }
 
-/** The snapshot's entries, then the incremental files the `--until` window selects, oldest first. */
-function candidates(input: PlanInput): { manifest: Manifest; file: ManifestFile }[] {
-  const fromSnapshot = input.snapshot.files.map((file) => ({ manifest: input.snapshot, file }));
-  if (input.untilMs === undefined) return fromSnapshot;
-  const afterMs = Date.parse(input.snapshot.startedAt);
-  const untilMs = input.untilMs;
-  const fromBackups = input.incrementals
-    .filter((m) => m.kind === 'incremental')
-    .flatMap((manifest) => manifest.files.map((file) => ({ manifest, file })))
-    .filter(({ file }) => file.mtimeMs > afterMs && file.mtimeMs <= untilMs)
-    .sort((a, b) => a.file.mtimeMs - b.file.mtimeMs || a.file.path.localeCompare(b.file.path));
-  return [...fromSnapshot, ...fromBackups];
+/**
+ * The incremental backups `--until` applies to a snapshot: each that finished after the snapshot started (it
+ * may hold SSTables flushed after the snapshot) and started no later than `untilMs`; oldest first. Chosen by
+ * the backup that stored the files, never by file mtimes: an SSTable's mtime says nothing reliable about when
+ * its data was written (`nodetool import`, `cp -p` and clock skew all leave older ones).
+ */
+export function incrementalsInWindow(snapshot: Manifest, incrementals: readonly Manifest[], untilMs: number): Manifest[] {
+  const snapshotStartMs = timeOf(snapshot, 'startedAt');
+  return incrementals
+    .filter((m) => m.kind === 'incremental' && timeOf(m, 'finishedAt') > snapshotStartMs && timeOf(m, 'startedAt') <= untilMs)
+    .sort(byStartThenTag);
+}
+
+/** A manifest time; one that cannot be read is an error, never a silent exclusion. */
+function timeOf(m: Manifest, field: 'startedAt' | 'finishedAt'): number {
+  const ms = Date.parse(m[field]);
+  if (!Number.isFinite(ms)) throw new UsageError(`backup ${m.tag} of node ${m.nodeId} has no readable ${field} (${JSON.stringify(m[field])})`);
+  return ms;
 }
 
 /** Where one manifest entry goes; undefined when its path is not in the area its manifest's kind implies. */

@@ -6,21 +6,44 @@ import { join, resolve, sep } from 'node:path';
 import { UnsafePathError, UsageError } from '../errors.ts';
 import { assertSafeRelativePath } from '../catalog/keys.ts';
 
-/** Creates DIR when missing; refuses a file, and a non-empty directory unless `force`. Returns it absolute. */
-export async function prepareRoot(dir: string, force: boolean): Promise<string> {
+export interface RootState {
+  /** DIR, absolute. */
+  readonly root: string;
+  readonly exists: boolean;
+  /** True when DIR is missing or has no entries. */
+  readonly empty: boolean;
+  /** A restore would refuse DIR without --force (it exists and is not empty). */
+  readonly needsForce: boolean;
+}
+
+/**
+ * What DIR is now, read-only (a dry run reports it): refuses a DIR that exists and is not a directory, since
+ * no option makes that work.
+ */
+export async function inspectRoot(dir: string): Promise<RootState> {
   const root = resolve(dir);
-  const st = await lstat(root).catch((err: unknown) => (codeOf(err) === 'ENOENT' ? undefined : Promise.reject(err)));
-  if (st === undefined) {
-    await mkdir(root, { recursive: true });
-    return root;
-  }
+  const st = await lstatOrUndefined(root);
+  if (st === undefined) return { root, exists: false, empty: true, needsForce: false };
   // DIR itself may be a symlink the operator chose (e.g. onto a bigger disk): follow that one, not those below.
   const isDir = st.isDirectory() || (st.isSymbolicLink() && (await stat(root)).isDirectory());
   if (!isDir) throw new UsageError(`--to ${dir} exists and is not a directory`);
-  if (!force && (await readdir(root)).length > 0) {
-    throw new UsageError(`--to ${dir} is not empty; restore into an empty directory, or pass --force to write into it anyway`);
+  const empty = (await readdir(root)).length === 0;
+  return { root, exists: true, empty, needsForce: !empty };
+}
+
+/** Creates DIR when missing; refuses a file, and a non-empty directory unless `force`. Returns it absolute. */
+export async function prepareRoot(dir: string, force: boolean): Promise<string> {
+  const state = await inspectRoot(dir);
+  if (!state.exists) {
+    await mkdir(state.root, { recursive: true });
+    return state.root;
   }
-  return root;
+  if (state.needsForce && !force) throw notEmptyError(dir);
+  return state.root;
+}
+
+function notEmptyError(dir: string): UsageError {
+  return new UsageError(`--to ${dir} is not empty; restore into an empty directory, or pass --force to write into it anyway`);
 }
 
 /** The absolute path of a relative target, after checking it cannot leave root. */
@@ -33,9 +56,10 @@ export function insideRoot(root: string, relPath: string): string {
 
 /**
  * Refuses the target when anything already on its path below root is a symlink (or a non-directory where a
- * directory is needed). Checks only what exists; `ensureParents` checks again as it creates.
+ * directory is needed). Checks only what exists; `ensureParents` checks again as it creates. Returns whether
+ * a regular file is already there under the target's name. Read-only.
  */
-export async function assertNoSymlinks(root: string, relPath: string, checkedDirs: Set<string> = new Set()): Promise<void> {
+export async function assertNoSymlinks(root: string, relPath: string, checkedDirs: Set<string> = new Set()): Promise<boolean> {
   const segments = relPath.split('/');
   let path = root;
   for (const [i, segment] of segments.entries()) {
@@ -43,12 +67,13 @@ export async function assertNoSymlinks(root: string, relPath: string, checkedDir
     const last = i === segments.length - 1;
     if (!last && checkedDirs.has(path)) continue;
     const st = await lstatOrUndefined(path);
-    if (st === undefined) return; // nothing further down exists yet
+    if (st === undefined) return false; // nothing further down exists yet
     if (st.isSymbolicLink()) throw symlinkError(root, path);
     if (!last && !st.isDirectory()) throw new UnsafePathError(`${path} is in the way of a restored file's directory and is not a directory`);
     if (last && !st.isFile()) throw new UnsafePathError(`${path} exists and is not a regular file`);
     if (!last) checkedDirs.add(path);
   }
+  return true;
 }
 
 /** Creates the directories of relDir one at a time under root, refusing any that is (or becomes) a symlink. */

@@ -76,7 +76,17 @@ const cases: Case[] = [
   { name: 'free disk below the threshold', args: () => ['snapshot', keyspace, '--dest', dest(), '--min-free-disk', '100%'], exit: 2, message: /refusing to snapshot/ },
   { name: 'purge without a retention rule', args: () => ['purge', '--dest', dest(), '--node-id', 'n'], exit: 2, message: /--keep-last|--keep-days/ },
   { name: 'nodetool not executable', args: () => ['snapshot', keyspace, '--dest', dest(), '--nodetool', file(join(tempDir('nt'), 'nodetool'), 'not a program')], exit: 3, message: /nodetool/ },
+  // A prefix or path that some stores normalise on write but not in listings: refused before anything is written.
+  ...['s3://bkt/a//b', 's3://bkt//a', 'gs://bkt/./x', 'file:///a//b', 'file:///a/../b'].flatMap((url): Case[] => [
+    { name: `snapshot --dest ${url}`, args: () => ['snapshot', keyspace, '--dest', url], exit: 2, message: badSegment(url) },
+    { name: `list --dest ${url}`, args: () => ['list', '--dest', url, '--node-id', 'n'], exit: 2, message: badSegment(url) },
+  ]),
 ];
+
+function badSegment(url: string): RegExp {
+  const escaped = url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return new RegExp(`--dest ${escaped}: the (prefix|path) has (an empty segment \\("//"\\)|a "\\.\\.?" segment); remove it`);
+}
 
 function s3Env(): Record<string, string | undefined> {
   const e = s3CliEnv({ CASS_BACKUP_RETRY_ATTEMPTS: '1' });

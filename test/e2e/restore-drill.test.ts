@@ -1,10 +1,14 @@
 // The restore drill of issue 4, on the real node: two tables (one with a secondary index), N rows, `snapshot`,
-// M more rows and a flush, `incremental`, TRUNCATE, `restore --until now` into a directory, `nodetool import`
-// per table, and CQL counts N+M. Once per bucket layout on S3 (versitygw), and once on GCS (fake-gcs-server).
+// M more rows and a flush, `incremental` and `verify` of it, TRUNCATE, `--dry-run restore` (plans, writes
+// nothing), `restore --until now` into a directory, `nodetool import` per table, and CQL counts N+M. Once per
+// bucket layout on S3 (versitygw), and once on GCS (fake-gcs-server). The backdated cases set the mtime of
+// what the flush added to before the snapshot (as `cp -p` or `nodetool import` leave it): `--until` must pick
+// files by the incremental backup that stored them, not by mtime.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
+import { backupFiles, dataDirsFromEnv } from '../support/fs-walk.ts';
 import { baseEnv, jsonEvents, requireEnv, runCli, tempDir } from '../support/run-cli.ts';
 import { connect, countRows, createSampleSchema, dropKeyspace, insertRows, uniqueKeyspace, SAMPLE_TABLES } from '../support/cql.ts';
 import { nodetool } from '../support/nodetool.ts';
@@ -17,6 +21,17 @@ const M = 200;
 interface DrillCase {
   readonly store: 's3' | 'gcs';
   readonly layout: 'seed' | 'dedup';
+  /** Give the SSTables flushed after the snapshot an mtime a day before it. */
+  readonly backdated?: boolean;
+}
+
+interface DryRunResult {
+  dryRun: boolean;
+  ok: boolean;
+  dir: string;
+  files: number;
+  target: { exists: boolean; empty: boolean; forceNeeded: boolean; forceGiven: boolean; filesPresent: number };
+  plan: { key: string; size: number; target: string }[];
 }
 
 interface RestoreResult {
@@ -60,6 +75,25 @@ function ok(run: { exitCode: number; stderr: string; stdout: string }, what: str
   assert.equal(run.exitCode, 0, `${what} failed (${run.exitCode}):\n${run.stderr}\n${run.stdout}`);
 }
 
+function summaryTag(stdout: string): string {
+  return String(jsonEvents(stdout).find((e) => e.type === 'summary')?.tag);
+}
+
+/** The files under backups/ of the keyspace's tables, by path relative to their data directory. */
+function keyspaceBackups(keyspace: string): Map<string, string> {
+  return new Map([...backupFiles(dataDirsFromEnv())].filter(([rel]) => rel.startsWith(`${keyspace}/`)));
+}
+
+/** Every regular file under dir, absolute. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+}
+
+/** The last JSON line of a --json run: its result document. */
+function lastDocument<T>(stdout: string): T {
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as T;
+}
+
 /** The drill itself, for one store and layout. */
 export async function restoreDrill(c: DrillCase): Promise<void> {
   const keyspace = uniqueKeyspace(`cbr_drill_${c.store}_${c.layout}`);
@@ -71,13 +105,23 @@ export async function restoreDrill(c: DrillCase): Promise<void> {
   try {
     await withClient((client) => createSampleSchema(client, keyspace));
     await writeRows(keyspace, 0, N);
+    const snapshotStart = Date.now();
     const snap = await runCli(['snapshot', keyspace, ...common, ...layoutArgs, '--json'], env);
     ok(snap, 'snapshot');
-    const tag = String(jsonEvents(snap.stdout).find((e) => e.type === 'summary')?.tag);
+    const tag = summaryTag(snap.stdout);
 
+    const beforeFlush = keyspaceBackups(keyspace);
     await writeRows(keyspace, N, M);
     nodetool('flush', keyspace);
-    ok(await runCli(['incremental', ...common, ...layoutArgs], env), 'incremental');
+    if (c.backdated) {
+      const flushed = [...keyspaceBackups(keyspace)].filter(([rel]) => !beforeFlush.has(rel)).map(([, abs]) => abs);
+      assert.ok(flushed.some((f) => f.endsWith('-Data.db')), 'the flush added SSTables to backups/');
+      const dayBefore = new Date(snapshotStart - 86_400_000);
+      for (const f of flushed) utimesSync(f, dayBefore, dayBefore);
+    }
+    const incremental = await runCli(['incremental', ...common, ...layoutArgs, '--json'], env);
+    ok(incremental, 'incremental');
+    ok(await runCli(['verify', summaryTag(incremental.stdout), ...common], env), 'verify of the incremental backup');
 
     await withClient(async (client) => {
       for (const table of SAMPLE_TABLES) await client.execute(`TRUNCATE ${keyspace}.${table}`);
@@ -85,9 +129,31 @@ export async function restoreDrill(c: DrillCase): Promise<void> {
     });
 
     const dir = join(tempDir('drill'), 'restore');
-    const restore = await runCli(['restore', tag, '--to', dir, '--until', 'now', '--table', keyspace, ...common, '--json'], env);
+    const restoreArgs = ['restore', tag, '--to', dir, '--until', 'now', '--table', keyspace, ...common];
+    const dryText = await runCli(['--dry-run', ...restoreArgs], env);
+    ok(dryText, 'dry-run restore');
+    assert.match(dryText.stdout, /^dry run: restore /);
+    assert.ok(dryText.stdout.includes(`target ${dir}: does not exist; the restore would create it`), dryText.stdout);
+    const dryJson = await runCli(['--dry-run', ...restoreArgs, '--json'], env);
+    ok(dryJson, 'dry-run restore --json');
+    const dry = lastDocument<DryRunResult>(dryJson.stdout);
+    assert.equal(existsSync(dir), false, 'a dry run creates no directory');
+    assert.equal(dry.dryRun, true);
+    assert.equal(dry.files, dry.plan.length);
+    for (const p of dry.plan) assert.ok(dryText.stdout.includes(`  ${p.key}  `) && dryText.stdout.includes(`→ ${p.target}\n`), p.key);
+
+    const restore = await runCli([...restoreArgs, '--json'], env);
     ok(restore, 'restore');
-    const result = JSON.parse(restore.stdout.trim().split('\n').at(-1) ?? '') as RestoreResult;
+    const result = lastDocument<RestoreResult>(restore.stdout);
+    assert.deepEqual(filesUnder(dir), dry.plan.map((p) => p.target).sort(), 'the dry run listed exactly the files the restore wrote');
+
+    // Into the now non-empty directory: reported, not touched.
+    const before = filesUnder(dir).map((f) => [f, statSync(f).mtimeMs, statSync(f).size]);
+    const again = await runCli(['--dry-run', ...restoreArgs, '--json'], env);
+    ok(again, 'dry-run restore into a non-empty directory');
+    assert.deepEqual(lastDocument<DryRunResult>(again.stdout).target,
+      { exists: true, empty: false, forceNeeded: true, forceGiven: false, filesPresent: dry.plan.length });
+    assert.deepEqual(filesUnder(dir).map((f) => [f, statSync(f).mtimeMs, statSync(f).size]), before);
     assert.equal(result.ok, true);
     assert.equal(result.layout, c.layout, 'the backup was taken in the layout under test');
     assert.ok(result.incrementalFiles > 0, 'the flushed SSTables came from the incremental backup');
@@ -121,5 +187,8 @@ describe('restore drill: snapshot + incremental → truncate → restore --until
   for (const layout of layouts) {
     it(`S3 (versitygw), ${layout} layout`, () => restoreDrill({ store: 's3', layout }));
   }
-  it('GCS (fake-gcs-server), seed layout', () => restoreDrill({ store: 'gcs', layout: 'seed' }));
+  it('S3 (versitygw), seed layout, flushed SSTables with mtimes before the snapshot (as cp -p or nodetool import leave them)',
+    () => restoreDrill({ store: 's3', layout: 'seed', backdated: true }));
+  it('GCS (fake-gcs-server), seed layout, flushed SSTables with mtimes before the snapshot',
+    () => restoreDrill({ store: 'gcs', layout: 'seed', backdated: true }));
 });

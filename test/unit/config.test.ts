@@ -47,8 +47,25 @@ describe('destination', () => {
     assert.throws(() => parseDestination('ftp://x'), /must start with s3:\/\/, gs:\/\/ or file:\/\//);
     assert.throws(() => parseDestination('s3://Bad_Bucket'), /invalid bucket name "Bad_Bucket"/);
     assert.throws(() => parseDestination('s3://ab'), /invalid bucket name/);
-    assert.throws(() => parseDestination('s3://bucket/../x'), /must not contain/);
     assert.throws(() => parseDestination('file://relative/path'), /absolute path/);
+  });
+
+  it('refuses an empty, "." or ".." segment in a prefix or path; one trailing slash is fine', () => {
+    for (const [url, what] of [
+      ['s3://bkt/a//b', 'prefix has an empty segment'], ['s3://bkt//a', 'prefix has an empty segment'],
+      ['s3://bkt//', 'prefix has an empty segment'], ['s3://bkt/a/b//', 'prefix has an empty segment'],
+      ['gs://bkt/./x', 'prefix has a "." segment'], ['s3://bucket/../x', 'prefix has a ".." segment'], ['gs://bkt/a/..', 'prefix has a ".." segment'],
+      ['file:///a//b', 'path has an empty segment'], ['file:///a/../b', 'path has a ".." segment'], ['file:///a/./b', 'path has a "." segment'],
+      ['file:////', 'path has an empty segment'], ['file:///x//', 'path has an empty segment'],
+    ] as const) {
+      assert.throws(() => parseDestination(url), (err: unknown) =>
+        err instanceof UsageError && err.message.startsWith(`--dest ${url}: the ${what}`) && !err.message.includes('\n'), url);
+    }
+    assert.deepEqual(parseDestination('s3://bkt/prefix/'), { scheme: 's3', bucket: 'bkt', prefix: 'prefix' });
+    assert.deepEqual(parseDestination('s3://bkt/'), { scheme: 's3', bucket: 'bkt', prefix: '' });
+    assert.deepEqual(parseDestination('gs://bkt/a/b.c/d..e/'), { scheme: 'gs', bucket: 'bkt', prefix: 'a/b.c/d..e' });
+    assert.deepEqual(parseDestination('file:///x/'), { scheme: 'file', path: '/x' });
+    assert.deepEqual(parseDestination('file:///'), { scheme: 'file', path: '/' });
   });
 
   it('BUCKET_NAME goes to the detected cloud; no cloud means a clear error', () => {

@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { restoreCommand, type RestoreInput } from '../../src/commands/restore.ts';
 import { IncompleteError, UnsafePathError, UsageError } from '../../src/errors.ts';
-import { placeEntry, planRestore } from '../../src/restore/plan.ts';
+import { incrementalsInWindow, placeEntry, planRestore } from '../../src/restore/plan.ts';
 import { parseUntil } from '../../src/restore/until.ts';
 import type { Manifest, ManifestFile } from '../../src/catalog/manifest.ts';
 import {
@@ -86,49 +86,76 @@ describe('restore: where files go', () => {
   });
 });
 
-describe('restore: --until selection', () => {
-  const m = (kind: Manifest['kind'], tag: string, startedAt: string, files: [string, number, string][]): Manifest => ({
-    format: 1, tool: { name: 'cass-backup-run', version: '0' }, nodeId: 'n', kind, tag, layout: 'seed', startedAt,
-    finishedAt: startedAt, cloud: { cloud: 'none' }, hostname: 'h', cassandra: {}, dataDirs: ['/d'],
+describe('restore: --until selection (by the incremental backup that stored a file, not by its mtime)', () => {
+  const HOUR = 3_600_000;
+  /** A manifest from `start` to `end` (hours after the snapshot started); files as [path, mtimeMs, crc32c]. */
+  const m = (kind: Manifest['kind'], tag: string, start: number, end: number, files: [string, number, string][]): Manifest => ({
+    format: 1, tool: { name: 'cass-backup-run', version: '0' }, nodeId: 'n', kind, tag, layout: 'seed',
+    startedAt: new Date(T0 + start * HOUR).toISOString(), finishedAt: new Date(T0 + end * HOUR).toISOString(),
+    cloud: { cloud: 'none' }, hostname: 'h', cassandra: {}, dataDirs: ['/d'],
     files: files.map(([path, mtimeMs, crc32c]) => ({ path, dataDir: 0, size: 1, mtimeMs, ino: 1, key: `n/${path}`, crc32c })),
     totals: { files: files.length, bytes: files.length, uploadedBytes: 0 },
   });
-  const snapshot = m('snapshot', 's', SNAP_START, [[`${USERS}/snapshots/s/nb-1-big-Data.db`, T0 - 10, 'A']]);
+  const UNTIL = T0 + 1 * HOUR; // 04:15
+  const snapshot = m('snapshot', 's', 0, 0.1, [[`${USERS}/snapshots/s/nb-1-big-Data.db`, T0 - 10, 'A']]);
   const incrementals = [
-    m('incremental', 'i1', '2026-11-20T04:00:00.000Z', [
-      [`${USERS}/backups/nb-0-big-Data.db`, T0 - 1000, 'Z'], // flushed before the snapshot: its rows are in it
-      [`${USERS}/backups/nb-2-big-Data.db`, T0 + 1000, 'B'],
-      [`${EVENTS}/backups/nb-2-big-Data.db`, T0 + 1000, 'E'],
+    // Finished before the snapshot started: all it holds is in the snapshot.
+    m('incremental', 'before', -2, -1.5, [[`${USERS}/backups/nb-0-big-Data.db`, T0 - 2 * HOUR, 'Z']]),
+    // Started before the snapshot, finished after it: it may hold files flushed after the snapshot.
+    m('incremental', 'across-snapshot', -0.25, 0.25, [[`${USERS}/backups/nb-2-big-Data.db`, T0 + 60_000, 'B']]),
+    // Started before --until, finished after it.
+    m('incremental', 'across-until', 0.75, 1.25, [
+      [`${USERS}/backups/nb-2-big-Data.db`, T0 + 60_000, 'B'], // the same file again: fetched once
+      [`${EVENTS}/backups/nb-2-big-Data.db`, T0 - 24 * HOUR, 'E'], // mtime a day before the snapshot (cp -p, nodetool import)
     ]),
-    m('incremental', 'i2', '2026-11-20T06:00:00.000Z', [
-      [`${USERS}/backups/nb-2-big-Data.db`, T0 + 1000, 'B'], // the same file, listed again
-      [`${USERS}/backups/nb-3-big-Data.db`, T0 + 7_200_000, 'C'], // after --until
-    ]),
+    // Started after --until, though it holds a file whose mtime is before it.
+    m('incremental', 'after-until', 1.5, 1.6, [[`${USERS}/backups/nb-3-big-Data.db`, T0 + 1000, 'C']]),
   ];
   const targets = (p: ReturnType<typeof planRestore>): string[] => p.items.map((i) => i.target).sort();
 
-  it('adds backups/ files written after the snapshot started and not after --until, each once', () => {
-    const plan = planRestore({ snapshot, incrementals, filters: [], untilMs: T0 + 3_600_000 });
+  it('takes the manifests that finished after the snapshot started and started by --until, whatever the file mtimes', () => {
+    assert.deepEqual(incrementalsInWindow(snapshot, incrementals, UNTIL).map((i) => i.tag), ['across-snapshot', 'across-until']);
+    const plan = planRestore({ snapshot, incrementals, filters: [], untilMs: UNTIL });
     assert.deepEqual(targets(plan), [`${EVENTS}/nb-2-big-Data.db`, `${USERS}/nb-1-big-Data.db`, `${USERS}/nb-2-big-Data.db`]);
-    assert.equal(plan.duplicates, 1);
+    assert.deepEqual(plan.incrementals, ['across-snapshot', 'across-until']);
     assert.deepEqual(plan.conflicts, []);
   });
 
-  it('without --until, only the snapshot; with a later --until, everything after it', () => {
+  it('a file listed by two manifests is planned once, from the older', () => {
+    const plan = planRestore({ snapshot, incrementals, filters: [], untilMs: UNTIL });
+    const nb2 = plan.items.filter((i) => i.target === `${USERS}/nb-2-big-Data.db`);
+    assert.equal(nb2.length, 1);
+    assert.equal(nb2[0]?.from.tag, 'across-snapshot');
+    assert.equal(plan.duplicates, 1);
+  });
+
+  it('the bounds: finishing exactly when the snapshot started is out, starting exactly at --until is in', () => {
+    const edge = [m('incremental', 'ends-at-start', -1, 0, []), m('incremental', 'starts-at-until', 1, 2, [])];
+    assert.deepEqual(incrementalsInWindow(snapshot, edge, UNTIL).map((i) => i.tag), ['starts-at-until']);
+  });
+
+  it('without --until, only the snapshot; with a later --until, every incremental after it', () => {
     assert.deepEqual(targets(planRestore({ snapshot, incrementals, filters: [], untilMs: undefined })), [`${USERS}/nb-1-big-Data.db`]);
-    assert.equal(planRestore({ snapshot, incrementals, filters: [], untilMs: T0 + 7_200_000 }).items.length, 4);
+    const later = planRestore({ snapshot, incrementals, filters: [], untilMs: T0 + 2 * HOUR });
+    assert.deepEqual(targets(later), [`${EVENTS}/nb-2-big-Data.db`, `${USERS}/nb-1-big-Data.db`, `${USERS}/nb-2-big-Data.db`, `${USERS}/nb-3-big-Data.db`]);
   });
 
   it('--table filters the incremental files too', () => {
-    const plan = planRestore({ snapshot, incrementals, filters: [{ keyspace: 'ks', table: 'events' }], untilMs: T0 + 3_600_000 });
+    const plan = planRestore({ snapshot, incrementals, filters: [{ keyspace: 'ks', table: 'events' }], untilMs: UNTIL });
     assert.deepEqual(targets(plan), [`${EVENTS}/nb-2-big-Data.db`]);
   });
 
   it('the same name with different bytes is a conflict', () => {
-    const clash = m('incremental', 'i3', '2026-11-20T07:00:00.000Z', [[`${USERS}/backups/nb-2-big-Data.db`, T0 + 2000, 'DIFFERENT']]);
-    const plan = planRestore({ snapshot, incrementals: [...incrementals, clash], filters: [], untilMs: T0 + 3_600_000 });
+    const clash = m('incremental', 'clash', 0.5, 0.6, [[`${USERS}/backups/nb-2-big-Data.db`, T0 + 2000, 'DIFFERENT']]);
+    const plan = planRestore({ snapshot, incrementals: [...incrementals, clash], filters: [], untilMs: UNTIL });
     assert.equal(plan.conflicts.length, 1);
-    assert.match(plan.conflicts[0] ?? '', /nb-2-big-Data\.db: incremental i1 has 1 bytes, crc32c B .*; incremental i3 has 1 bytes, crc32c DIFFERENT/);
+    assert.match(plan.conflicts[0] ?? '', /nb-2-big-Data\.db: incremental across-snapshot has 1 bytes, crc32c B .*; incremental clash has 1 bytes, crc32c DIFFERENT/);
+  });
+
+  it('an incremental manifest whose times cannot be read is an error, not left out', () => {
+    const broken = { ...m('incremental', 'broken', 0.5, 0.6, []), finishedAt: 'soon' };
+    assert.throws(() => planRestore({ snapshot, incrementals: [broken], filters: [], untilMs: UNTIL }),
+      (err: unknown) => err instanceof UsageError && /broken .*finishedAt/.test(err.message));
   });
 
   it('parseUntil: ISO 8601 with or without zone (UTC), or now', () => {
@@ -231,6 +258,91 @@ describe('restore command', () => {
     assert.ok(!files.includes(`${EVENTS}/nb-1-big-Data.db`));
     assert.ok(files.includes(`${USERS}/nb-1-big-Data.db`), 'the other files are restored');
     assert.ok(!files.some((f) => f.includes('.cbr-restore-')), 'no temp files left');
+  });
+});
+
+describe('restore --dry-run: the plan, and nothing written', () => {
+  interface DryRunDoc {
+    dryRun: boolean; ok: boolean; dir: string; files: number; bytes: number; incrementalFiles: number; incrementalBackups: string[];
+    target: { exists: boolean; empty: boolean; forceNeeded: boolean; forceGiven: boolean; filesPresent: number };
+    plan: { key: string; size: number; target: string; from: string; kind: string }[];
+    tables: { table: string; import: string }[]; nextSteps: string;
+  }
+
+  it('a missing DIR is not created; every file is listed with key, size and target, then totals and next steps', async () => {
+    const h = await harness({ dryRun: true });
+    await scenario(h);
+    const parent = await tempDir('restore');
+    const dir = join(parent, 'target');
+    await restoreCommand(input(dir, { until: 'now' }), h.ctx);
+    assert.deepEqual(await readdir(parent), [], 'DIR not created');
+    const out = h.stdout();
+    assert.match(out, /^dry run: restore snap-1 of node node-a .*nothing was written/);
+    assert.ok(out.includes(`target ${dir}: does not exist; the restore would create it`), out);
+    for (const [key, size, target] of [
+      [`node-a/${snapshotPath('users', TAG, 'nb-1-big-Data.db')}`, '11 B', `${dir}/${USERS}/nb-1-big-Data.db`],
+      [`node-a/${backupPath('users', 'nb-3-big-Data.db')}`, '11 B', `${dir}/${USERS}/nb-3-big-Data.db`],
+      [`node-a/${snapshotPath('users', TAG, 'schema.cql')}`, '43 B', `${dir}/.cass-backup-run/tables/${USERS}/schema.cql`],
+    ]) {
+      assert.ok(out.includes(`  ${key}  ${size}  → ${target}\n`), `${key} in:\n${out}`);
+    }
+    assert.match(out, /\ntotals: 10 files, .* \(3 from incremental backups incr-1, incr-2\)\n/);
+    assert.ok(out.includes(`nodetool import ks users ${dir}/${USERS}\n`), out);
+    assert.ok(out.includes('To restore, run the same command without --dry-run.'), out);
+  });
+
+  it('--json: one document with dryRun, the target, and every file a restore would write', async () => {
+    const h = await harness({ dryRun: true, json: true });
+    await scenario(h);
+    const dir = join(await tempDir('restore'), 'target');
+    await restoreCommand(input(dir, { until: 'now' }), h.ctx);
+    const doc = JSON.parse(h.stdout()) as DryRunDoc;
+    assert.equal(doc.dryRun, true);
+    assert.equal(doc.ok, true);
+    assert.equal(doc.dir, dir);
+    assert.deepEqual(doc.target, { exists: false, empty: true, forceNeeded: false, forceGiven: false, filesPresent: 0 });
+    assert.deepEqual(doc.incrementalBackups, ['incr-1', 'incr-2']);
+    assert.equal(doc.files, doc.plan.length);
+    assert.equal(doc.bytes, doc.plan.reduce((n, p) => n + p.size, 0));
+    assert.equal(doc.incrementalFiles, doc.plan.filter((p) => p.kind === 'incremental').length);
+    assert.ok(doc.nextSteps.includes(`nodetool import ks events ${dir}/${EVENTS}`));
+    assert.equal(existsSync(dir), false);
+    // The plan is exactly what a real restore then writes.
+    const real = await harness({}, h.root);
+    await restoreCommand(input(dir, { until: 'now' }), real.ctx);
+    assert.deepEqual(doc.plan.map((p) => p.target.slice(dir.length + 1)).sort(), await tree(dir));
+  });
+
+  it('an existing non-empty DIR is reported (and that --force is needed), not touched; exit 0', async () => {
+    const h = await harness({ dryRun: true });
+    await scenario(h);
+    const dir = await tempDir('restore');
+    await mkdir(join(dir, USERS), { recursive: true });
+    await writeFile(join(dir, USERS, 'nb-1-big-Data.db'), 'stale');
+    await restoreCommand(input(dir), h.ctx);
+    assert.match(h.stdout(), /exists and is not empty \(1 of the planned files are there already\); the restore would refuse it without --force/);
+    assert.match(h.stdout(), /without --dry-run, into an empty directory or with --force/);
+    assert.deepEqual(await tree(dir), [`${USERS}/nb-1-big-Data.db`]);
+    assert.equal(await readFile(join(dir, USERS, 'nb-1-big-Data.db'), 'utf8'), 'stale');
+
+    const forced = await harness({ dryRun: true, json: true }, h.root);
+    await restoreCommand(input(dir, { force: true }), forced.ctx);
+    const doc = JSON.parse(forced.stdout()) as DryRunDoc;
+    assert.deepEqual(doc.target, { exists: true, empty: false, forceNeeded: true, forceGiven: true, filesPresent: 1 });
+    assert.deepEqual(await tree(dir), [`${USERS}/nb-1-big-Data.db`]);
+  });
+
+  it('refuses what a restore would refuse: DIR a file, a symlink on a target path', async () => {
+    const h = await harness({ dryRun: true });
+    await scenario(h);
+    const file = join(await tempDir('restore'), 'file');
+    await writeFile(file, 'x');
+    await assert.rejects(restoreCommand(input(file), h.ctx), (err: unknown) => err instanceof UsageError && /exists and is not a directory/.test(err.message));
+    const dir = await tempDir('restore');
+    await mkdir(join(dir, 'ks'));
+    await symlink(await tempDir('outside'), join(dir, 'ks', `users-${ID_USERS}`));
+    await assert.rejects(restoreCommand(input(dir, { force: true }), h.ctx), UnsafePathError);
+    assert.equal(h.stdout(), '');
   });
 });
 
