@@ -13,3 +13,8 @@ export function journalPath(stateDir: string, nodeId: string, name: string): str
 export function manifestCacheDir(stateDir: string): string {
   return join(stateDir, 'manifest-cache');
 }
+
+/** The identity this node was last identified as (cloud, instance, node id): see src/cloud/remembered-identity.ts. */
+export function rememberedIdentityPath(stateDir: string): string {
+  return join(stateDir, 'identity.json');
+}
