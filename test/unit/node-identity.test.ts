@@ -87,9 +87,10 @@ async function remembering(facts: CloudFacts, hostname = HOST): Promise<string> 
   return dir;
 }
 
-const refused = (pattern: RegExp) => (e: unknown) => {
+/** A one-line UsageError whose message matches every pattern (in order of appearance, not checked). */
+const refused = (...patterns: RegExp[]) => (e: unknown) => {
   assert.ok(e instanceof UsageError, `a UsageError, got ${String(e)}`);
-  assert.match(e.message, pattern);
+  for (const pattern of patterns) assert.match(e.message, pattern);
   assert.ok(!e.message.includes('\n'), 'one line');
   return true;
 };
@@ -136,7 +137,11 @@ describe('identifyMachine: remembered identity', () => {
     const probe = silent();
     const attempt = run({ stateDir: dir, aws: probe, gcp: silent() });
     await assert.rejects(attempt.result, refused(
-      /no aws metadata answered \(4 attempts over 11 s\), but this node was identified as aws instance i-0abc \(us-east-1a\), node id "db1-i-0abc" \(remembered in .*identity\.json, last seen 2026-11-01T03:00:00\.000Z\); refusing to switch to node id "db1\.dc1\.example\.com": fix metadata access, or pass --node-id db1-i-0abc to keep the old id, or --cloud none to switch deliberately/));
+      /^no aws metadata answered \(4 attempts over 11 s\), /,
+      /but this node was identified as aws instance i-0abc \(us-east-1a\), node id "db1-i-0abc" /,
+      /\(remembered in .*identity\.json, last seen 2026-11-01T03:00:00\.000Z\); /,
+      /refusing to switch to node id "db1\.dc1\.example\.com": fix metadata access, /,
+      /or pass --node-id db1-i-0abc to keep the old id, or --cloud none to switch deliberately$/));
     assert.deepEqual(probe.timeouts, [1000, 2000, 4000, 4000], 'each retry waits longer');
     assert.deepEqual(attempt.sleeps, [2000, 4000, 4000], 'a refusal is not retried at once: each slot is waited out');
     assert.ok(attempt.sleeps.reduce((a, b) => a + b, 0) <= RETRY_BUDGET_MS, 'bounded');
@@ -161,7 +166,8 @@ describe('identifyMachine: remembered identity', () => {
     const dir = stateDir();
     const attempt = run({ stateDir: dir, dmi: amazonDmi });
     await assert.rejects(attempt.result, refused(
-      /no aws metadata answered \(4 attempts over 11 s\), but the firmware \(DMI\) says this machine runs on aws; refusing to use the off-cloud node id "db1\.dc1\.example\.com": fix metadata access, or pass --cloud none/));
+      /^no aws metadata answered \(4 attempts over 11 s\), but the firmware \(DMI\) says this machine runs on aws; /,
+      /refusing to use the off-cloud node id "db1\.dc1\.example\.com": fix metadata access, or pass --cloud none/));
     assert.equal(remembered(dir), undefined, 'nothing remembered');
   });
 
@@ -190,7 +196,10 @@ describe('identifyMachine: remembered identity', () => {
   it('another instance id than remembered is refused, naming both ids and the way to accept it', async () => {
     const dir = await remembering(aws);
     await assert.rejects(run({ stateDir: dir, aws: scripted(awsNew) }).result, refused(
-      /node id would change from "db1-i-0abc" to "db1-i-0new": this node was identified as aws instance i-0abc \(us-east-1a\) \(remembered in .*, last seen .*\) and is now aws instance i-0new \(us-east-1a\); refusing to move its backups silently: pass --node-id db1-i-0abc to keep the old id, or --cloud aws to accept the new one/));
+      /^node id would change from "db1-i-0abc" to "db1-i-0new": /,
+      /this node was identified as aws instance i-0abc \(us-east-1a\) \(remembered in .*, last seen .*\) /,
+      /and is now aws instance i-0new \(us-east-1a\); refusing to move its backups silently: /,
+      /pass --node-id db1-i-0abc to keep the old id, or --cloud aws to accept the new one$/));
     assert.equal(remembered(dir)?.nodeId, AWS_ID);
   });
 
