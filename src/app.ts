@@ -20,9 +20,9 @@ import { Writable, pipeline } from 'node:stream';
 import { parseCommandLine, type ParsedCommand } from './cli.ts';
 import { resolveGlobalOptions, type GlobalOptions } from './config/options.ts';
 import { resolveDestination, describeDestination, parseDestination } from './config/destination.ts';
-import { detectCloud } from './cloud/detect.ts';
-import { nodeId as deriveNodeId } from './cloud/node-id.ts';
-import { resolveDataDirs, readCassandraYamlFacts, type CassandraYamlFacts } from './cassandra/data-dirs.ts';
+import { shortHostname } from './cloud/node-id.ts';
+import { identifyMachine, identifyNode } from './node-identity.ts';
+import { readCassandraYamlFacts, type CassandraYamlFacts } from './cassandra/data-dirs.ts';
 import { createNodetool, type ExecFn } from './cassandra/nodetool.ts';
 import { enumerateBackups, enumerateSnapshot, hasTableDirectories, snapshotExists } from './cassandra/enumerate.ts';
 import { openBackend, type OpenBackendOptions } from './storage/open.ts';
@@ -115,7 +115,8 @@ async function recordMetrics(
   const finishedAt = io.now();
   try {
     await recordRun(opts.prometheusFile, {
-      command, node: opts.nodeId ?? shortHostname(io), ok: err === undefined,
+      // Not the derived node id: a run refused for its identity must land in the same series as its successes.
+      command, node: opts.nodeId ?? shortHostname(io.hostname), ok: err === undefined,
       exitCode: err === undefined ? 0 : exitCodeFor(err), finishedAt, seconds: (finishedAt.getTime() - started.getTime()) / 1000,
       bytes: summary?.bytes ?? 0, uploadedBytes: summary?.uploadedBytes ?? 0, files: summary?.files ?? 0,
     });
@@ -182,9 +183,10 @@ async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext): Pro
 /** Catalog commands need the destination and the node id, but neither Cassandra nor its data directories. */
 async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<CatalogContext> {
   if (opts.dest) parseDestination(opts.dest);
-  const { cloud, nodeId } = await identifyMachine(opts, io);
-  const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
   const stateDir = opts.stateDir ?? defaultStateDir(io);
+  const warn = opts.json ? stderrWarning(io) : reporterWarning(reporter); // --json: stdout is the result alone
+  const { cloud, nodeId } = await identifyMachine({ options: opts, machine: io, stateDir, remember: 'best-effort', warn });
+  const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
   return {
     nodeId, reporter, out: io.stdout, json: opts.json, stateDir,
     concurrency: opts.concurrency, now: io.now, signal: io.signal, dryRun: opts.dryRun,
@@ -204,25 +206,12 @@ function backendOptions(opts: GlobalOptions, projectId: string | undefined, repo
   };
 }
 
-/** What the node is: cloud, node id, data directories. Needs no destination. */
-async function identifyNode(opts: GlobalOptions, io: AppIo) {
-  const [machine, dataDirs] = await Promise.all([
-    identifyMachine(opts, io),
-    resolveDataDirs({ flags: opts.dataDirs, ...(opts.cassandraYaml ? { cassandraYaml: opts.cassandraYaml } : {}), env: io.env }),
-  ]);
-  return { ...machine, dataDirs };
+function dataDirsInput(opts: GlobalOptions, io: AppIo) {
+  return { flags: opts.dataDirs, ...(opts.cassandraYaml ? { cassandraYaml: opts.cassandraYaml } : {}), env: io.env };
 }
 
-/** Cloud facts and the node id (`<hostname>-<instance_id>`, or --node-id). */
-async function identifyMachine(opts: GlobalOptions, io: AppIo) {
-  const cloud = await detectCloud({ mode: opts.cloud, env: io.env, timeoutMs: opts.metadataTimeoutMs });
-  const hostname = shortHostname(io);
-  return { cloud, hostname, nodeId: deriveNodeId({ override: opts.nodeId, facts: cloud, hostname }) };
-}
-
-function shortHostname(io: AppIo): string {
-  return io.hostname.split('.')[0] || io.hostname;
-}
+const reporterWarning = (reporter: Reporter) => (message: string) => reporter.emit({ type: 'warning', message });
+const stderrWarning = (io: AppIo) => (message: string) => io.stderr(`cass-backup-run: warning: ${message}\n`);
 
 /** One lock per node's state directory, shared by every command that changes the node or its backups. */
 function runLock(stateDir: string, what: string, io: AppIo): Promise<Lock> {
@@ -233,10 +222,11 @@ async function buildContext(
   opts: GlobalOptions, io: AppIo, reporter: Reporter, extraConnection: ConnectionOverrides,
 ): Promise<BackupContext> {
   if (opts.dest) parseDestination(opts.dest); // a malformed --dest is reported before anything slower
-  const { cloud, dataDirs, hostname, nodeId } = await identifyNode(opts, io);
+  const stateDir = await usableStateDir(opts.stateDir ?? defaultStateDir(io));
+  const { cloud, dataDirs, hostname, nodeId } = await identifyNode({ options: opts, machine: io, stateDir,
+    remember: opts.dryRun ? 'read-only' : 'required', warn: reporterWarning(reporter) }, dataDirsInput(opts, io));
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
   const backend = await openBackend(destination, backendOptions(opts, cloud.projectId, reporter));
-  const stateDir = await usableStateDir(opts.stateDir ?? defaultStateDir(io));
   const registry = fileSnapshotRegistry(join(stateDir, 'snapshots.json'));
   const minFree = parseFreeSpaceRule(opts.minFreeDisk, parseSize);
   const files = throttledFiles(createLocalFiles(), opts.maxRate);
@@ -341,7 +331,9 @@ function shellQuote(s: string): string {
 }
 
 async function detect(opts: GlobalOptions, io: AppIo): Promise<void> {
-  const node = await identifyNode(opts, io);
+  const stateDir = opts.stateDir ?? defaultStateDir(io);
+  const node = await identifyNode({ options: opts, machine: io, stateDir, remember: 'read-only', warn: stderrWarning(io) },
+    dataDirsInput(opts, io));
   let destination: string;
   try {
     destination = describeDestination(resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: node.cloud.cloud }));
@@ -351,6 +343,7 @@ async function detect(opts: GlobalOptions, io: AppIo): Promise<void> {
   const report = {
     cloud: node.cloud, nodeId: node.nodeId, hostname: node.hostname, dataDirs: node.dataDirs.dirs,
     dataDirsSource: node.dataDirs.yamlPath ?? node.dataDirs.source, destination, nodetool: opts.nodetool,
+    remembered: node.remembered ?? null, rememberedPath: node.rememberedPath,
   };
   io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatDetectReport(report));
 }

@@ -18,3 +18,8 @@ export function manifestCacheDir(stateDir: string): string {
 export function hostIdPath(stateDir: string, nodeId: string): string {
   return join(stateDir, 'cassandra-host-id', `${nodeId}.json`);
 }
+
+/** The identity this node was last identified as (cloud, instance, node id): see src/cloud/remembered-identity.ts. */
+export function rememberedIdentityPath(stateDir: string): string {
+  return join(stateDir, 'identity.json');
+}

@@ -6,14 +6,16 @@ export interface NodeIdInput {
   /** `--node-id`: the operator's choice wins over everything. */
   readonly override?: string | undefined;
   readonly facts: CloudFacts;
-  /** The machine's short host name (os.hostname() up to the first dot), chosen by the caller. */
+  /** The machine's host name as the OS gives it (os.hostname()), e.g. `db1.dc1.example.com`. */
   readonly hostname: string;
 }
 
 /**
- * `<hostname>-<instance_id>` on a cloud (the seed tool's format, so existing buckets keep their layout), the bare
- * hostname off-cloud, or the override. Throws UsageError when the result cannot be a key segment, or when a cloud
- * was chosen but its instance id is unknown: falling back to the hostname would silently move this node's backups.
+ * The override; off-cloud the full hostname (two hosts `db1.dc1…` and `db1.dc2…` sharing a bucket must not share
+ * a node id); on a cloud `<short hostname>-<instance_id>`, the format the tool has always written there, so
+ * existing buckets keep their layout (the instance id already makes it unique). Throws UsageError when the result
+ * cannot be a key segment, or when a cloud was chosen but its instance id is unknown: falling back to the hostname
+ * would silently move this node's backups.
  */
 export function nodeId(input: NodeIdInput): string {
   const id = chooseNodeId(input);
@@ -33,7 +35,12 @@ function chooseNodeId({ override, facts, hostname }: NodeIdInput): string {
       `cloud is ${facts.cloud} but its metadata service gave no instance id, so the node id ` +
       `(<hostname>-<instance_id>) is unknown; fix metadata access or pass --node-id`);
   }
-  return `${hostname}-${facts.instanceId}`;
+  return `${shortHostname(hostname)}-${facts.instanceId}`;
+}
+
+/** The first DNS label of a host name (`db1.dc1.example.com` -> `db1`); the whole name if it has none. */
+export function shortHostname(hostname: string): string {
+  return hostname.split('.')[0] || hostname;
 }
 
 /** Why `segment` cannot be one object-key segment (and one directory name for the file backend), if it cannot. */

@@ -41,7 +41,7 @@ describe('cli basics', () => {
       nodeId: `${shortHost}-i-0cbr1234567890abc`, dest: 's3://cbr-test' },
     { cloud: 'gcp', env: () => ({ GCE_METADATA_HOST: requireEnv('CBR_GCE_METADATA_HOST'), BUCKET_NAME: 'cbr-test' }),
       nodeId: `${shortHost}-4520031799277581759`, dest: 'gs://cbr-test' },
-    { cloud: 'none', env: () => ({}), nodeId: shortHost, dest: 'none' },
+    { cloud: 'none', env: () => ({}), nodeId: hostname(), dest: 'none' }, // off-cloud: the full hostname
   ]) {
     it(`detect reports ${c.cloud}, the node id, both data directories and the destination`, async () => {
       const run = await runCli(['detect', '--json', '--cassandra-yaml', requireEnv('CBR_CASSANDRA_YAML')], baseEnv(c.env()));

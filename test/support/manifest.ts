@@ -10,6 +10,8 @@ export interface StoredManifest {
   readonly totals: { files: number; bytes: number; uploadedBytes: number };
   readonly cassandra: Record<string, unknown>;
   readonly cloud: Record<string, unknown>;
+  /** The machine's full host name (os.hostname()) at backup time. */
+  readonly hostname: string;
   readonly nodetool?: { command: string[]; exitCode: number };
 }
 

@@ -27,7 +27,9 @@ export function requireEnv(name: string): string {
 
 /**
  * The environment a test run gets: nothing from the developer's shell that could change the result (no AWS_*
- * or CASS_BACKUP_*), metadata probes pointed at closed loopback ports unless the test says otherwise.
+ * or CASS_BACKUP_*), metadata probes pointed at closed loopback ports unless the test says otherwise, and a state
+ * directory of its own (as root the default is the machine's /var/lib/cass-backup-run, whose remembered identity
+ * would be shared by every test and developer).
  */
 export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -38,6 +40,7 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     GCE_METADATA_HOST: CLOSED_PORT_HOST,
     CASS_BACKUP_METADATA_TIMEOUT_MS: '2000',
     CASS_BACKUP_RETRY_DELAY_MS: '50',
+    CASS_BACKUP_STATE_DIR: tempDir('state'),
   };
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
@@ -47,8 +50,34 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 }
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CliResult> {
+  return runProgram(process.execPath, [cliPath, ...args], env, timeoutMs);
+}
+
+/** `sh -c` script for `unshare --uts`: set the namespace's hostname ($0), then become the command ("$@"). */
+const AS_HOST = 'hostname "$0" && exec "$@"';
+
+/**
+ * Runs the CLI as if on a host named `hostname`: in a UTS namespace of its own (`unshare --uts`, which needs root),
+ * where os.hostname() is `hostname` while the machine keeps its name.
+ */
+export function runCliAs(hostname: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CliResult> {
+  return runProgram('unshare', ['--uts', 'sh', '-c', AS_HOST, hostname, process.execPath, cliPath, ...args], env, timeoutMs);
+}
+
+/** Fails, saying why, when this machine cannot give a process a hostname of its own (runCliAs needs that). */
+export async function requireOwnHostnames(): Promise<void> {
+  const name = 'cbr-uts-check.example.com';
+  const run = await runProgram('unshare', ['--uts', 'sh', '-c', AS_HOST, name, 'hostname'], { PATH: process.env.PATH }, 30_000)
+    .catch((err: unknown) => ({ exitCode: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) }));
+  if (run.exitCode !== 0 || run.stdout.trim() !== name) {
+    throw new Error(`this test runs the CLI under other hostnames with \`unshare --uts\` (root or CAP_SYS_ADMIN needed), ` +
+      `which failed here (exit ${run.exitCode}): ${run.stderr.trim() || run.stdout.trim()}`);
+  }
+}
+
+function runProgram(file: string, argv: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [cliPath, ...args], { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, argv, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new Error(`cli did not finish: ${err.message}\n${stderr}`));
       resolve({ exitCode: err ? Number(err.code) : 0, stdout, stderr });
     });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { keySegmentProblem, nodeId } from '../../src/cloud/node-id.ts';
+import { keySegmentProblem, nodeId, shortHostname } from '../../src/cloud/node-id.ts';
 import { UsageError } from '../../src/errors.ts';
 
 const aws = { cloud: 'aws', instanceId: 'i-0cbr1234567890abc', region: 'us-east-1' } as const;
@@ -15,6 +15,18 @@ describe('nodeId', () => {
 
   it('is the hostname off-cloud', () => {
     assert.equal(nodeId({ facts: none, hostname: 'cass1' }), 'cass1');
+  });
+
+  it('off-cloud is the full hostname, so hosts that differ only after the first dot stay apart', () => {
+    assert.equal(nodeId({ facts: none, hostname: 'db1.dc1.example.com' }), 'db1.dc1.example.com');
+    assert.equal(nodeId({ facts: none, hostname: 'db1.dc2.example.com' }), 'db1.dc2.example.com');
+  });
+
+  it('on a cloud takes the first label of the hostname, as it always has (the instance id keeps it unique)', () => {
+    assert.equal(nodeId({ facts: aws, hostname: 'cass1.dc1.example.com' }), 'cass1-i-0cbr1234567890abc');
+    assert.equal(shortHostname('db1.dc1.example.com'), 'db1');
+    assert.equal(shortHostname('db1'), 'db1');
+    assert.equal(shortHostname('.odd'), '.odd', 'a name without a first label stays whole (and is then rejected)');
   });
 
   it('lets the override win, on a cloud or off it', () => {
