@@ -1,7 +1,7 @@
 // Lists the files a nodetool command produced, after it finished: `snapshots/<tag>/**` or `backups/**` of every
 // table in every data directory. The only globby user. Symlinks are never followed: a snapshot is hard links
 // to immutable SSTables, so a symlink there is not Cassandra's and may point anywhere.
-import { lstat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { globby, globbyStream } from 'globby';
 import type { GlobEntry } from 'globby';
@@ -18,6 +18,7 @@ import {
   validateTag,
 } from './layout.ts';
 import type { TableFilter, TableLocation } from './layout.ts';
+import { relativePathProblem } from '../catalog/keys.ts';
 
 export interface Enumeration {
   /** Sorted by relPath. */
@@ -84,6 +85,7 @@ async function enumerate(dataDirs: readonly string[], target: Target): Promise<E
     refused.push(...listed.refused);
   }
   if (refused.length > 0) throw refusedError(refused);
+  assertRepresentable(candidates);
   assertNoCollision(candidates);
   const { files, vanished, refused: late } = await statFiles(candidates);
   if (late.length > 0) throw refusedError(late);
@@ -105,6 +107,7 @@ async function listDataDir(dataDir: string, target: Target): Promise<{ candidate
   }) as AsyncIterable<GlobEntry>;
   const candidates: Candidate[] = [];
   const refused: string[] = [];
+  const parents: string[] = [];
   for await (const entry of entries) {
     const inTarget = isInTarget(locateInTable(entry.path), target);
     if (entry.dirent.isSymbolicLink() || (inTarget && !entry.dirent.isFile() && !entry.dirent.isDirectory())) {
@@ -112,14 +115,39 @@ async function listDataDir(dataDir: string, target: Target): Promise<{ candidate
     } else if (inTarget && entry.dirent.isFile()) {
       candidates.push({ dataDir, relPath: entry.path });
     }
+    if (entry.dirent.isDirectory() && isInTarget(locateInTable(`${entry.path}/x`), target)) parents.push(entry.path);
   }
-  return { candidates, refused };
+  return { candidates: [...candidates, ...(await unmatchedNames(dataDir, parents))], refused };
+}
+
+// The globs' `**` matches no name with a line break in it: such a file would be left out without a word. Every
+// directory of the target is read once more for them, and they join the candidates (the path rule refuses them).
+async function unmatchedNames(dataDir: string, dirs: readonly string[]): Promise<Candidate[]> {
+  const out: Candidate[] = [];
+  for (const dir of dirs) {
+    const names = await readdir(path.join(dataDir, dir)).catch(() => []);
+    for (const name of names) if (/[\n\r\u2028\u2029]/.test(name)) out.push({ dataDir, relPath: `${dir}/${name}` });
+  }
+  return out;
 }
 
 function isInTarget(location: TableLocation | undefined, target: Target): boolean {
   if (location === undefined || location.area !== target.area) return false;
   if (target.tag !== undefined && location.tag !== target.tag) return false;
   return matchesFilters(location, target.filters);
+}
+
+// The catalog's one path rule, applied before anything is uploaded: a name a manifest reader would reject is
+// reported and left in place, so that no backup is completed (and no local file deleted) without it.
+function assertRepresentable(candidates: readonly Candidate[]): void {
+  const bad = candidates.flatMap(({ dataDir, relPath }) => {
+    const problem = relativePathProblem(relPath);
+    return problem === undefined ? [] : [`${JSON.stringify(path.join(dataDir, relPath))} (${problem})`];
+  });
+  if (bad.length > 0) {
+    throw new UsageError(`cannot back up files whose names a backup catalog cannot hold: ${summarize(bad)}; ` +
+      `rename or remove them (nothing was uploaded or deleted)`);
+  }
 }
 
 // SSTable names are unique per table across JBOD directories, so the same relPath twice means something is off;

@@ -33,10 +33,23 @@ export function isDisambiguatedKey(key: string): boolean {
   return /@[0-9a-f]{8}$/.test(key);
 }
 
-/** Rejects relative paths that could escape a root: absolute, `..`, empty segments, NUL, backslashes. */
+/**
+ * The one path rule (DESIGN section 10), applied by the writer before a file is uploaded and by every reader of a
+ * manifest: why a relative POSIX path cannot be in the catalog, or undefined when it can. It refuses what could
+ * escape a root (absolute, `..`, empty or `.` segments), NUL and control characters (object stores and listings
+ * mangle them; file globs skip line breaks), and U+FFFD, which is what a file name that is not UTF-8 decodes to (the name on disk cannot be
+ * recovered from it). A backslash is an ordinary character of a Linux file name and is allowed.
+ */
+export function relativePathProblem(path: string): string | undefined {
+  if (path === '') return 'is empty';
+  if (path.startsWith('/')) return 'is absolute';
+  if (path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) return 'has an empty, "." or ".." segment';
+  if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(path)) return 'contains a control character or line break';
+  if (path.includes('\ufffd')) return 'is not valid UTF-8';
+  return undefined;
+}
+
 export function assertSafeRelativePath(path: string): void {
-  const bad =
-    path === '' || path.startsWith('/') || path.includes('\0') || path.includes('\\') ||
-    path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..');
-  if (bad) throw new UnsafePathError(`unsafe path in backup catalog: ${JSON.stringify(path)}`);
+  const problem = relativePathProblem(path);
+  if (problem !== undefined) throw new UnsafePathError(`unsafe path in backup catalog: ${JSON.stringify(path)} ${problem}`);
 }

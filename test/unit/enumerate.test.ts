@@ -158,6 +158,19 @@ describe('enumerateBackups', () => {
     assert.deepEqual(rels((await enumerateBackups([d1, d2], ['ks2.t2'])).files), [`data2:${T2}/backups/nb-3-big-Data.db`]);
   });
 
+  it('backs up a name with a backslash, and refuses one a catalog cannot hold (control character, not UTF-8) before any upload', async () => {
+    await put(d1, `${T1}/backups/odd\\name`);
+    const files = (await enumerateBackups([d1, d2])).files.map((f) => f.relPath);
+    assert.ok(files.includes(`${T1}/backups/odd\\name`));
+    await put(d1, `${T1}/backups/line\nbreak`);
+    await assert.rejects(enumerateBackups([d1, d2]), (err: unknown) =>
+      err instanceof UsageError && /line\\nbreak/.test(err.message) && /control character/.test(err.message) && /nothing was uploaded or deleted/.test(err.message));
+    await rm(path.join(d1, `${T1}/backups/line\nbreak`));
+    // A name that is not UTF-8 (Latin-1 é): readdir can only give it back as U+FFFD.
+    execFileSync('sh', ['-c', `touch "$(printf '%s/caf\\351.db' "$1")"`, 'sh', path.join(d1, `${T1}/backups`)]);
+    await assert.rejects(enumerateBackups([d1, d2]), /not valid UTF-8/);
+  });
+
   it('refuses a symlinked backups directory', async () => {
     await rm(path.join(d2, `${T2}/backups`), { recursive: true });
     const link = path.join(d2, `${T2}/backups`);

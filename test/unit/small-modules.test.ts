@@ -167,7 +167,13 @@ describe('catalog keys and manifests', () => {
   });
 
   it('rejects unsafe paths, in keys and in manifests', () => {
-    for (const bad of ['../x', '/abs', 'a/../b', 'a//b', 'a\\b', '', 'a/./b']) assert.throws(() => assertSafeRelativePath(bad), /unsafe path/);
+    for (const bad of ['../x', '/abs', 'a/../b', 'a//b', '', 'a/./b', 'a/b\nc', 'a\u0001b', 'a/\ufffd.db']) {
+      assert.throws(() => assertSafeRelativePath(bad), /unsafe path/, JSON.stringify(bad));
+    }
+    // One rule for writer and readers on Linux: a backslash is an ordinary file-name character, not a separator.
+    for (const good of ['ks/t-1/backups/odd\\name', 'ks/t-1/snapshots/x/nb-1-big-Data.db', 'ks/t-1/backups/@x y']) {
+      assert.doesNotThrow(() => assertSafeRelativePath(good), good);
+    }
     const manifest = { format: 1, nodeId: 'n', tag: 't', dataDirs: ['/d'], files: [{ path: '../../etc/passwd', dataDir: 0, size: 1, key: 'n/x' }] };
     assert.throws(() => parseManifest(JSON.stringify(manifest), 'm'), /unsafe path/);
     assert.throws(() => parseManifest('{', 'm'), /not valid JSON/);
