@@ -10,6 +10,7 @@ import { manifestKey, manifestsPrefix, tagOfManifestKey } from './keys.ts';
 import { parseManifest, serializeManifestChunks, type Manifest } from './manifest.ts';
 import type { StoredRecord } from '../upload/plan.ts';
 import { chunksSource } from '../storage/source.ts';
+import { salvageManifest, type DamagedManifest } from './damaged.ts';
 
 export interface ManifestRef {
   readonly nodeId: string;
@@ -28,15 +29,29 @@ export async function listManifestRefs(backend: Backend, nodeId: string, signal?
 }
 
 export async function readManifest(backend: Backend, ref: ManifestRef, cacheDir?: string): Promise<Manifest> {
+  const entry = await readCatalogEntry(backend, ref, cacheDir);
+  if ('manifest' in entry) return entry.manifest;
+  throw entry.damaged.cause;
+}
+
+/**
+ * A manifest, or, when the store gives bytes that are not a manifest this version accepts, what could be salvaged
+ * from them (damaged.ts): one damaged manifest must neither hide nor block the others. A failure to read the bytes
+ * at all (the store, the network) is thrown.
+ */
+export async function readCatalogEntry(backend: Backend, ref: ManifestRef, cacheDir?: string):
+  Promise<{ readonly manifest: Manifest } | { readonly damaged: DamagedManifest }> {
   const cachePath = cacheDir ? join(cacheDir, cacheName(ref)) : undefined;
-  if (cachePath) {
-    const cached = await readFile(cachePath, 'utf8').catch(() => undefined);
-    if (cached !== undefined) return parseManifest(cached, ref.key);
+  const cached = cachePath ? await readFile(cachePath, 'utf8').catch(() => undefined) : undefined;
+  const body = cached ?? await text(await backend.get(ref.key));
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(body, ref.key);
+  } catch (err) {
+    return { damaged: salvageManifest(ref.key, ref.tag, body, err) };
   }
-  const body = await text(await backend.get(ref.key));
-  const manifest = parseManifest(body, ref.key);
-  if (cachePath && cacheDir) await writeCached(cacheDir, cachePath, body);
-  return manifest;
+  if (cachePath && cacheDir && cached === undefined) await writeCached(cacheDir, cachePath, body);
+  return { manifest };
 }
 
 function cacheName(ref: ManifestRef): string {
@@ -52,19 +67,22 @@ async function writeCached(dir: string, path: string, body: string): Promise<voi
 
 export async function loadNodeManifests(
   backend: Backend, nodeId: string, cacheDir?: string, signal?: AbortSignal,
-): Promise<Manifest[]> {
+): Promise<{ manifests: Manifest[]; damaged: DamagedManifest[] }> {
   const refs = await listManifestRefs(backend, nodeId, signal);
   const manifests: Manifest[] = [];
+  const damaged: DamagedManifest[] = [];
   for (const ref of refs) {
     try {
-      manifests.push(await readManifest(backend, ref, cacheDir));
+      const entry = await readCatalogEntry(backend, ref, cacheDir);
+      if ('manifest' in entry) manifests.push(entry.manifest);
+      else damaged.push(entry.damaged);
     } catch (err) {
       // Deleted since the listing (a purge elsewhere): it references nothing any more.
       if ((await backend.stat(ref.key, { signal })) === undefined) continue;
       throw err;
     }
   }
-  return manifests;
+  return { manifests, damaged };
 }
 
 /** Every object the given manifests reference, by key: these must never be overwritten with other bytes. */

@@ -5,7 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import type { Backend } from '../storage/backend.ts';
 import { UsageError } from '../errors.ts';
 import { forEachLimit } from '../upload/pool.ts';
-import { listManifestRefs, readManifest, type ManifestRef } from './catalog.ts';
+import { listManifestRefs, readCatalogEntry, readManifest, type ManifestRef } from './catalog.ts';
+import type { DamagedManifest } from './damaged.ts';
 import type { Manifest } from './manifest.ts';
 
 export const LATEST = 'latest';
@@ -42,7 +43,10 @@ export async function listNodeIds(backend: Backend, signal?: AbortSignal): Promi
 
 export interface ManifestProblem {
   readonly key: string;
+  readonly tag: string;
   readonly error: string;
+  /** Set when the store gave bytes this version rejects (rather than failing to give any). */
+  readonly damaged?: DamagedManifest;
 }
 
 export interface LoadedManifests {
@@ -52,19 +56,21 @@ export interface LoadedManifests {
 }
 
 /**
- * Every readable manifest of one node. Unreadable ones are reported, not fatal (list must still list), unless
- * `strict`: then the first error is thrown as is (restore must not silently leave out a backup it cannot read).
+ * Every readable manifest of one node. Unreadable or damaged ones are reported, never fatal: each caller decides
+ * what a problem means for it (list shows it; restore --until refuses one that may hold files it needs).
  */
-export async function loadManifests(reader: CatalogReader, nodeId: string, strict = false): Promise<LoadedManifests> {
+export async function loadManifests(reader: CatalogReader, nodeId: string): Promise<LoadedManifests> {
   const refs = await listManifestRefs(reader.backend, nodeId, reader.signal);
   const manifests: Manifest[] = [];
   const problems: ManifestProblem[] = [];
   await forEachLimit(refs, reader.concurrency, reader.signal, async (ref) => {
     try {
-      manifests.push(await readManifest(reader.backend, ref, reader.cacheDir));
+      const entry = await readCatalogEntry(reader.backend, ref, reader.cacheDir);
+      if ('manifest' in entry) manifests.push(entry.manifest);
+      else problems.push({ key: ref.key, tag: ref.tag, error: entry.damaged.error, damaged: entry.damaged });
     } catch (err) {
-      if (strict) throw err;
-      problems.push({ key: ref.key, error: err instanceof Error ? err.message : String(err) });
+      if (reader.signal.aborted) throw err;
+      problems.push({ key: ref.key, tag: ref.tag, error: err instanceof Error ? err.message : String(err) });
     }
   });
   reader.signal.throwIfAborted();

@@ -7,6 +7,7 @@ import { finishManifest, type CassandraFacts, type Manifest } from '../catalog/m
 import { loadNodeManifests, referencedObjects, writeManifest } from '../catalog/catalog.ts';
 import { manifestKey } from '../catalog/keys.ts';
 import { announceBackup, type RunLease } from '../catalog/run-lease.ts';
+import { describeDamaged } from '../catalog/damaged.ts';
 import { openJournal } from '../upload/journal.ts';
 import { uploadFiles, type UploadResult } from '../upload/run.ts';
 import type { StoredRecord } from '../upload/plan.ts';
@@ -79,8 +80,14 @@ export async function withBackupLease<T>(ctx: BackupContext, command: string, wo
  * is checked against it at once.
  */
 export async function loadCatalog(ctx: BackupContext): Promise<NodeCatalog> {
-  const manifests = await loadNodeManifests(ctx.backend, ctx.nodeId, manifestCacheDir(ctx.stateDir), ctx.signal);
-  const catalog: NodeCatalog = { referenced: referencedObjects(manifests), owner: ownerOf(manifests) };
+  const { manifests, damaged } = await loadNodeManifests(ctx.backend, ctx.nodeId, manifestCacheDir(ctx.stateDir), ctx.signal);
+  const referenced = referencedObjects(manifests);
+  for (const d of damaged) {
+    ctx.reporter.emit({ type: 'warning', message: `${describeDamaged(d)}; none of them is overwritten by this backup` });
+    // Unknown identity and checksum: a file under such a key is never taken for it, so its bytes get a key of their own.
+    for (const f of d.files ?? []) if (!referenced.has(f.key)) referenced.set(f.key, { key: f.key, size: -1, mtimeMs: -1, ino: -1, crc32c: '' });
+  }
+  const catalog: NodeCatalog = { referenced, owner: ownerOf(manifests) };
   const remembered = await ctx.hostIds.remembered();
   if (remembered !== undefined) assertSameCassandraHost(ctx, catalog, remembered);
   return catalog;

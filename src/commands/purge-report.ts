@@ -11,6 +11,8 @@ export interface PurgeBackup {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly files: readonly { readonly key: string; readonly size: number }[];
+  /** A damaged manifest whose objects cannot be known, and why. */
+  readonly opaque?: string;
 }
 
 export interface PurgeReport {
@@ -48,6 +50,8 @@ export interface PurgeDeleted {
   deadLeases: number;
   /** A live backup that made purge stop before deleting data (described), if one did. */
   deferredBy: string | undefined;
+  /** What kept purge from deleting any data object: a manifest whose objects cannot be known. */
+  blockedBy: string | undefined;
 }
 
 export function bytesOf(objects: readonly { readonly size: number }[]): number {
@@ -117,6 +121,7 @@ function deletedText(d: PurgeDeleted): string {
   const uploads = d.uploads > 0 ? `; aborted ${d.uploads} incomplete upload(s)` : '';
   const leases = d.deadLeases > 0 ? `; removed ${d.deadLeases} dead run lease(s)` : '';
   const deferred = d.deferredBy ? `. Deferred deleting the remaining data objects: a backup is in progress (${d.deferredBy})` : '';
+  const blocked = d.blockedBy ? `. Deleted no data object: ${d.blockedBy}` : '';
   return `deleted ${d.manifests} manifest(s), ${d.objects} object(s) (${formatBytes(d.objectBytes)}) and ` +
-    `${d.orphans} orphaned object(s) (${formatBytes(d.orphanBytes)})${spared}${uploads}${leases}${deferred}`;
+    `${d.orphans} orphaned object(s) (${formatBytes(d.orphanBytes)})${spared}${uploads}${leases}${deferred}${blocked}`;
 }

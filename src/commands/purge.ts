@@ -22,8 +22,9 @@
 import { manifestCacheDir } from '../state-dir.ts';
 import { readNodeJournals } from '../upload/journal.ts';
 import type { CatalogContext } from './catalog-context.ts';
-import { LockedError, UsageError } from '../errors.ts';
-import { listManifestRefs, readManifest, type ManifestRef } from '../catalog/catalog.ts';
+import { IncompleteError, LockedError, UsageError } from '../errors.ts';
+import { listManifestRefs, readCatalogEntry, type ManifestRef } from '../catalog/catalog.ts';
+import { describeDamaged } from '../catalog/damaged.ts';
 import {
   assertDeletable, assertManifestsDeletable, assertPolicy, isDataKey, planGarbage, referencedKeys, selectRetention,
 } from '../catalog/retention.ts';
@@ -61,6 +62,9 @@ export async function purgeCommand(input: PurgeInput, ctx: CatalogContext): Prom
       const plan = await planPurge(input, ctx, lease);
       const report = deleting ? { ...plan.report, deleted: await executePurge(plan, ctx, lease) } : plan.report;
       ctx.out(ctx.json ? purgeJson(report) : purgeText(report));
+      if (report.deleted?.blockedBy) {
+        throw new IncompleteError(`purge of node ${ctx.nodeId} deleted no data object: ${report.deleted.blockedBy}; repair or remove it`);
+      }
       if (report.deleted?.deferredBy) {
         throw new LockedError(`purge of node ${ctx.nodeId} deferred deleting data while a backup is in progress ` +
           `(${report.deleted.deferredBy}); run it again later`);
@@ -128,8 +132,10 @@ async function staleUploads(ctx: CatalogContext, now: Date, graceMs: number): Pr
 }
 
 /**
- * Every manifest must be readable: one that is not would leave its objects looking unreferenced, and purge
- * would delete a backup's data. So an unreadable manifest stops the purge instead of being skipped.
+ * Every manifest's objects must be known: an unknown one would leave them looking unreferenced, and purge would
+ * delete a backup's data. A manifest the store cannot give stops the purge. A damaged one is kept (its kind is
+ * one purge cannot judge) with the objects it names; when even those cannot be read, it is `opaque`, and no
+ * data object is deleted (see executePurge).
  */
 async function readBackups(refs: readonly ManifestRef[], ctx: CatalogContext): Promise<PurgeBackup[]> {
   const out: PurgeBackup[] = new Array<PurgeBackup>(refs.length);
@@ -142,13 +148,26 @@ async function readBackups(refs: readonly ManifestRef[], ctx: CatalogContext): P
 }
 
 async function readBackup(ref: ManifestRef, ctx: CatalogContext): Promise<PurgeBackup> {
+  let entry;
   try {
-    const m = await readManifest(ctx.backend, ref, manifestCacheDir(ctx.stateDir));
-    return { key: ref.key, tag: ref.tag, kind: m.kind, startedAt: m.startedAt, finishedAt: m.finishedAt, files: m.files };
+    entry = await readCatalogEntry(ctx.backend, ref, manifestCacheDir(ctx.stateDir));
   } catch (err) {
     throw new Error(`cannot read manifest ${ref.key}; purge deletes nothing while a backup's objects are unknown`, { cause: err });
   }
+  if ('manifest' in entry) {
+    const m = entry.manifest;
+    return { key: ref.key, tag: ref.tag, kind: m.kind, startedAt: m.startedAt, finishedAt: m.finishedAt, files: m.files };
+  }
+  const d = entry.damaged;
+  ctx.reporter.emit({ type: 'warning', message: `${describeDamaged(d)}: it is kept, and so is every object it names` });
+  return {
+    key: ref.key, tag: ref.tag, kind: DAMAGED, startedAt: d.startedAt ?? '', finishedAt: d.finishedAt ?? '',
+    files: (d.files ?? []).map((f) => ({ key: f.key, size: f.size ?? 0 })), ...(d.files === undefined ? { opaque: d.error } : {}),
+  };
 }
+
+/** Not a kind retention knows: a damaged backup is always kept. */
+const DAMAGED = 'damaged';
 
 async function listAll(ctx: CatalogContext, prefix: string): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
@@ -173,11 +192,17 @@ async function executePurge(plan: PurgePlan, ctx: CatalogContext, lease: RunLeas
   if (manifestKeys.length > 0) await ctx.backend.delete(manifestKeys, { signal: ctx.signal });
   progress(ctx, `deleted ${manifestKeys.length} manifest(s)`);
   const deleted: PurgeDeleted = { manifests: manifestKeys.length, objects: 0, objectBytes: 0, orphans: 0, orphanBytes: 0,
-    spared: 0, uploads: 0, deadLeases: 0, deferredBy: undefined };
+    spared: 0, uploads: 0, deadLeases: 0, deferredBy: undefined, blockedBy: undefined };
   const gate = async (): Promise<string | undefined> => {
     const backup = (await otherRuns(ctx, lease)).find((j) => j.live && j.lease.kind === 'backup');
     return backup && describeLease(backup);
   };
+  const opaque = r.kept.find((k) => k.entry.opaque !== undefined)?.entry;
+  if (opaque !== undefined) {
+    deleted.blockedBy = `manifest ${opaque.key} cannot be read (${opaque.opaque}), so the objects it references are unknown`;
+    deleted.deadLeases = await removeDeadLeases(r.runs, ctx);
+    return deleted;
+  }
   let deferredBy = await gate();
   if (deferredBy === undefined) {
     const late = await lateReferences(plan.knownManifests, ctx);

@@ -3,7 +3,7 @@ import { IncompleteError, UnsafePathError, UsageError } from '../errors.ts';
 import { parseTableFilter } from '../cassandra/layout.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { loadManifests, manifestCache, resolveBackup, type CatalogReader } from '../catalog/select.ts';
-import { planRestore, type RestoreItem, type RestorePlan } from '../restore/plan.ts';
+import { mayBeInWindow, planRestore, type RestoreItem, type RestorePlan } from '../restore/plan.ts';
 import { parseUntil } from '../restore/until.ts';
 import { assertNoSymlinks, inspectRoot, prepareRoot } from '../restore/target-dir.ts';
 import { restoreFile } from '../restore/download.ts';
@@ -43,7 +43,7 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
   if (snapshot.kind !== 'snapshot') {
     throw new UsageError(`${snapshot.tag} is an incremental backup; restore a snapshot and add incrementals with --until`);
   }
-  const incrementals = untilMs === undefined ? [] : (await loadManifests(reader, ctx.nodeId, true)).manifests;
+  const incrementals = untilMs === undefined ? [] : await incrementalsFor(reader, snapshot, untilMs, ctx);
   const plan = planRestore({ snapshot, incrementals, filters, untilMs });
   checkPlan(plan, input, snapshot, untilMs, ctx);
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
@@ -60,6 +60,23 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
   }
   const facts: RestoreFacts = { snapshot, plan, root, untilMs };
   ctx.out(ctx.json ? `${JSON.stringify(resultDocument(facts, outcome))}\n` : resultText(facts, outcome));
+}
+
+/**
+ * The node's incremental manifests for `--until`. One that cannot be read or is damaged is skipped (with a
+ * warning) only when it is known to lie outside the window; otherwise it may hold files this restore needs, and
+ * restoring without them would silently lack data.
+ */
+async function incrementalsFor(reader: CatalogReader, snapshot: Manifest, untilMs: number, ctx: CatalogContext): Promise<Manifest[]> {
+  const { manifests, problems } = await loadManifests(reader, ctx.nodeId);
+  for (const p of problems) {
+    if (p.damaged === undefined || mayBeInWindow(snapshot, p.damaged, untilMs)) {
+      throw new IncompleteError(`restore ${snapshot.tag} --until: manifest ${p.key} cannot be read (${p.error}) and may hold files ` +
+        `this restore needs; nothing was written. Repair or remove that manifest, or restore without --until`);
+    }
+    warn(ctx, `skipped damaged manifest ${p.key} (${p.error}): it is not an incremental backup of this restore's window`);
+  }
+  return manifests;
 }
 
 /**

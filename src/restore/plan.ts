@@ -91,6 +91,20 @@ export function incrementalsInWindow(snapshot: Manifest, incrementals: readonly 
     .sort(byStartThenTag);
 }
 
+/**
+ * Whether a backup known only by what could be salvaged from its damaged manifest might belong to the window
+ * `incrementalsInWindow` takes: yes unless it is known to be of another kind, or known to lie outside.
+ */
+export function mayBeInWindow(snapshot: Manifest, header: { kind?: string | undefined; startedAt?: string | undefined;
+  finishedAt?: string | undefined }, untilMs: number): boolean {
+  if (header.kind !== undefined && header.kind !== 'incremental') return false;
+  const started = Date.parse(header.startedAt ?? '');
+  const finished = Date.parse(header.finishedAt ?? '');
+  if (Number.isFinite(finished) && finished <= timeOf(snapshot, 'startedAt')) return false;
+  if (Number.isFinite(started) && started > untilMs) return false;
+  return true;
+}
+
 /** A manifest time; one that cannot be read is an error, never a silent exclusion. */
 function timeOf(m: Manifest, field: 'startedAt' | 'finishedAt'): number {
   const ms = Date.parse(m[field]);
