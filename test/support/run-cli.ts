@@ -46,9 +46,19 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
   return env;
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CliResult> {
+/**
+ * The program and arguments that run the CLI, optionally through a wrapper command given as its argv prefix (e.g.
+ * `['sh', '-c', 'trap "" INT; exec "$0" "$@"']`, which starts it with SIGINT ignored like a background job).
+ */
+function cliCommand(args: readonly string[], via: readonly string[]): [string, string[]] {
+  const [wrapper, ...wrapperArgs] = via;
+  return wrapper === undefined ? [process.execPath, [cliPath, ...args]] : [wrapper, [...wrapperArgs, process.execPath, cliPath, ...args]];
+}
+
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000, via: readonly string[] = []): Promise<CliResult> {
+  const [program, argv] = cliCommand(args, via);
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [cliPath, ...args], { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(program, argv, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new Error(`cli did not finish: ${err.message}\n${stderr}`));
       resolve({ exitCode: err ? Number(err.code) : 0, stdout, stderr });
     });
@@ -56,8 +66,11 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutM
 }
 
 /** Starts the CLI without waiting, for tests that need two runs at once. */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(
+  args: readonly string[], env: NodeJS.ProcessEnv, via: readonly string[] = [],
+): { child: ChildProcess; done: Promise<CliResult> } {
+  const [program, argv] = cliCommand(args, via);
+  const child = spawn(program, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
