@@ -3,14 +3,15 @@
 // background job of a script is), SIGTERM and SIGHUP each stop it with one error line and exit 4, abort the
 // multipart upload on the server, write no manifest and release the lock; the next run completes the backup.
 // With the server's answer to that abort held back (a fault proxy between the client and the server), a second
-// signal ends the run at once, and a run that cannot stop is ended 30 s after the signal.
+// signal ends the run at once, and a run that cannot stop is ended 30 s after the signal. A run whose terminal
+// goes away (SIGHUP from the kernel) cleans up the same way.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { requireEnv, runCli, startCli, tempDir, type CliResult } from '../support/run-cli.ts';
+import { cliPath, requireEnv, runCli, startCli, tempDir, type CliResult } from '../support/run-cli.ts';
 import { abortS3MultipartUploads, s3MultipartUploads, s3Reader } from '../support/stores.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
 import { manifestKeyOf } from '../support/manifest.ts';
@@ -121,6 +122,31 @@ describe('interrupting a backup', () => {
     });
   }
 
+  it('the terminal it runs in goes away (the kernel sends SIGHUP): the upload is aborted, no manifest, the lock free', { timeout: 180_000 }, async (t) => {
+    if (spawnSync('script', ['--version']).status !== 0) return t.skip('needs script(1) from util-linux for a terminal');
+    const prefix = uniquePrefix('interrupt-hangup');
+    const stateDir = tempDir('state-interrupt');
+    const lockFile = join(stateDir, 'run.lock');
+    try {
+      // script(1) gives the run a terminal of its own; killing script closes it, as a dropped ssh session does.
+      const command = ['exec', process.execPath, cliPath, ...backupArgs(prefix), '--max-rate', '2MiB'].map(shellQuote).join(' ');
+      const terminal = spawn('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'],
+        { env: s3CliEnv({ CASS_BACKUP_STATE_DIR: stateDir }), stdio: ['ignore', 'ignore', 'ignore'] });
+      const exited = new Promise((resolve) => terminal.on('close', resolve));
+      await waitFor('the multipart upload to start', async () => (await s3MultipartUploads(`${prefix}/`)).length > 0);
+      const pid = (JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }).pid;
+      terminal.kill('SIGKILL');
+      await exited;
+      await waitFor(`the run (pid ${pid}) to end`, () => processGone(pid));
+      assert.deepEqual(await s3MultipartUploads(`${prefix}/`), [], 'the multipart upload was aborted on the server');
+      assert.equal(await manifestCount(prefix), 0, 'no manifest');
+      assert.ok(!existsSync(lockFile), 'the lock was released');
+      await assertNextRunCompletes(prefix, stateDir);
+    } finally {
+      await cleanUp(prefix);
+    }
+  });
+
   describe('when the store does not answer the abort', () => {
     let proxy: FaultProxy;
     before(async () => {
@@ -168,3 +194,16 @@ describe('interrupting a backup', () => {
     });
   });
 });
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Gone, or a zombie nobody has reaped yet (its parent, script(1), was killed). */
+function processGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+}
