@@ -33,7 +33,7 @@ import { verifyCommand } from './commands/verify.ts';
 import { restoreCommand } from './commands/restore.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { createLocalFiles } from './local-files.ts';
-import { acquireLock, processIsAlive, type Lock } from './lock.ts';
+import { acquireLock, type Lock } from './lock.ts';
 import { createHumanReporter } from './output/human.ts';
 import { createJsonReporter } from './output/json.ts';
 import type { Reporter } from './report.ts';
@@ -215,7 +215,7 @@ const stderrWarning = (io: AppIo) => (message: string) => io.stderr(`cass-backup
 
 /** One lock per node's state directory, shared by every command that changes the node or its backups. */
 function runLock(stateDir: string, what: string, io: AppIo): Promise<Lock> {
-  return acquireLock(join(stateDir, 'run.lock'), what, { pid: io.pid, isAlive: processIsAlive });
+  return acquireLock(join(stateDir, 'run.lock'), what, { pid: io.pid, hostname: io.hostname, now: io.now });
 }
 
 async function buildContext(

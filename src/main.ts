@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The entry point and the only module that touches `process`: argv, env, stdio, signals and the exit code.
+// A signal stops the run as src/interrupt.ts describes; whatever happens, the run ends with at most one error line.
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
@@ -8,6 +9,7 @@ import { runApp, type AppState } from './app.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { IncompleteError, LockedError, NodetoolError, StorageError, UnsafePathError, UsageError } from './errors.ts';
 import { redact } from './redact.ts';
+import { interruptedMessage, watchInterrupts, type InterruptSignal } from './interrupt.ts';
 import { batchedWriter } from './output/batched-writer.ts';
 
 const MIN_NODE_MAJOR = 22;
@@ -27,11 +29,14 @@ async function main(): Promise<number> {
     return ExitCode.usage;
   }
   const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
-  const abort = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => abort.abort(new Error(`interrupted by ${sig}`)));
-  }
   const state: AppState = { json: false };
+  const abort = new AbortController();
+  const interrupts = watchInterrupts({
+    listen: (sig, onSignal) => void process.on(sig, onSignal),
+    abort: (reason) => abort.abort(reason),
+    startTimer: (onTimeout, ms) => void setTimeout(onTimeout, ms).unref(),
+    exitNow: (message) => exitAfterOutput(reportLine(ExitCode.incomplete, message, [], state)),
+  });
   try {
     await runApp({
       args: process.argv.slice(2), env: process.env, version, hostname: hostname(), pid: process.pid,
@@ -39,19 +44,30 @@ async function main(): Promise<number> {
       stdout: (t) => stdout.write(t), stderr: (t) => void process.stderr.write(t),
       stderrIsTty: Boolean(process.stderr.isTTY),
     }, state);
-    return ExitCode.ok;
   } catch (err) {
-    return reportFailure(err, state);
+    return reportFailure(err, state, interrupts.received());
   }
+  const signal = interrupts.received();
+  return signal === undefined ? ExitCode.ok : reportLine(ExitCode.incomplete, interruptedMessage(signal, undefined), [], state);
 }
 
-
-function reportFailure(err: unknown, state: AppState): number {
+/** An interrupted run's failure is one line (the signal, then the run's message); others may add details. */
+function reportFailure(err: unknown, state: AppState, signal: InterruptSignal | undefined): number {
   const code = exitCodeFor(err);
   const message = redact(err instanceof Error ? err.message : String(err), process.env);
+  if (signal !== undefined) return reportLine(code, interruptedMessage(signal, message), [], state, err);
   const details: string[] = [];
   if (err instanceof IncompleteError) details.push(...err.failures.slice(0, 20).map((f) => `  - ${redact(f, process.env)}`));
   if (!(err instanceof Error) || !knownError(err)) details.push(...stackOf(err));
+  return reportLine(code, message, details, state, err);
+}
+
+/** The exit code of the first outcome reported: a run ends with exactly one error line, whatever else arrives. */
+let reported: number | undefined;
+
+function reportLine(code: number, message: string, details: readonly string[], state: AppState, err?: unknown): number {
+  if (reported !== undefined) return reported;
+  reported = code;
   stdout.flush();
   if (state.json) {
     // nodetool's own output already went to stderr as it ran; JSON consumers get its tail here.
@@ -70,8 +86,11 @@ function stackOf(err: unknown): string[] {
   return err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6) : [];
 }
 
-const code = await main();
-stdout.flush();
 // Exit once output is flushed, not when every handle is gone: a library may keep an abandoned request (e.g. a
 // stalled upload that was retried elsewhere) open for minutes, and cron must not wait for it.
-process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+function exitAfterOutput(code: number): void {
+  stdout.flush();
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+exitAfterOutput(await main());

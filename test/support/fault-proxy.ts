@@ -14,6 +14,8 @@ export interface FaultPlan {
   readonly resetRate?: number;
   /** Stall (read nothing more, never answer) the n-th request with a body larger than 1 MiB. */
   readonly stallNth?: number;
+  /** Stall every request with this method (e.g. DELETE, which S3 AbortMultipartUpload is). */
+  readonly stallMethod?: string;
   /** Reset every connection for this long, starting when the n-th request arrives. */
   readonly outage?: { readonly afterRequests: number; readonly seconds: number };
   readonly seed?: number;
@@ -76,7 +78,7 @@ export function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultP
     // aws-chunked bodies (streamed with a trailing checksum) carry their size in x-amz-decoded-content-length.
     const length = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0);
     const hasBody = length > 0 || req.headers['transfer-encoding'] === 'chunked';
-    if (hasBody && length > 1024 * 1024 && ++bigBodies === plan.stallNth) {
+    if (req.method === plan.stallMethod || (hasBody && length > 1024 * 1024 && ++bigBodies === plan.stallNth)) {
       counts.stalls++;
       req.pause(); // never read on, never answer: the client must time out
       return;

@@ -49,8 +49,18 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
   return env;
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CliResult> {
-  return runProgram(process.execPath, [cliPath, ...args], env, timeoutMs);
+/**
+ * The program and arguments that run the CLI, optionally through a wrapper command given as its argv prefix (e.g.
+ * `['sh', '-c', 'trap "" INT; exec "$0" "$@"']`, which starts it with SIGINT ignored like a background job).
+ */
+function cliCommand(args: readonly string[], via: readonly string[]): [string, string[]] {
+  const [wrapper, ...wrapperArgs] = via;
+  return wrapper === undefined ? [process.execPath, [cliPath, ...args]] : [wrapper, [...wrapperArgs, process.execPath, cliPath, ...args]];
+}
+
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000, via: readonly string[] = []): Promise<CliResult> {
+  const [program, argv] = cliCommand(args, via);
+  return runProgram(program, argv, env, timeoutMs);
 }
 
 /** `sh -c` script for `unshare --uts`: set the namespace's hostname ($0), then become the command ("$@"). */
@@ -61,7 +71,7 @@ const AS_HOST = 'hostname "$0" && exec "$@"';
  * where os.hostname() is `hostname` while the machine keeps its name.
  */
 export function runCliAs(hostname: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CliResult> {
-  return runProgram('unshare', ['--uts', 'sh', '-c', AS_HOST, hostname, process.execPath, cliPath, ...args], env, timeoutMs);
+  return runCli(args, env, timeoutMs, ['unshare', '--uts', 'sh', '-c', AS_HOST, hostname]);
 }
 
 /** Fails, saying why, when this machine cannot give a process a hostname of its own (runCliAs needs that). */
@@ -85,8 +95,11 @@ function runProgram(file: string, argv: readonly string[], env: NodeJS.ProcessEn
 }
 
 /** Starts the CLI without waiting, for tests that need two runs at once. */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(
+  args: readonly string[], env: NodeJS.ProcessEnv, via: readonly string[] = [],
+): { child: ChildProcess; done: Promise<CliResult> } {
+  const [program, argv] = cliCommand(args, via);
+  const child = spawn(program, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,5 +1,7 @@
 // Direct access to the loopback S3 and GCS servers, for tests to check what the CLI stored.
-import { S3Client, GetObjectCommand, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import {
+  S3Client, GetObjectCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand,
+} from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
 import { requireEnv } from './run-cli.ts';
 
@@ -12,10 +14,7 @@ export interface StoreReader {
 
 export function s3Reader(): StoreReader {
   const bucket = requireEnv('CBR_S3_BUCKET');
-  const client = new S3Client({
-    endpoint: requireEnv('CBR_S3_ENDPOINT'), region: 'us-east-1', forcePathStyle: true,
-    credentials: { accessKeyId: requireEnv('CBR_S3_ACCESS_KEY'), secretAccessKey: requireEnv('CBR_S3_SECRET_KEY') },
-  });
+  const client = s3TestClient();
   const list = async (prefix: string): Promise<Map<string, number>> => {
     const out = new Map<string, number>();
     let token: string | undefined;
@@ -60,4 +59,34 @@ export function gcsReader(): StoreReader {
       for (const key of (await list(prefix)).keys()) await bucket.file(key).delete({ ignoreNotFound: true });
     },
   };
+}
+
+/** The multipart uploads the S3 server still holds under a prefix (started, neither completed nor aborted). */
+export async function s3MultipartUploads(prefix: string): Promise<{ key: string; uploadId: string }[]> {
+  const client = s3TestClient();
+  try {
+    const out = await client.send(new ListMultipartUploadsCommand({ Bucket: requireEnv('CBR_S3_BUCKET'), Prefix: prefix }));
+    return (out.Uploads ?? []).map((u) => ({ key: u.Key ?? '?', uploadId: u.UploadId ?? '?' }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Aborts the multipart uploads left under a prefix: clean-up after a test that leaves some on purpose. */
+export async function abortS3MultipartUploads(prefix: string): Promise<void> {
+  const client = s3TestClient();
+  try {
+    for (const u of await s3MultipartUploads(prefix)) {
+      await client.send(new AbortMultipartUploadCommand({ Bucket: requireEnv('CBR_S3_BUCKET'), Key: u.key, UploadId: u.uploadId }));
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+function s3TestClient(): S3Client {
+  return new S3Client({
+    endpoint: requireEnv('CBR_S3_ENDPOINT'), region: 'us-east-1', forcePathStyle: true,
+    credentials: { accessKeyId: requireEnv('CBR_S3_ACCESS_KEY'), secretAccessKey: requireEnv('CBR_S3_SECRET_KEY') },
+  });
 }

@@ -1,11 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acquireLock } from '../../src/lock.ts';
 import { openJournal } from '../../src/upload/journal.ts';
-import { LockedError } from '../../src/errors.ts';
 import { resumeCommand } from '../../src/app.ts';
 import { connectionFromArgs } from '../../src/cassandra/connection-args.ts';
 import { tagFromSnapshotArgs } from '../../src/commands/snapshot-args.ts';
@@ -19,26 +17,6 @@ import { finishManifest, parseManifest, serializeManifest, type ManifestFile } f
 import { parseCommandLine } from '../../src/cli.ts';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'cbr-unit-'));
-
-describe('lock', () => {
-  it('refuses while the owner lives, takes over a stale lock, releases', async () => {
-    const path = join(tmp(), 'run.lock');
-    const lock = await acquireLock(path, 'snapshot', { pid: 111, isAlive: () => true });
-    await assert.rejects(acquireLock(path, 'incremental', { pid: 222, isAlive: () => true }), (e) => e instanceof LockedError && /pid 111, snapshot/.test(e.message));
-    const taken = await acquireLock(path, 'incremental', { pid: 222, isAlive: (pid) => pid !== 111 });
-    assert.equal(JSON.parse(readFileSync(path, 'utf8')).pid, 222);
-    await taken.release();
-    assert.ok(!existsSync(path));
-    await lock.release();
-  });
-
-  it('treats a torn lock file as stale', async () => {
-    const path = join(tmp(), 'run.lock');
-    writeFileSync(path, '{"pid": 12');
-    const lock = await acquireLock(path, 'x', { pid: 1, isAlive: () => true });
-    await lock.release();
-  });
-});
 
 describe('journal', () => {
   it('keeps confirmed records across reopen and ignores a torn last line', async () => {
