@@ -16,6 +16,17 @@ export interface BackupRow {
   readonly bytes: number;
   /** A manifest exists for every node listed. Unfinished runs (journal, no manifest) are not complete. */
   readonly complete: boolean;
+  /** Why a manifest that exists cannot be read: such a backup is listed, never hidden, and never complete. */
+  readonly damaged?: string;
+}
+
+/** A manifest the store holds but this version rejects. */
+export interface DamagedRow {
+  readonly nodeId: string;
+  readonly tag: string;
+  readonly kind: string | undefined;
+  readonly startedAt: string | undefined;
+  readonly error: string;
 }
 
 /** A run seen in this node's local journal that has no manifest yet: in progress, or failed and resumable. */
@@ -29,12 +40,21 @@ export interface UnfinishedRun {
 
 export function groupByTag(
   manifests: readonly Manifest[], allNodeIds: readonly string[], unfinished: readonly UnfinishedRun[] = [],
+  damaged: readonly DamagedRow[] = [],
 ): BackupRow[] {
   const byTag = new Map<string, Manifest[]>();
   for (const m of manifests) byTag.set(m.tag, [...(byTag.get(m.tag) ?? []), m]);
   const rows = [...byTag.entries()].map(([tag, group]) => rowOf(tag, group, allNodeIds));
   for (const u of unfinished) if (!byTag.has(u.tag)) rows.push(unfinishedRow(u, allNodeIds));
+  for (const d of damaged) rows.push(damagedRow(d, allNodeIds));
   return rows.sort(byTime);
+}
+
+function damagedRow(d: DamagedRow, allNodeIds: readonly string[]): BackupRow {
+  return {
+    tag: d.tag, kind: d.kind ?? '?', startedAt: d.startedAt, finishedAt: undefined, nodes: [d.nodeId],
+    everyNode: allNodeIds.every((id) => id === d.nodeId), files: 0, bytes: 0, complete: false, damaged: d.error,
+  };
 }
 
 function rowOf(tag: string, group: readonly Manifest[], allNodeIds: readonly string[]): BackupRow {
@@ -74,7 +94,8 @@ export function formatTable(rows: readonly BackupRow[], nodeCount: number, forma
   const header = ['TAG', 'KIND', 'STARTED', 'NODES', 'FILES', 'BYTES', 'COMPLETE'];
   const lines = rows.map((r) => [
     r.tag, r.kind, r.startedAt === undefined ? '-' : shortTime(r.startedAt), `${r.nodes.length}/${nodeCount}`,
-    String(r.files), formatBytes(r.bytes), r.complete ? 'yes' : 'no (no manifest: in progress or failed)',
+    String(r.files), formatBytes(r.bytes),
+    r.complete ? 'yes' : r.damaged !== undefined ? `no: DAMAGED manifest (${r.damaged})` : 'no (no manifest: in progress or failed)',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const render = (cells: readonly string[]): string =>

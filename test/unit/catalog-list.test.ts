@@ -58,16 +58,22 @@ describe('list', () => {
     assert.ok(!h.stdout().includes('incr-1'), "node-b's backup is not listed");
   });
 
-  it('an unreadable manifest is reported and does not hide the others', async () => {
+  it('an unreadable manifest is listed as damaged, never complete, and does not hide the others', async () => {
     const h = await harness({ json: true });
     await twoNodes(h.backend);
     await putRawManifest(h.backend, 'node-a', 'evil', { format: 1, nodeId: 'node-a', tag: 'evil', dataDirs: ['/d'],
-      files: [{ path: '../../etc/passwd', dataDir: 0, size: 1, key: 'x', crc32c: 'AAAAAA==' }] });
+      startedAt: '2026-11-26T13:00:00.000Z', files: [{ path: '../../etc/passwd', dataDir: 0, size: 1, key: 'x', crc32c: 'AAAAAA==' }] });
     await listCommand({ allNodes: false }, h.ctx);
     const doc = JSON.parse(h.stdout()) as JsonList;
-    assert.deepEqual(doc.backups.map((b) => b.tag), ['nightly-1', 'nightly-2']);
+    assert.deepEqual(doc.backups.map((b) => b.tag), ['nightly-1', 'nightly-2', 'evil']);
+    const evil = doc.backups.find((b) => b.tag === 'evil');
+    assert.equal(evil?.complete, false);
+    assert.match(String((evil as { damaged?: string } | undefined)?.damaged), /unsafe path/);
     assert.equal(doc.problems.length, 1);
     assert.match(doc.problems[0]?.error ?? '', /unsafe path/);
+    const text = await harness({}, h.root);
+    await listCommand({ allNodes: false }, text.ctx);
+    assert.match(text.stdout(), /evil .*no: DAMAGED manifest \(.*unsafe path/);
   });
 
   it('shows a snapshot run of this node that has a journal but no manifest as not complete', async () => {

@@ -13,7 +13,7 @@ import { finishManifest } from '../../src/catalog/manifest.ts';
 import { writeManifest } from '../../src/catalog/catalog.ts';
 import { manifestKey, manifestsPrefix } from '../../src/catalog/keys.ts';
 import type { RunEvent } from '../../src/report.ts';
-import { UsageError } from '../../src/errors.ts';
+import { IncompleteError, UsageError } from '../../src/errors.ts';
 
 const NODE = 'n1';
 const HOUR = 3600_000;
@@ -202,12 +202,30 @@ describe('purge', () => {
     assert.equal(run.events.length, 0, 'nothing else on stdout');
   });
 
-  it('stops, deleting nothing, when a manifest cannot be read', async () => {
+  it('deletes no data object when a manifest is beyond reading (its objects are unknown), and says so with exit 4', async () => {
     await fixture();
     await backend.put(manifestKey(NODE, 'broken'), bytesSource(Buffer.from('{not json')));
     const before = await storedKeys();
-    await assert.rejects(purge({ keepLast: 1, yes: true }), /cannot read manifest/);
-    assert.deepEqual(await storedKeys(), before);
+    await assert.rejects(purge({ keepLast: 1, yes: true }), (err: unknown) =>
+      err instanceof IncompleteError && /deleted no data object/.test(err.message) && /broken\.json/.test(err.message));
+    const after = await storedKeys();
+    for (const key of before) {
+      if (!key.includes('/.cass-backup-run/manifests/')) assert.ok(after.has(key), `${key} (data) survives`);
+    }
+    assert.ok(after.has(manifestKey(NODE, 'broken')), 'the damaged manifest is kept');
+    assert.ok(!after.has(manifestKey(NODE, 's1')), 'expired manifests still expire');
+  });
+
+  it('a damaged manifest whose keys can be read is kept with its objects, and the other backups are purged', async () => {
+    await fixture();
+    const named = `${NODE}/ks/t-1/snapshots/s1/nb-1-big-Data.db`; // otherwise only the expired s1 references it
+    await backend.put(manifestKey(NODE, 'future'), bytesSource(Buffer.from(JSON.stringify({ format: 99, kind: 'snapshot', files: [{ key: named }] }))));
+    const run = await purge({ keepLast: 1, yes: true });
+    const after = await storedKeys();
+    assert.ok(after.has(named), 'the object the damaged manifest names survives');
+    assert.ok(after.has(manifestKey(NODE, 'future')));
+    assert.ok(!after.has(`${NODE}/ks/t-1/snapshots/s1/manifest.json`), 'the expired backups\' other objects are deleted');
+    assert.ok(run.events.some((e) => e.type === 'warning' && /future\.json is damaged/.test(e.message)));
   });
 
   it('refuses to run without a retention rule or with a bad grace period', async () => {
