@@ -43,7 +43,7 @@ import { repairCommand } from './commands/repair.ts';
 import { incrementalCommand } from './commands/incremental.ts';
 import { formatDetectReport } from './commands/detect.ts';
 import { connectionFromArgs } from './cassandra/connection-args.ts';
-import { globalOptions } from './config/options.ts';
+import { resumeCommand } from './config/resume-command.ts';
 
 export interface AppIo {
   readonly args: readonly string[];
@@ -134,7 +134,7 @@ async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, r
     return closing(catalog.backend, () => dispatchCatalog(parsed, catalog));
   }
   const passthrough = 'nodetoolArgs' in parsed ? connectionFromArgs(parsed.nodetoolArgs) : { args: [], connection: {} };
-  const ctx = await buildContext(opts, io, reporter, passthrough.connection);
+  const ctx = await buildContext(opts, io, reporter, passthrough.connection, parsed.raw);
   return closing(ctx.backend, () => runBackupCommand(parsed, passthrough.args, ctx));
 }
 
@@ -219,7 +219,7 @@ function runLock(stateDir: string, what: string, io: AppIo): Promise<Lock> {
 }
 
 async function buildContext(
-  opts: GlobalOptions, io: AppIo, reporter: Reporter, extraConnection: ConnectionOverrides,
+  opts: GlobalOptions, io: AppIo, reporter: Reporter, extraConnection: ConnectionOverrides, raw: Readonly<Record<string, unknown>>,
 ): Promise<BackupContext> {
   if (opts.dest) parseDestination(opts.dest); // a malformed --dest is reported before anything slower
   const stateDir = await usableStateDir(opts.stateDir ?? defaultStateDir(io));
@@ -232,7 +232,7 @@ async function buildContext(
   const files = throttledFiles(createLocalFiles(), opts.maxRate);
   const yamlFacts: CassandraYamlFacts = dataDirs.yamlPath ? await readCassandraYamlFacts(dataDirs.yamlPath).catch(() => ({})) : {};
   return {
-    nodeId, hostname, cloud, dataDirs: dataDirs.dirs,
+    nodeId, hostname, cloud, dataDirs: dataDirs.dirs, dataDirsGiven: dataDirs.source === 'flag',
     clusterNameFromYaml: yamlFacts.clusterName,
     backend, reporter, stateDir, toolVersion: io.version, concurrency: opts.concurrency, layout: opts.layout, dryRun: opts.dryRun,
     nodetool: createNodetool({
@@ -251,7 +251,7 @@ async function buildContext(
     lock: (what) => runLock(stateDir, what, io),
     pid: io.pid, bootId: await readBootId(), leaseTimeoutMs: opts.leaseTimeoutMs, allowHostIdChange: opts.allowHostIdChange,
     hostIds: fileHostIdMemory(hostIdPath(stateDir, nodeId)),
-    resumeCommand: (tag) => resumeCommand(io.args, tag),
+    resumeCommand: (tag) => resumeCommand(raw, tag),
     signal: io.signal,
   };
 }
@@ -304,30 +304,6 @@ function defaultStateDir(io: AppIo): string {
 
 function stderrStream(io: AppIo): Writable {
   return new Writable({ write(chunk: Buffer, _enc, done) { io.stderr(chunk.toString()); done(); } });
-}
-
-/** The same global flags as this run, with `snapshot --resume TAG` instead of nodetool's arguments. */
-export function resumeCommand(args: readonly string[], tag: string): string {
-  const kept: string[] = [];
-  const names = new Set(Object.keys(globalOptions).map((n) => `--${n}`));
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? '';
-    const name = a.split('=')[0] ?? a;
-    if (!names.has(name) && !name.startsWith('--no-')) continue;
-    kept.push(a);
-    const next = args[i + 1];
-    if (!a.includes('=') && next !== undefined && !next.startsWith('-') && !isBooleanFlag(name)) kept.push(args[++i] ?? '');
-  }
-  return ['cass-backup-run', 'snapshot', '--resume', tag, ...kept].map(shellQuote).join(' ');
-}
-
-function isBooleanFlag(name: string): boolean {
-  const spec = (globalOptions as Record<string, { type: string }>)[name.replace(/^--(no-)?/, '')];
-  return spec?.type === 'boolean';
-}
-
-function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 async function detect(opts: GlobalOptions, io: AppIo): Promise<void> {

@@ -46,6 +46,8 @@ export interface BackupContext {
   readonly hostname: string;
   readonly cloud: CloudFacts;
   readonly dataDirs: readonly string[];
+  /** The data directories were named by the operator (--data-dir or its variable), not read from cassandra.yaml. */
+  readonly dataDirsGiven: boolean;
   readonly clusterNameFromYaml: string | undefined;
   readonly backend: Backend;
   readonly reporter: Reporter;

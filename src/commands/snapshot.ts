@@ -6,6 +6,10 @@ import type { RunLease } from '../catalog/run-lease.ts';
 import type { BackupContext } from './context.ts';
 import { journalPath } from '../state-dir.ts';
 import { tagFromSnapshotArgs } from './snapshot-args.ts';
+import { resolve } from 'node:path';
+import type { LocalFile } from '../domain.ts';
+import type { RecordedFile, SnapshotRecord } from '../snapshot-registry.ts';
+import { shellQuote } from '../config/resume-command.ts';
 
 export interface SnapshotInput {
   readonly nodetoolArgs: readonly string[];
@@ -35,7 +39,8 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
 async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: RunLease, ctx: BackupContext): Promise<BackupRunResult> {
   const catalog = await loadCatalog(ctx);
   await clearStaleSnapshots(ctx, input.resumeTag);
-  const taken = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : await takeSnapshot(input, ctx);
+  const recorded = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : undefined;
+  const taken = recorded !== undefined ? { tag: recorded.tag, args: ['snapshot', '-t', recorded.tag] } : await takeSnapshot(input, ctx);
   const tag = taken.tag;
   // nodetool info starts a JVM: let it run while the files upload; only the manifest needs its answer.
   const cassandra = ctx.nodetool.info();
@@ -43,6 +48,9 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
   if (enumerated.files.length === 0) {
     throw new UsageError(`snapshot "${tag}" has no files under ${ctx.dataDirs.join(', ')}: check --data-dir / cassandra.yaml`);
   }
+  const record = recordOf(ctx.dataDirs, enumerated.files);
+  if (recorded?.record !== undefined) assertUnchanged(tag, recorded.record, record);
+  else await ctx.registry.record(tag, record);
   const result = await runBackup(
     { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra,
       nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`,
@@ -82,11 +90,51 @@ async function clearStaleSnapshots(ctx: BackupContext, keep: string | undefined)
   }
 }
 
-async function resumable(tag: string, ctx: BackupContext): Promise<{ tag: string; args: string[] }> {
-  if (!(await ctx.enumerate.snapshotExists(ctx.dataDirs, tag))) {
-    throw new UsageError(`no snapshot "${tag}" under ${ctx.dataDirs.join(', ')} to resume`);
+/**
+ * A resume uploads the snapshot as it was first enumerated, from the same data directories: a resume that saw
+ * only some of them would write a complete-looking manifest of a part, then clear the snapshot everywhere.
+ */
+async function resumable(tag: string, ctx: BackupContext): Promise<{ tag: string; record: SnapshotRecord | undefined }> {
+  const record = await ctx.registry.recorded(tag);
+  if (record === undefined) {
+    // Not taken by this tool with this state directory: only the operator can say where all of it lies.
+    if (!ctx.dataDirsGiven) {
+      throw new UsageError(`no record of a snapshot "${tag}" taken by cass-backup-run with state directory ${ctx.stateDir}, so it is ` +
+        `not known which data directories it spans: name every one of them with --data-dir, or use the state directory of the run that took it`);
+    }
+    if (!(await ctx.enumerate.snapshotExists(ctx.dataDirs, tag))) throw new UsageError(`no snapshot "${tag}" under ${ctx.dataDirs.join(', ')} to resume`);
+    return { tag, record: undefined };
   }
-  return { tag, args: ['snapshot', '-t', tag] };
+  const now = ctx.dataDirs.map((d) => resolve(d));
+  const then = record.dataDirs.map((d) => resolve(d));
+  if (now.join('\0') !== then.join('\0')) {
+    throw new UsageError(`snapshot "${tag}" was taken in the data directories ${then.join(', ')}, but this run has ${now.join(', ')}; ` +
+      `resume it with the same ones: ${then.map((d) => `--data-dir ${shellQuote(d)}`).join(' ')}`);
+  }
+  if (!(await ctx.enumerate.snapshotExists(ctx.dataDirs, tag))) {
+    throw new UsageError(`no snapshot "${tag}" under ${ctx.dataDirs.join(', ')} to resume (cleared since?)`);
+  }
+  return { tag, record };
+}
+
+function recordOf(dataDirs: readonly string[], files: readonly LocalFile[]): SnapshotRecord {
+  return {
+    dataDirs: [...dataDirs],
+    files: files.map((f) => ({ relPath: f.relPath, dataDir: dataDirs.indexOf(f.dataDir), size: f.size, mtimeMs: f.mtimeMs, ino: f.ino })),
+  };
+}
+
+/** The snapshot's files must be the ones first enumerated: a snapshot is immutable hard links. */
+function assertUnchanged(tag: string, then: SnapshotRecord, now: SnapshotRecord): void {
+  const id = (f: RecordedFile) => `${f.dataDir}\0${f.relPath}\0${f.size}\0${f.mtimeMs}\0${f.ino}`;
+  const nowIds = new Set(now.files.map(id));
+  const thenIds = new Set(then.files.map(id));
+  const missing = then.files.filter((f) => !nowIds.has(id(f))).map((f) => f.relPath);
+  const extra = now.files.filter((f) => !thenIds.has(id(f))).map((f) => f.relPath);
+  if (missing.length === 0 && extra.length === 0) return;
+  const first = [...missing.map((p) => `missing or changed: ${p}`), ...extra.map((p) => `not in it then: ${p}`)].slice(0, 3).join('; ');
+  throw new IncompleteError(`snapshot "${tag}" is not what it was when its upload started (${missing.length} file(s) missing or ` +
+    `changed, ${extra.length} new; ${first}); it cannot be resumed: take a new snapshot`);
 }
 
 function dryRun(input: SnapshotInput, ctx: BackupContext): undefined {

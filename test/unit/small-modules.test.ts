@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, existsSync, appendFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openJournal } from '../../src/upload/journal.ts';
-import { resumeCommand } from '../../src/app.ts';
+import { resumeCommand } from '../../src/config/resume-command.ts';
 import { connectionFromArgs } from '../../src/cassandra/connection-args.ts';
 import { tagFromSnapshotArgs } from '../../src/commands/snapshot-args.ts';
 import { incrementalTag } from '../../src/commands/incremental.ts';
@@ -94,9 +94,18 @@ describe('batchedWriter', () => {
 });
 
 describe('command-line helpers', () => {
-  it('resumeCommand keeps the global flags and drops nodetool arguments', () => {
-    const cmd = resumeCommand(['snapshot', '-t', 'x', '-kt', 'ks.t', '--dest', 's3://b/p', '--data-dir', '/d 1', '--keep-snapshot', '--json'], 'x');
-    assert.equal(cmd, "cass-backup-run snapshot --resume x --dest s3://b/p --data-dir '/d 1' --json");
+  it('resumeCommand keeps the global flags (every value, quoted) and --keep-snapshot, and drops nodetool arguments', async () => {
+    const parsed = async (args: string[]) => {
+      const outcome = await parseCommandLine(args, '0');
+      assert.equal(outcome.kind, 'run');
+      return outcome.kind === 'run' ? outcome.parsed.raw : {};
+    };
+    const cmd = resumeCommand(await parsed(['snapshot', '-t', 'x', '-kt', 'ks.t', '--dest', 's3://b/p', '--data-dir', '/d 1',
+      '--data-dir=/d2', '--keep-snapshot', '--json', '--no-s3-path-style']), 'x');
+    assert.equal(cmd, "cass-backup-run snapshot --resume x --dest s3://b/p --no-s3-path-style --data-dir '/d 1' --data-dir /d2 --json --keep-snapshot");
+    // Several values after one flag (yargs arrays), and a value with a quote in it.
+    assert.equal(resumeCommand(await parsed(['--data-dir', '/a', "/b'c", '--json', 'snapshot']), 't'),
+      "cass-backup-run snapshot --resume t --data-dir /a --data-dir '/b'\\''c' --json");
   });
 
   it('connectionFromArgs moves nodetool connection options out and refuses a plain password', () => {
