@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 // CQL helpers for end-to-end tests against the loopback Cassandra started by scripts/testenv.sh.
 // Tests create their own keyspace with a unique name so runs never see each other's data.
@@ -95,6 +96,24 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
   } finally {
     await client.shutdown();
   }
+}
+
+/**
+ * Inserts rows [from, from + count) into one sample table with `bytes` random (incompressible) bytes each: SSTables
+ * that take real time to upload under --max-rate.
+ */
+export async function insertRandomRows(keyspace: string, table: SampleTable, from: number, count: number, bytes = 1024): Promise<void> {
+  await withClient(async (client) => {
+    const column = table === 'users' ? 'name' : 'kind';
+    const query = `INSERT INTO ${keyspace}.${table} (id, ${column}, payload) VALUES (?, ?, ?)`;
+    for (let start = from; start < from + count; start += 50) {
+      const writes: Promise<unknown>[] = [];
+      for (let id = start; id < Math.min(start + 50, from + count); id++) {
+        writes.push(client.execute(query, [id, `${column}-${id % 7}`, randomBytes(bytes)], { prepare: true }));
+      }
+      await Promise.all(writes);
+    }
+  });
 }
 
 /** Inserts rows [from, from + count) into both sample tables. */

@@ -10,6 +10,8 @@ export interface StoreReader {
   get(key: string): Promise<Buffer>;
   list(prefix: string): Promise<Map<string, number>>;
   deletePrefix(prefix: string): Promise<void>;
+  /** Deletes exactly these keys (as a purge of another host, a lifecycle rule or an operator would). */
+  deleteKeys(keys: readonly string[]): Promise<void>;
 }
 
 export function s3Reader(): StoreReader {
@@ -33,7 +35,9 @@ export function s3Reader(): StoreReader {
     },
     list,
     async deletePrefix(prefix) {
-      const keys = [...(await list(prefix)).keys()];
+      await this.deleteKeys([...(await list(prefix)).keys()]);
+    },
+    async deleteKeys(keys) {
       for (let i = 0; i < keys.length; i += 1000) {
         await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) } }));
       }
@@ -56,7 +60,10 @@ export function gcsReader(): StoreReader {
     },
     list,
     async deletePrefix(prefix) {
-      for (const key of (await list(prefix)).keys()) await bucket.file(key).delete({ ignoreNotFound: true });
+      await this.deleteKeys([...(await list(prefix)).keys()]);
+    },
+    async deleteKeys(keys) {
+      for (const key of keys) await bucket.file(key).delete({ ignoreNotFound: true });
     },
   };
 }
