@@ -3,6 +3,8 @@
 // Cross-cutting behaviour (retry, dry run, rate limit) wraps a Backend instead of living in an adapter.
 import type { Readable } from 'node:stream';
 
+export { isAlreadyExists } from './already-exists.ts';
+
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
@@ -28,6 +30,12 @@ export interface PutOptions {
   readonly signal?: AbortSignal;
   /** Called with each increment of bytes handed to the store (for progress and rate accounting). */
   readonly onBytes?: (bytes: number) => void;
+  /**
+   * Store the object only if no object exists under the key (S3 `If-None-Match: *`, GCS `ifGenerationMatch=0`,
+   * an exclusive link on file://). If one exists, put throws a permanent StorageError that isAlreadyExists()
+   * recognises, and the existing object is left as it was. A lost race is an answer, not an error to retry.
+   */
+  readonly createOnly?: boolean;
 }
 
 export interface GetOptions {
@@ -41,6 +49,16 @@ export interface SignalOptions {
 export interface CopyOptions extends SignalOptions {
   /** The source's size when the caller knows it (from a manifest): saves asking the store first. */
   readonly size?: number;
+}
+
+/** An upload that was started and neither completed nor aborted, e.g. by a run that was killed. */
+export interface IncompleteUpload {
+  /** The key the upload would have stored, relative to the destination root like every other key. */
+  readonly key: string;
+  /** The store's name for this upload (S3 UploadId; file://: the temp file's name). */
+  readonly uploadId: string;
+  /** When it was started (S3 Initiated; file://: the temp file's mtime, i.e. its last write). */
+  readonly initiated?: Date;
 }
 
 export interface Backend {
@@ -59,5 +77,13 @@ export interface Backend {
   copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<ObjectInfo>;
   /** Deletes in batches; a key that does not exist is not an error. */
   delete(keys: readonly string[], options?: SignalOptions): Promise<void>;
+  /**
+   * Incomplete uploads whose key starts with prefix, in no guaranteed order, including ones still in progress
+   * (the caller decides by `initiated` and its leases which are abandoned). Undefined where a store has none to
+   * list (GCS resumable sessions cannot be listed and expire by themselves).
+   */
+  listIncompleteUploads?(prefix: string, options?: SignalOptions): AsyncIterable<IncompleteUpload>;
+  /** Discards an upload listed by listIncompleteUploads; one that is already gone is not an error. */
+  abortIncompleteUpload?(upload: IncompleteUpload, options?: SignalOptions): Promise<void>;
   close(): Promise<void>;
 }
