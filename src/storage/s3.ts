@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors.ts';
 import { crc32cOf, crc32cToBase64 } from '../checksum/crc32c.ts';
+import { alreadyExistsError } from './already-exists.ts';
 import type { Backend, CopyOptions, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 import { assertDirPrefix } from './prefix.ts';
 import { sendWithBody } from './s3-body.ts';
@@ -76,6 +77,32 @@ function ifAbsent(options: PutOptions | undefined): { IfNoneMatch?: string } {
 }
 
 async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
+  try {
+    return await putBySize(ctx, key, source, options);
+  } catch (err) {
+    if (options?.createOnly === true && await takenAfterFailure(ctx, key, err, options.signal)) {
+      throw alreadyExistsError(`S3 object s3://${ctx.s.bucket}/${ctx.s.prefix + key}`, `found after ${(err as StorageError).code}`, err);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Whether a create-only put that failed in transit found its key taken. A store may check the condition before
+ * reading the body, answer 412 and close the connection while the body is still being sent (versitygw does), so
+ * the client sees only a reset; every retry would end the same way. An object under the key then settles it (it
+ * may also be this put's own, stored before its answer was lost: the caller compares content when it matters).
+ */
+async function takenAfterFailure(ctx: Ctx, key: string, err: unknown, signal: AbortSignal | undefined): Promise<boolean> {
+  if (!(err instanceof StorageError) || err.permanent || signal?.aborted) return false;
+  try {
+    return (await stat(ctx, key, { signal })) !== undefined;
+  } catch {
+    return false; // the store cannot be asked either: the transport error stands, for the engine to retry
+  }
+}
+
+async function putBySize(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   if (source.size > ctx.s.multipartThreshold) {
     return { key, size: source.size, etag: await multipartPut(ctx, ctx.s.prefix + key, source, options) };
   }

@@ -35,8 +35,8 @@ export async function sha256Of(stream: Readable): Promise<string> {
   return hash.digest('hex');
 }
 
-export async function collect(items: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
-  const out: ObjectInfo[] = [];
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
 }
