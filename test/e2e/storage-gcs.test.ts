@@ -111,6 +111,12 @@ describe('gcs adapter specifics (fake-gcs-server)', () => {
     }
   });
 
+  it('has no incomplete uploads to list: resumable sessions cannot be listed and expire by themselves', () => {
+    const backend = createGcsBackend(config(prefix));
+    assert.equal(backend.listIncompleteUploads, undefined);
+    assert.equal(backend.abortIncompleteUpload, undefined);
+  });
+
   it('a single-request upload reports crc32c and generation', async () => {
     const backend = createGcsBackend(config(prefix));
     const data = Buffer.from('a small sstable component');
