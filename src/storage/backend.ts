@@ -34,6 +34,8 @@ export interface PutOptions {
    * Store the object only if no object exists under the key (S3 `If-None-Match: *`, GCS `ifGenerationMatch=0`,
    * an exclusive link on file://). If one exists, put throws a permanent StorageError that isAlreadyExists()
    * recognises, and the existing object is left as it was. A lost race is an answer, not an error to retry.
+   * The object found may also be this put's own, stored by an attempt whose answer was lost (a retry then sees
+   * it): a caller that must tell the two apart compares the stored object with its bytes (stat's crc32c, get).
    */
   readonly createOnly?: boolean;
 }

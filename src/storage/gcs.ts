@@ -178,7 +178,7 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
   const name = ctx.prefix + key;
   const file = ctx.bucket.file(name);
   // validation: the library hashes what it sends and, on a crc32c mismatch, deletes the object and fails.
-  // ifGenerationMatch 0: "only if no live object has this name", checked by GCS when the upload completes.
+  // ifGenerationMatch 0: "only if no live object has this name"; a resumable upload carries it from its session.
   const common: UploadOptions = {
     validation: 'crc32c', contentType: 'application/octet-stream',
     ...(options?.createOnly === true ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),

@@ -283,7 +283,7 @@ async function* listIncompleteUploads(ctx: Ctx, prefix: string, options?: Signal
       const st = await fsStat(join(ctx.root, tempKey));
       yield { key, uploadId: name, initiated: st.mtime };
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw localError(err, 'list incomplete uploads', key); // finished meanwhile
+      if (errnoCode(err) !== 'ENOENT') throw localError(err, 'list incomplete uploads', key); // else: finished meanwhile
     }
   }
 }

@@ -81,7 +81,7 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
     return await putBySize(ctx, key, source, options);
   } catch (err) {
     if (options?.createOnly === true && await takenAfterFailure(ctx, key, err, options.signal)) {
-      throw alreadyExistsError(`S3 object s3://${ctx.s.bucket}/${ctx.s.prefix + key}`, `found after ${(err as StorageError).code}`, err);
+      throw alreadyExistsError(`S3 object s3://${ctx.s.bucket}/${ctx.s.prefix + key}`, `found after ${(err as StorageError).code ?? 'a failed request'}`, err);
     }
     throw err;
   }
