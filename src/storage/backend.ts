@@ -2,12 +2,8 @@
 // Keys are relative to the destination's root (bucket + prefix); adapters add the prefix themselves.
 // Cross-cutting behaviour (retry, dry run, rate limit) wraps a Backend instead of living in an adapter.
 import type { Readable } from 'node:stream';
-import { StorageError } from '../errors.ts';
 
-/** A create-only put found an object under its key: a lost race, an answer rather than an error to retry. */
-export function isAlreadyExists(err: unknown): boolean {
-  return err instanceof StorageError && err.code === 'PreconditionFailed';
-}
+export { isAlreadyExists } from './already-exists.ts';
 
 export interface ObjectInfo {
   readonly key: string;
@@ -34,7 +30,13 @@ export interface PutOptions {
   readonly signal?: AbortSignal;
   /** Called with each increment of bytes handed to the store (for progress and rate accounting). */
   readonly onBytes?: (bytes: number) => void;
-  /** Store only if no object exists under the key; otherwise fail so that isAlreadyExists(err) is true. */
+  /**
+   * Store the object only if no object exists under the key (S3 `If-None-Match: *`, GCS `ifGenerationMatch=0`,
+   * an exclusive link on file://). If one exists, put throws a permanent StorageError that isAlreadyExists()
+   * recognises, and the existing object is left as it was. A lost race is an answer, not an error to retry.
+   * The object found may also be this put's own, stored by an attempt whose answer was lost (a retry then sees
+   * it): a caller that must tell the two apart compares the stored object with its bytes (stat's crc32c, get).
+   */
   readonly createOnly?: boolean;
 }
 
@@ -51,10 +53,13 @@ export interface CopyOptions extends SignalOptions {
   readonly size?: number;
 }
 
-/** An upload begun and never completed (an S3 multipart upload, a local temp file): storage nothing references. */
+/** An upload that was started and neither completed nor aborted, e.g. by a run that was killed. */
 export interface IncompleteUpload {
+  /** The key the upload would have stored, relative to the destination root like every other key. */
   readonly key: string;
+  /** The store's name for this upload (S3 UploadId; file://: the temp file's name). */
   readonly uploadId: string;
+  /** When it was started (S3 Initiated; file://: the temp file's mtime, i.e. its last write). */
   readonly initiated?: Date;
 }
 
@@ -74,8 +79,13 @@ export interface Backend {
   copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<ObjectInfo>;
   /** Deletes in batches; a key that does not exist is not an error. */
   delete(keys: readonly string[], options?: SignalOptions): Promise<void>;
-  /** Uploads under prefix that were begun and never completed; absent where a store cannot list them. */
+  /**
+   * Incomplete uploads whose key starts with prefix, in no guaranteed order, including ones still in progress
+   * (the caller decides by `initiated` and its leases which are abandoned). Undefined where a store has none to
+   * list (GCS resumable sessions cannot be listed and expire by themselves).
+   */
   listIncompleteUploads?(prefix: string, options?: SignalOptions): AsyncIterable<IncompleteUpload>;
+  /** Discards an upload listed by listIncompleteUploads; one that is already gone is not an error. */
   abortIncompleteUpload?(upload: IncompleteUpload, options?: SignalOptions): Promise<void>;
   close(): Promise<void>;
 }

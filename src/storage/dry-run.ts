@@ -1,9 +1,11 @@
 // --dry-run: reads pass through, writes are counted and dropped, so a dry run changes nothing remotely.
+// A put's createOnly is ignored (nothing is written, so nothing can be refused); listing incomplete uploads is a
+// read, aborting one a write.
 import type { Backend, ObjectInfo, PutOptions, PutSource } from './backend.ts';
 
 export function withDryRun(inner: Backend): Backend {
+  const { listIncompleteUploads } = inner;
   return {
-    ...inner,
     description: `${inner.description} (dry run)`,
     put: async (key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> => {
       options?.onBytes?.(0);
@@ -15,6 +17,10 @@ export function withDryRun(inner: Backend): Backend {
     listDirs: (prefix, options) => inner.listDirs(prefix, options),
     stat: (key, options) => inner.stat(key, options),
     get: (key, options) => inner.get(key, options),
+    ...(listIncompleteUploads === undefined ? {} : {
+      listIncompleteUploads: (prefix, options) => listIncompleteUploads.call(inner, prefix, options),
+      abortIncompleteUpload: async (): Promise<void> => {},
+    }),
     close: () => inner.close(),
   };
 }

@@ -6,7 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File, type FileMetadata } from '@google-cloud/storage';
 import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import { StorageError } from '../errors.ts';
+import { alreadyExistsError } from './already-exists.ts';
 import type { Backend, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
+import { assertDirPrefix, normalizePrefix } from './prefix.ts';
 import { readWholeSource } from './source.ts';
 
 export interface GcsBackendConfig {
@@ -48,11 +50,6 @@ interface Ctx {
   readonly chunkSize: number | undefined;
 }
 
-function normalizePrefix(prefix: string): string {
-  const trimmed = prefix.replace(/^\/+|\/+$/g, '');
-  return trimmed === '' ? '' : `${trimmed}/`;
-}
-
 /** The library's CRC32C validator interface, backed by the native implementation. */
 function nativeCrc32cValidator(): { update(data: Buffer): void; toString(): string; validate(value: string): boolean } {
   let crc = 0;
@@ -71,7 +68,8 @@ export function createGcsBackend(config: GcsBackendConfig): Backend {
     ...(config.projectId === undefined ? {} : { projectId: config.projectId }),
     crc32cGenerator: nativeCrc32cValidator,
     timeout: config.requestTimeoutMs ?? 120_000,
-    // Few, quick library retries: the engine owns retries (with backoff that outlasts an outage).
+    // Few, quick library retries: the engine owns retries (with backoff that outlasts an outage). The library
+    // retries an upload only when it carries a precondition (createOnly); others are left to the engine.
     retryOptions: { autoRetry: true, maxRetries: 2, maxRetryDelay: 4, totalTimeout: 60 },
   });
   const ctx: Ctx = {
@@ -134,6 +132,8 @@ function gcsError(ctx: Ctx, err: unknown, op: string, key?: string, missing: Mis
   if (signal?.aborted) return signal.reason;
   if (err instanceof StorageError) return err;
   const status = statusOf(err);
+  // Only create-only puts send a precondition (ifGenerationMatch=0), so a 412 is their refusal.
+  if (status === 412) return alreadyExistsError(`GCS object gs://${ctx.bucketName}/${key ?? ''}`, codeOf(err, status), err);
   const bucketGone = status === 404 && (missing === 'bucket' || /bucket/i.test(String((err as Error)?.message)));
   const code = bucketGone ? 'NoSuchBucket' : codeOf(err, status);
   const permanent = status === 401 || status === 403 || status === 404 || code === 'FILE_NO_UPLOAD_DELETE';
@@ -151,6 +151,13 @@ function infoOf(ctx: Ctx, meta: FileMetadata): ObjectInfo {
 }
 
 // ---------- put ----------
+
+/** What both upload paths (single request and resumable) send. */
+interface UploadOptions {
+  readonly validation: 'crc32c';
+  readonly contentType: string;
+  readonly preconditionOpts?: { readonly ifGenerationMatch: number };
+}
 
 /** Counts bytes for progress and the watchdog, and fails a source that ends short of the size the upload declared. */
 function counter(size: number, onBytes: (bytes: number) => void): Transform {
@@ -171,7 +178,11 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
   const name = ctx.prefix + key;
   const file = ctx.bucket.file(name);
   // validation: the library hashes what it sends and, on a crc32c mismatch, deletes the object and fails.
-  const common = { validation: 'crc32c', contentType: 'application/octet-stream' } as const;
+  // ifGenerationMatch 0: "only if no live object has this name"; a resumable upload carries it from its session.
+  const common: UploadOptions = {
+    validation: 'crc32c', contentType: 'application/octet-stream',
+    ...(options?.createOnly === true ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
+  };
   try {
     if (source.size <= ctx.resumableThreshold) {
       const body = await readWholeSource(source, options?.signal); // a read failure comes before any request
@@ -192,8 +203,7 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
  * requestTimeoutMs fails the upload (the engine retries). Whatever fails it, its requests are aborted with it.
  */
 async function resumableUpload(
-  ctx: Ctx, file: File, source: PutSource, common: { validation: 'crc32c'; contentType: string },
-  options: PutOptions | undefined,
+  ctx: Ctx, file: File, source: PutSource, common: UploadOptions, options: PutOptions | undefined,
 ): Promise<void> {
   const cancel = new AbortController();
   let stalled = false;
@@ -318,7 +328,7 @@ async function* list(ctx: Ctx, prefix: string, options?: SignalOptions): AsyncIt
 }
 
 async function listDirs(ctx: Ctx, prefix: string, options?: SignalOptions): Promise<string[]> {
-  if (prefix !== '' && !prefix.endsWith('/')) throw new RangeError(`listDirs prefix must end with "/": ${prefix}`);
+  assertDirPrefix(prefix);
   const full = ctx.prefix + prefix;
   const dirs: string[] = [];
   let token: string | undefined;

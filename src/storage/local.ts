@@ -1,15 +1,18 @@
 // The file:// destination: keys are files under a root directory, so a backup is an ordinary directory tree
 // that a plain recursive copy restores. Writes are atomic (temp file, fsync, rename) so a crash never leaves
-// a half-written object under its real name.
+// a half-written object under its real name; a create-only write publishes with link(), which never replaces.
+// Temp files left by a crash are this backend's incomplete uploads.
 import { randomUUID } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat as fsStat } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rm, rmdir, stat as fsStat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import { StorageError, UnsafePathError } from '../errors.ts';
-import type { Backend, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
+import { alreadyExistsError } from './already-exists.ts';
+import type { Backend, GetOptions, IncompleteUpload, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
+import { assertDirPrefix } from './prefix.ts';
 
 export interface LocalBackendConfig {
   readonly root: string;
@@ -36,6 +39,8 @@ export function createLocalBackend(config: LocalBackendConfig): Backend {
     get: (key, options) => get(ctx, key, options),
     copy: (from, to, options) => copy(ctx, from, to, options),
     delete: (keys, options) => deleteKeys(ctx, keys, options),
+    listIncompleteUploads: (prefix, options) => listIncompleteUploads(ctx, prefix, options),
+    abortIncompleteUpload: (upload, options) => abortIncompleteUpload(ctx, upload, options),
     close: async () => ctx.crcCache.clear(),
   };
 }
@@ -98,6 +103,12 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}${TEMP_MARK}${randomUUID()}`);
 }
 
+/** The name of the file a temp file was written for, or undefined when name is not a temp file's. */
+function targetOfTemp(name: string): string | undefined {
+  const mark = name.lastIndexOf(TEMP_MARK);
+  return name.startsWith('.') && mark > 1 ? name.slice(1, mark) : undefined;
+}
+
 async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   const path = keyPath(ctx.root, key);
   const tmp = tempPathFor(path);
@@ -111,13 +122,29 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
       throw new StorageError(`local put of "${key}": source gave ${hasher.bytes} bytes, expected ${source.size}`,
         { permanent: false, code: 'SizeMismatch' });
     }
-    await rename(tmp, path);
+    if (options?.createOnly === true) await publishExclusive(tmp, path, key);
+    else await rename(tmp, path);
     await syncDir(dirname(path));
     return await remember(ctx, key, path, crc32cToBase64(hasher.crc));
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined); // must not replace the error that matters
     throw localError(err, 'put', key, options?.signal);
   }
+}
+
+/**
+ * Gives the written temp file its real name only if that name is free: link() fails instead of replacing, where
+ * rename() would replace. The temp name is then dropped; the directory sync that follows makes both durable.
+ */
+async function publishExclusive(tmp: string, path: string, key: string): Promise<void> {
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') throw alreadyExistsError(`local object "${key}"`, 'EEXIST', err);
+    throw err;
+  }
+  // Published: a temp name that cannot be dropped now is only a leftover for listIncompleteUploads, not a failure.
+  await rm(tmp, { force: true }).catch(() => undefined);
 }
 
 // The rename itself is durable only once its directory is synced.
@@ -175,18 +202,18 @@ async function readDirOrEmpty(dir: string): Promise<Dirent[]> {
   }
 }
 
-/** Keys (relative to root, `/`-separated) of every regular file under dir, skipping in-flight temp files. */
-async function* walk(root: string, dir: string, signal?: AbortSignal): AsyncIterable<string> {
+/** Keys (relative to root, `/`-separated) of every regular file under dir that is (temps) or is not a temp file. */
+async function* walk(root: string, dir: string, temps: boolean, signal?: AbortSignal): AsyncIterable<string> {
   signal?.throwIfAborted();
   for (const entry of await readDirOrEmpty(dir)) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(root, path, signal);
-    else if (entry.isFile() && !entry.name.includes(TEMP_MARK)) yield path.slice(root.length + 1).split(sep).join('/');
+    if (entry.isDirectory()) yield* walk(root, path, temps, signal);
+    else if (entry.isFile() && entry.name.includes(TEMP_MARK) === temps) yield path.slice(root.length + 1).split(sep).join('/');
   }
 }
 
 async function* list(ctx: Ctx, prefix: string, options?: SignalOptions): AsyncIterable<ObjectInfo> {
-  for await (const key of walk(ctx.root, prefixDir(ctx.root, prefix), options?.signal)) {
+  for await (const key of walk(ctx.root, prefixDir(ctx.root, prefix), false, options?.signal)) {
     if (!key.startsWith(prefix)) continue;
     try {
       const st = await fsStat(join(ctx.root, key));
@@ -198,7 +225,7 @@ async function* list(ctx: Ctx, prefix: string, options?: SignalOptions): AsyncIt
 }
 
 async function listDirs(ctx: Ctx, prefix: string, options?: SignalOptions): Promise<string[]> {
-  if (prefix !== '' && !prefix.endsWith('/')) throw new RangeError(`listDirs prefix must end with "/": ${prefix}`);
+  assertDirPrefix(prefix);
   options?.signal?.throwIfAborted();
   const dir = prefix === '' ? ctx.root : keyPath(ctx.root, prefix.slice(0, -1));
   try {
@@ -236,6 +263,46 @@ async function copy(ctx: Ctx, fromKey: string, toKey: string, options?: SignalOp
     await rm(tmp, { force: true });
     throw localError(err, 'copy', fromKey, options?.signal);
   }
+}
+
+// ---------- incomplete uploads ----------
+
+/**
+ * Temp files of puts and copies that never finished (a killed run), or are still being written: listed under the
+ * key they were written for, with the temp file's name as uploadId and its mtime (last write) as initiated.
+ */
+async function* listIncompleteUploads(ctx: Ctx, prefix: string, options?: SignalOptions): AsyncIterable<IncompleteUpload> {
+  for await (const tempKey of walk(ctx.root, prefixDir(ctx.root, prefix), true, options?.signal)) {
+    const slash = tempKey.lastIndexOf('/');
+    const name = tempKey.slice(slash + 1);
+    const target = targetOfTemp(name);
+    if (target === undefined) continue;
+    const key = tempKey.slice(0, slash + 1) + target;
+    if (!key.startsWith(prefix)) continue;
+    try {
+      const st = await fsStat(join(ctx.root, tempKey));
+      yield { key, uploadId: name, initiated: st.mtime };
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw localError(err, 'list incomplete uploads', key); // else: finished meanwhile
+    }
+  }
+}
+
+/** Deletes a listed temp file; the uploadId must name a temp file for the key, nothing else is ever removed. */
+async function abortIncompleteUpload(ctx: Ctx, upload: IncompleteUpload, options?: SignalOptions): Promise<void> {
+  const path = keyPath(ctx.root, upload.key);
+  const id = upload.uploadId;
+  if (id.includes('/') || id.includes(sep) || targetOfTemp(id) !== basename(path)) {
+    throw new UnsafePathError(`not a temp file of "${upload.key}": ${JSON.stringify(id)}`);
+  }
+  options?.signal?.throwIfAborted();
+  const tmp = join(dirname(path), id);
+  try {
+    await rm(tmp, { force: true });
+  } catch (err) {
+    throw localError(err, 'abort of an incomplete upload', upload.key, options?.signal);
+  }
+  await removeEmptyParents(ctx.root, [tmp]);
 }
 
 // ---------- delete ----------

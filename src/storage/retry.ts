@@ -1,7 +1,9 @@
 // Retries a backend's operations on transient failures: the one owner of file-level retries.
 // A put is retried from scratch by reopening its source; permanent errors (auth, missing bucket) are not retried.
 import { StorageError } from '../errors.ts';
-import type { Backend, CopyOptions, ObjectInfo, PutOptions, PutSource, SignalOptions, GetOptions } from './backend.ts';
+import type {
+  Backend, CopyOptions, GetOptions, IncompleteUpload, ObjectInfo, PutOptions, PutSource, SignalOptions,
+} from './backend.ts';
 import type { Readable } from 'node:stream';
 
 export interface RetryPolicy {
@@ -55,6 +57,8 @@ export async function withRetry<T>(
   }
 }
 
+// A put is passed its options as they are, createOnly included: the already-exists refusal is permanent, so it
+// ends the put at once instead of being retried.
 export function withRetries(inner: Backend, policy: RetryPolicy = defaultRetryPolicy): Backend {
   return {
     description: inner.description,
@@ -71,6 +75,21 @@ export function withRetries(inner: Backend, policy: RetryPolicy = defaultRetryPo
       withRetry(`copy ${from}`, policy, options?.signal, () => inner.copy(from, to, options)),
     delete: (keys: readonly string[], options?: SignalOptions) =>
       withRetry(`delete ${keys.length} objects`, policy, options?.signal, () => inner.delete(keys, options)),
+    ...incompleteUploadsWithRetries(inner, policy),
     close: () => inner.close(),
+  };
+}
+
+/** The incomplete-upload members, where the backend has them: the listing as `list`, each abort retried. */
+function incompleteUploadsWithRetries(inner: Backend, policy: RetryPolicy): Pick<Backend, 'listIncompleteUploads' | 'abortIncompleteUpload'> {
+  const { listIncompleteUploads, abortIncompleteUpload } = inner;
+  return {
+    ...(listIncompleteUploads === undefined ? {} : {
+      listIncompleteUploads: (prefix: string, options?: SignalOptions) => listIncompleteUploads.call(inner, prefix, options),
+    }),
+    ...(abortIncompleteUpload === undefined ? {} : {
+      abortIncompleteUpload: (upload: IncompleteUpload, options?: SignalOptions) =>
+        withRetry(`abort upload of ${upload.key}`, policy, options?.signal, () => abortIncompleteUpload.call(inner, upload, options)),
+    }),
   };
 }

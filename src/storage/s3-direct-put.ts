@@ -2,7 +2,8 @@
 // stack: for snapshots of many small files that stack was most of the client's CPU (bench/README.md, W2).
 // The SDK still supplies what it is good at: the endpoint (its own resolver, so regions, FIPS, dual-stack and
 // path/virtual-host addressing stay the SDK's decision) and the credentials (its default chain, refreshed).
-// Only the happy path is handled here. A throttle, server error or network failure throws (the engine retries);
+// Only the happy path is handled here. A throttle, server error or network failure throws (the engine retries),
+// and so does a create-only put's answer (412: the key is taken; 409: a concurrent conditional write, retried);
 // any other answer (redirect, auth, unknown store quirk) is returned as `fallback`, and the caller repeats the
 // request through the SDK, which follows region redirects and produces the familiar error messages.
 import { hash } from 'node:crypto';
@@ -25,8 +26,12 @@ export interface DirectPutConfig {
 export type DirectPutResult = { readonly etag: string | undefined } | { readonly fallback: string };
 
 export interface DirectPut {
-  /** undefined when this destination needs the SDK (e.g. an endpoint that is not plain SigV4, or disabled). */
-  put(fullKey: string, body: Buffer, crc32c: string | undefined, signal?: AbortSignal): Promise<DirectPutResult | undefined>;
+  /**
+   * undefined when this destination needs the SDK (e.g. an endpoint that is not plain SigV4, or disabled).
+   * createOnly sends a signed `If-None-Match: *`: the store then keeps an existing object and answers 412.
+   */
+  put(fullKey: string, body: Buffer, crc32c: string | undefined, signal?: AbortSignal,
+    createOnly?: boolean): Promise<DirectPutResult | undefined>;
   /** From now on every put answers undefined: the caller saw the SDK succeed where a direct request was refused. */
   disable(): void;
 }
@@ -61,7 +66,7 @@ export function createDirectPut(config: DirectPutConfig): DirectPut {
     disable(): void {
       disabled = true;
     },
-    async put(fullKey, body, crc32c, signal) {
+    async put(fullKey, body, crc32c, signal, createOnly = false) {
       if (disabled) return undefined;
       target ??= resolveTarget(config);
       const t = await target;
@@ -70,7 +75,9 @@ export function createDirectPut(config: DirectPutConfig): DirectPut {
       const path = t.basePath + encodeKeyPath(fullKey);
       const headers = t.signer.sign({
         method: 'PUT', host: t.host, path,
-        headers: { 'content-length': String(body.length), ...integrityHeader(body, crc32c) },
+        headers: {
+          'content-length': String(body.length), ...integrityHeader(body, crc32c), ...(createOnly ? { 'if-none-match': '*' } : {}),
+        },
       }, credentials, new Date());
       const res = await send(config, t, path, headers, body, signal);
       return answer(res);
@@ -170,6 +177,9 @@ function answer(a: Answer): DirectPutResult {
   const message = xmlField(a.body, 'Message') ?? `HTTP ${a.status}`;
   // Throttling and server errors are transient: thrown, so that the engine's backoff applies.
   if (a.status === 429 || a.status >= 500) throw new DirectS3Error(code, message, a.status);
+  // A create-only put's refusals are answers, not quirks for the SDK to repeat: 412, the key is taken (final);
+  // 409 ConditionalRequestConflict, a concurrent conditional write was in flight (transient, the engine retries).
+  if (a.status === 412 || code === 'ConditionalRequestConflict') throw new DirectS3Error(code, message, a.status);
   return { fallback: `HTTP ${a.status} ${code}` };
 }
 

@@ -1,8 +1,6 @@
 // The GCS adapter against fake-gcs-server on loopback.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
@@ -10,7 +8,9 @@ import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 import { StorageError } from '../../src/errors.ts';
 import { createGcsBackend, type GcsBackendConfig } from '../../src/storage/gcs.ts';
 import { bytesSource } from '../../src/storage/source.ts';
+import { isAlreadyExists } from '../../src/storage/backend.ts';
 import { LARGE_SIZE, MiB, failingSource, readAll, runBackendContract } from '../support/backend-contract.ts';
+import { startRecordingProxy } from '../support/recording-proxy.ts';
 import { requireEnv } from '../support/run-cli.ts';
 
 const apiEndpoint = requireEnv('CBR_GCS_ENDPOINT');
@@ -23,49 +23,6 @@ function config(prefix: string, more: Partial<GcsBackendConfig> = {}): GcsBacken
 async function deletePrefix(prefix: string): Promise<void> {
   const storage = new Storage({ apiEndpoint, projectId: 'cbr-test' });
   await storage.bucket(bucket).deleteFiles({ prefix, force: true });
-}
-
-interface CountingProxy {
-  readonly endpoint: string;
-  /** Requests whose client has neither had its answer nor gone away. */
-  open(): number;
-  close(): Promise<void>;
-}
-
-/** A loopback proxy to fake-gcs-server that counts the requests still open. */
-async function countingProxy(): Promise<CountingProxy> {
-  const upstream = new URL(apiEndpoint);
-  let open = 0;
-  let host = '';
-  const server = createServer((req, res) => {
-    open++;
-    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url,
-      headers: { ...req.headers, host: upstream.host } }, (up) => {
-      const headers = { ...up.headers };
-      // The resumable session URI must lead back through the proxy.
-      if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.host, host);
-      res.writeHead(up.statusCode ?? 502, headers);
-      up.pipe(res);
-    });
-    out.on('error', () => req.socket.destroy());
-    // Answered, or the client went away: either way the upstream request ends with it (else it would keep the
-    // test process alive, waiting for bytes itself).
-    res.on('close', () => {
-      open--;
-      out.destroy();
-    });
-    req.pipe(out);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    endpoint: `http://${host}`,
-    open: () => open,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 async function eventually(condition: () => boolean, ms = 2000): Promise<boolean> {
@@ -115,7 +72,7 @@ describe('gcs adapter specifics (fake-gcs-server)', () => {
 
   // The library aborts its own request only when the upload errors, not when the stream feeding it fails.
   it('a resumable put whose source fails midway leaves no request waiting for bytes', async () => {
-    const proxy = await countingProxy();
+    const proxy = await startRecordingProxy(apiEndpoint, { flavour: 'gcs' });
     try {
       const backend = createGcsBackend(config(prefix, { apiEndpoint: proxy.endpoint }));
       await assert.rejects(backend.put('fail/streamed', failingSource(LARGE_SIZE)), /simulated read failure/);
@@ -124,6 +81,40 @@ describe('gcs adapter specifics (fake-gcs-server)', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  // fake-gcs-server honours ifGenerationMatch=0 for the upload types the library uses (multipart, resumable), so
+  // the contract's create-only tests see its refusal; it ignores it for uploadType=media. This test shows what
+  // the server cannot: which requests carry the precondition, and that no upload goes another way.
+  it('create-only puts send ifGenerationMatch=0 on the single-request and the resumable upload', async () => {
+    const proxy = await startRecordingProxy(apiEndpoint, { flavour: 'gcs' });
+    try {
+      const backend = createGcsBackend(config(prefix, { apiEndpoint: proxy.endpoint }));
+      // Each upload starts with a POST (a resumable one then PUTs its bytes to the session it opened).
+      const uploads = (): URL[] => proxy.requests.filter((r) => r.method === 'POST' && r.url.startsWith('/upload/'))
+        .map((r) => new URL(r.url, proxy.endpoint));
+      const cases = [['small', bytesSource(Buffer.from('manifest')), 'multipart'], ['large', bytesSource(randomBytes(2 * MiB)), 'resumable']] as const;
+      for (const [name, source, uploadType] of cases) {
+        const before = uploads().length;
+        await backend.put(`precondition/${name}`, source, { createOnly: true });
+        await assert.rejects(backend.put(`precondition/${name}`, source, { createOnly: true }), (err) => isAlreadyExists(err));
+        const starts = uploads().slice(before);
+        assert.deepEqual(starts.map((u) => u.searchParams.get('uploadType')), [uploadType, uploadType], `${name}: one upload per put`);
+        for (const u of starts) assert.equal(u.searchParams.get('ifGenerationMatch'), '0', `${name}: ${u.pathname}${u.search}`);
+      }
+      // A plain put carries no precondition.
+      const before = uploads().length;
+      await backend.put('precondition/plain', bytesSource(Buffer.from('x')));
+      assert.deepEqual(uploads().slice(before).map((u) => u.searchParams.get('ifGenerationMatch')), [null]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('has no incomplete uploads to list: resumable sessions cannot be listed and expire by themselves', () => {
+    const backend = createGcsBackend(config(prefix));
+    assert.equal(backend.listIncompleteUploads, undefined);
+    assert.equal(backend.abortIncompleteUpload, undefined);
   });
 
   it('a single-request upload reports crc32c and generation', async () => {

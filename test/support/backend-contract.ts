@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { StorageError } from '../../src/errors.ts';
-import type { Backend, ObjectInfo, PutSource } from '../../src/storage/backend.ts';
+import { isAlreadyExists, type Backend, type ObjectInfo, type PutSource } from '../../src/storage/backend.ts';
+import { withRetries } from '../../src/storage/retry.ts';
 import { bytesSource, fileSource } from '../../src/storage/source.ts';
 
 export const MiB = 1024 * 1024;
@@ -20,6 +21,8 @@ export interface ContractSubject {
   cleanup(): Promise<void>;
   /** Upload ids of multipart uploads still open for key (S3): none may be left after a failed put. */
   readonly incompleteUploads?: (key: string) => Promise<string[]>;
+  /** Why concurrent create-only puts of one key cannot be shown to have one winner on this test server. */
+  readonly concurrentCreateUnproven?: string;
 }
 
 export async function readAll(stream: Readable): Promise<Buffer> {
@@ -34,8 +37,8 @@ export async function sha256Of(stream: Readable): Promise<string> {
   return hash.digest('hex');
 }
 
-export async function collect(items: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
-  const out: ObjectInfo[] = [];
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
 }
@@ -70,6 +73,17 @@ async function putMany(backend: Backend, keys: readonly string[], concurrency = 
 
 function sortedKeys(items: readonly ObjectInfo[]): string[] {
   return items.map((i) => i.key).sort();
+}
+
+/** An assert.rejects check: the put was refused because key already holds an object. */
+function refusedAsExisting(key: string): (err: unknown) => boolean {
+  return (err: unknown) => {
+    assert.ok(isAlreadyExists(err), `expected an already-exists refusal, got ${String(err)}`);
+    assert.ok(err instanceof StorageError && err.permanent, 'permanent, so that no retry repeats it');
+    assert.match(err.message, /already exists/);
+    assert.ok(err.message.includes(key), `the message names the key: ${err.message}`);
+    return true;
+  };
 }
 
 export function runBackendContract(name: string, make: () => Promise<ContractSubject>): void {
@@ -120,6 +134,66 @@ export function runBackendContract(name: string, make: () => Promise<ContractSub
       assert.equal(reported, LARGE_SIZE);
       assert.equal((await backend.stat('large/file.bin'))?.size, LARGE_SIZE);
       assert.equal(await sha256Of(await backend.get('large/file.bin')), expected);
+    });
+
+    // Small: the single-request paths (S3 direct PUT, GCS multipart upload); 2 MiB: S3's streamed PutObject and a
+    // GCS resumable upload (the runs set GCS's threshold below it and S3's above it).
+    for (const [name, size] of [['small', 3000], ['2 MiB', 2 * MiB + 17]] as const) {
+      it(`a create-only put (${name}) stores a new key and refuses an existing one, whose bytes stay`, async () => {
+        const key = `create-only/${name.replace(' ', '')}`;
+        const first = randomBytes(size);
+        const info = await backend.put(key, bytesSource(first), { createOnly: true });
+        assert.equal(info.size, size);
+        assert.ok((await readAll(await backend.get(key))).equals(first));
+        await assert.rejects(backend.put(key, bytesSource(randomBytes(size)), { createOnly: true }), refusedAsExisting(key));
+        assert.ok((await readAll(await backend.get(key))).equals(first), 'the existing bytes are unchanged');
+      });
+    }
+
+    it('a create-only put refuses a key stored by a plain put; a plain put still replaces', async () => {
+      await backend.put('create-only/plain', bytesSource(Buffer.from('plain')));
+      await assert.rejects(backend.put('create-only/plain', bytesSource(Buffer.from('create-only')), { createOnly: true }),
+        refusedAsExisting('create-only/plain'));
+      await backend.put('create-only/plain', bytesSource(Buffer.from('replaced')));
+      assert.equal((await readAll(await backend.get('create-only/plain'))).toString(), 'replaced');
+    });
+
+    it('a create-only put above the multipart/resumable threshold refuses an existing key and leaves nothing behind', async () => {
+      const key = 'create-only/large.bin';
+      const data = randomBytes(LARGE_SIZE);
+      await writeFile(join(tmp, 'co-first.bin'), data);
+      await backend.put(key, fileSource(join(tmp, 'co-first.bin'), LARGE_SIZE), { createOnly: true });
+      await writeFile(join(tmp, 'co-second.bin'), randomBytes(LARGE_SIZE));
+      await assert.rejects(backend.put(key, fileSource(join(tmp, 'co-second.bin'), LARGE_SIZE), { createOnly: true }),
+        refusedAsExisting(key));
+      assert.equal(await sha256Of(await backend.get(key)), createHash('sha256').update(data).digest('hex'));
+      if (subject.incompleteUploads !== undefined) assert.deepEqual(await subject.incompleteUploads(key), []);
+      assert.deepEqual(sortedKeys(await collect(backend.list('create-only/large'))), [key]);
+    });
+
+    for (const [name, size] of [['small', 3000], ['2 MiB', 2 * MiB + 17]] as const) {
+      it(`of concurrent create-only puts (${name}) of one key, exactly one stores its bytes`, async (t) => {
+        if (subject.concurrentCreateUnproven !== undefined) return t.skip(subject.concurrentCreateUnproven);
+        for (let round = 0; round < 3; round++) {
+          const key = `create-only/race-${name.replace(' ', '')}-${round}`;
+          const bodies = Array.from({ length: 6 }, () => randomBytes(size));
+          const settled = await Promise.allSettled(bodies.map((b) => backend.put(key, bytesSource(b), { createOnly: true })));
+          const won = settled.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+          assert.equal(won.length, 1, `round ${round}: ${won.length} puts stored the key`);
+          for (const r of settled) if (r.status === 'rejected') assert.ok(isAlreadyExists(r.reason), String(r.reason));
+          assert.ok((await readAll(await backend.get(key))).equals(bodies[won[0]!]!), 'the stored bytes are the winner\'s');
+        }
+      });
+    }
+
+    it('through the retry decorator, a refused create-only put fails at once, without a retry', async () => {
+      const retries: unknown[] = [];
+      const retried = withRetries(backend, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1, onRetry: (_w, _a, err) => retries.push(err) });
+      await retried.put('create-only/retried', bytesSource(Buffer.from('one')), { createOnly: true });
+      await assert.rejects(retried.put('create-only/retried', bytesSource(Buffer.from('two')), { createOnly: true }),
+        refusedAsExisting('create-only/retried'));
+      assert.deepEqual(retries, []);
+      assert.equal((await readAll(await backend.get('create-only/retried'))).toString(), 'one');
     });
 
     it('stat of a missing key is undefined', async () => {

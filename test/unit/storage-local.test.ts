@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 import { UnsafePathError } from '../../src/errors.ts';
+import { isAlreadyExists } from '../../src/storage/backend.ts';
 import { createLocalBackend } from '../../src/storage/local.ts';
 import { bytesSource, fileSource, readWholeSource } from '../../src/storage/source.ts';
-import { failingSource, readAll, runBackendContract } from '../support/backend-contract.ts';
+import { collect, failingSource, readAll, runBackendContract } from '../support/backend-contract.ts';
+import { repoRoot } from '../support/run-cli.ts';
 
 async function tempRoot(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'cbr-local-'));
@@ -21,6 +27,36 @@ async function withTempRoot(test: (root: string) => Promise<void>): Promise<void
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Kills (SIGKILL) a process in the middle of a put of `key` with the built local backend, as cron's timeout or
+ * the OOM killer would: the put's temp file is left behind exactly as a real run leaves it.
+ */
+async function killMidPut(root: string, key: string): Promise<void> {
+  const local = pathToFileURL(join(repoRoot, 'dist/storage/local.js')).href;
+  const script = `
+    import { Readable } from 'node:stream';
+    import { createLocalBackend } from ${JSON.stringify(local)};
+    let sent = false;
+    const stalled = { size: 1000, open: () => new Readable({ read() { if (!sent) { sent = true; this.push(Buffer.alloc(100, 1)); } } }) };
+    createLocalBackend({ root: ${JSON.stringify(root)} }).put(${JSON.stringify(key)}, stalled);
+    setInterval(() => {}, 60_000); // a stalled put alone would not keep the process alive
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  const parts = key.split('/');
+  const dir = join(root, ...parts.slice(0, -1));
+  // Kill only once the put's hidden temp file has its first bytes, so that it is a half-written upload.
+  for (;;) {
+    const temps = (await readdir(dir).catch(() => [])).filter((n) => n.startsWith(`.${parts.at(-1)}`));
+    const written = await Promise.all(temps.map(async (n) => (await stat(join(dir, n)).catch(() => undefined))?.size ?? 0));
+    if (written.some((n) => n > 0)) break;
+    assert.equal(child.exitCode, null, 'the put is still running');
+    await sleep(20);
+  }
+  child.kill('SIGKILL');
+  await exited;
 }
 
 runBackendContract('local', async () => {
@@ -69,6 +105,55 @@ describe('local backend specifics', () => {
       await assert.rejects(backend.put('d/f', failingSource(100_000)));
       assert.deepEqual(await readdir(join(root, 'd')), ['f']);
       assert.equal((await readAll(await backend.get('d/f'))).toString(), 'old');
+    });
+  });
+
+  it('a refused create-only put leaves no temp file beside the existing object', async () => {
+    await withTempRoot(async (root) => {
+      const backend = createLocalBackend({ root });
+      await backend.put('d/f', bytesSource(Buffer.from('first')), { createOnly: true });
+      await assert.rejects(backend.put('d/f', bytesSource(Buffer.from('second')), { createOnly: true }), isAlreadyExists);
+      assert.deepEqual(await readdir(join(root, 'd')), ['f']);
+      assert.equal((await readAll(await backend.get('d/f'))).toString(), 'first');
+    });
+  });
+
+  it('the temp file of a killed put is an incomplete upload, listed under its key and aborted by deleting it', async () => {
+    await withTempRoot(async (root) => {
+      const backend = createLocalBackend({ root });
+      await backend.put('n/ks/done.db', bytesSource(Buffer.from('an object')));
+      await killMidPut(root, 'n/ks/f.db');
+      const listed = await collect(backend.listIncompleteUploads!('n/'));
+      assert.equal(listed.length, 1, 'the object is not listed, the leftover is');
+      const [upload] = listed;
+      assert.equal(upload?.key, 'n/ks/f.db');
+      const tempPath = join(root, 'n/ks', upload!.uploadId);
+      assert.equal(upload?.initiated?.getTime(), (await stat(tempPath)).mtime.getTime(), 'initiated is the last write');
+      assert.deepEqual((await collect(backend.listIncompleteUploads!('n/ks/f'))).map((u) => u.key), ['n/ks/f.db'], 'a prefix ending mid-name');
+      assert.deepEqual(await collect(backend.listIncompleteUploads!('n/ks/done')), []);
+      assert.deepEqual(await collect(backend.listIncompleteUploads!('other/')), []);
+      assert.deepEqual((await collect(backend.list('n/'))).map((o) => o.key), ['n/ks/done.db'], 'list still skips it');
+
+      await backend.abortIncompleteUpload!(upload!);
+      assert.deepEqual(await readdir(join(root, 'n/ks')), ['done.db']);
+      assert.deepEqual(await collect(backend.listIncompleteUploads!('')), []);
+      await backend.abortIncompleteUpload!(upload!); // already gone: not an error
+    });
+  });
+
+  it('abort removes the directory a leftover was alone in, and nothing but a temp file of the key', async () => {
+    await withTempRoot(async (root) => {
+      const backend = createLocalBackend({ root });
+      await killMidPut(root, 'only/leftover.db');
+      const [upload] = await collect(backend.listIncompleteUploads!(''));
+      assert.ok(upload !== undefined);
+      await backend.put('only/leftover.db', bytesSource(Buffer.from('the object')));
+      for (const uploadId of ['leftover.db', '../only/leftover.db', 'x.cbr-tmp-1', `.other.db${upload.uploadId.slice('.leftover.db'.length)}`]) {
+        await assert.rejects(backend.abortIncompleteUpload!({ key: upload.key, uploadId }), UnsafePathError, uploadId);
+      }
+      await backend.delete(['only/leftover.db']);
+      await backend.abortIncompleteUpload!(upload);
+      assert.deepEqual(await readdir(root), []);
     });
   });
 

@@ -1,0 +1,40 @@
+// The S3 client and its one keep-alive connection pool, configured for an engine that owns retries.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { S3BackendConfig } from './s3-config.ts';
+
+// The SDK console.warns on every failed streaming request; failures surface as thrown errors instead.
+const QUIET_LOGGER = { debug(): void {}, info(): void {}, warn(): void {}, error(): void {} };
+
+export interface Agents {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+}
+
+export function createAgents(config: S3BackendConfig): Agents {
+  const agentOptions = { keepAlive: true, maxSockets: config.maxSockets ?? 64 };
+  return { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
+}
+
+export function createClient(config: S3BackendConfig, agents: Agents): S3Client {
+  const mode = config.checksumMode ?? 'WHEN_SUPPORTED';
+  return new S3Client({
+    region: config.region,
+    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+    forcePathStyle: config.forcePathStyle ?? false,
+    followRegionRedirects: true,
+    maxAttempts: config.maxAttempts ?? 3,
+    requestChecksumCalculation: mode,
+    responseChecksumValidation: mode,
+    // Expect: 100-continue costs a round trip per part and saves nothing when requests are rarely rejected.
+    expectContinueHeader: false,
+    logger: QUIET_LOGGER,
+    requestHandler: {
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
+      connectionTimeout: 10_000,
+      socketTimeout: config.idleTimeoutMs ?? 120_000,
+    },
+  });
+}
