@@ -185,7 +185,7 @@ async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Rep
   if (opts.dest) parseDestination(opts.dest);
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   const warn = opts.json ? stderrWarning(io) : reporterWarning(reporter); // --json: stdout is the result alone
-  const { cloud, nodeId } = await identifyMachine({ options: opts, machine: io, stateDir, remember: 'best-effort', warn });
+  const { cloud, nodeId } = await identifyMachine({ options: opts, machine: io, stateDir, remember: opts.dryRun ? 'read-only' : 'best-effort', warn });
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
   return {
     nodeId, reporter, out: io.stdout, json: opts.json, stateDir,

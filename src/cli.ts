@@ -80,9 +80,9 @@ function buildParser(version: string): Argv {
       c.positional('backup', { type: 'string', describe: 'Snapshot backup tag, or "latest"' })
         .option('to', { type: 'string', demandOption: true, describe: 'Directory to restore into' })
         .option('table', { type: 'string', array: true, default: [], describe: 'Only this keyspace or keyspace.table (repeatable)' })
-        .option('until', { type: 'string', describe: 'Also apply incremental backups taken after the snapshot, up to this time (ISO 8601, or "now")' })
+        .option('until', { type: 'string', describe: 'Also apply the files of every incremental backup that finished after the snapshot started and started no later than this time (ISO 8601, or "now"); file times play no part' })
         .option('force', { type: 'boolean', default: false, describe: 'Restore into a directory that is not empty' }))
-    .command('purge', 'Delete expired backups; shows what it would delete unless --yes', (c) =>
+    .command('purge', 'Delete expired backups; shows what it would delete unless --yes (exits 75, deleting no data, while a backup of the node runs on any host)', (c) =>
       c.option('keep-last', { type: 'number', describe: 'Keep the N newest snapshot backups (the newest is always kept, and so are incrementals after the oldest kept snapshot)' })
         .option('keep-days', { type: 'number', describe: 'Keep backups younger than D days (a backup either rule keeps is kept)' })
         .option('yes', { type: 'boolean', default: false, describe: 'Really delete' })

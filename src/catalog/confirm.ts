@@ -12,14 +12,21 @@ export interface Unconfirmed<T extends StoredRef> {
   readonly problem: string;
 }
 
-/** The references the store does not hold as recorded (missing, other size, other checksum or ETag). */
-export async function unconfirmed<T extends StoredRef>(
+export interface Confirmation<T extends StoredRef> {
+  /** The references the store does not hold as recorded (missing, other size, other checksum or ETag). */
+  readonly unconfirmed: Unconfirmed<T>[];
+  /** Listings made (one per directory prefix). */
+  readonly listings: number;
+}
+
+export async function confirmInStore<T extends StoredRef>(
   backend: Backend, refs: readonly T[], options: { readonly concurrency: number; readonly signal: AbortSignal },
-): Promise<Unconfirmed<T>[]> {
-  if (refs.length === 0) return [];
+): Promise<Confirmation<T>> {
+  if (refs.length === 0) return { unconfirmed: [], listings: 0 };
   const wanted = new Set(refs.map((r) => r.key));
   const found = new Map<string, ObjectInfo>();
-  await forEachLimit(listingPrefixes(refs.map((r) => r.key)), options.concurrency, options.signal, async (prefix) => {
+  const prefixes = listingPrefixes(refs.map((r) => r.key));
+  await forEachLimit(prefixes, options.concurrency, options.signal, async (prefix) => {
     for await (const object of backend.list(prefix, { signal: options.signal })) {
       if (wanted.has(object.key)) found.set(object.key, object);
     }
@@ -30,7 +37,7 @@ export async function unconfirmed<T extends StoredRef>(
     const outcome: CheckOutcome = compareWithStored(ref, found.get(ref.key));
     if (!outcome.ok) out.push({ ref, found: found.get(ref.key), problem: outcome.problem });
   }
-  return out;
+  return { unconfirmed: out, listings: prefixes.length };
 }
 
 /**

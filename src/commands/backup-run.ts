@@ -101,7 +101,7 @@ function ownerOf(manifests: readonly Manifest[]): NodeCatalog['owner'] {
 }
 
 /** A node id holds one Cassandra node's backups: another host writing under it would mix two nodes' data. */
-function assertSameCassandraHost(ctx: BackupContext, catalog: NodeCatalog, hostId: string): void {
+export function assertSameCassandraHost(ctx: BackupContext, catalog: NodeCatalog, hostId: string): void {
   const owner = catalog.owner;
   if (owner === undefined || owner.hostId === hostId || ctx.allowHostIdChange) return;
   throw new UsageError(

@@ -102,6 +102,10 @@ function checkPlan(plan: RestorePlan, input: RestoreInput, snapshot: Manifest, u
       plan.conflicts);
   }
   for (const p of plan.unplaceable) warn(ctx, `not restored (not in Cassandra's table layout): ${p}`);
+  if (plan.superseded > 0) {
+    warn(ctx, `${plan.superseded} SSTable component(s) of incremental backups are older copies of what the snapshot holds ` +
+      `(rewritten in place since their flush, e.g. Statistics.db after a repair): the snapshot's were taken`);
+  }
   if (!plan.items.some((i) => i.data)) {
     const what = input.tables.length > 0 ? ` matching --table ${input.tables.join(' ')}` : '';
     throw new UsageError(`backup ${snapshot.tag} of node ${snapshot.nodeId} has no table data${what}`);

@@ -1,7 +1,9 @@
 // `snapshot [nodetool snapshot args…]`: take the snapshot, upload it, write the manifest, clear the snapshot.
 // On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one.
 import { IncompleteError, UsageError } from '../errors.ts';
-import { assertDataDirsHaveTables, assertTagIsNew, emitSummary, loadCatalog, runBackup, withBackupLease, type BackupRunResult } from './backup-run.ts';
+import {
+  assertDataDirsHaveTables, assertSameCassandraHost, assertTagIsNew, emitSummary, loadCatalog, runBackup, withBackupLease, type BackupRunResult,
+} from './backup-run.ts';
 import type { RunLease } from '../catalog/run-lease.ts';
 import type { BackupContext } from './context.ts';
 import { journalPath } from '../state-dir.ts';
@@ -37,13 +39,20 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
 }
 
 async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: RunLease, ctx: BackupContext): Promise<BackupRunResult> {
+  // nodetool info starts a JVM: it runs while the catalog loads, and the Cassandra host id it gives is checked
+  // against the node id's backups before a snapshot is taken or anything is stored.
+  const cassandra = ctx.nodetool.info();
+  cassandra.catch(() => undefined); // awaited just below; this only keeps an early failure from being "unhandled"
   const catalog = await loadCatalog(ctx);
+  const facts = await cassandra;
+  if (facts.hostId !== undefined) {
+    assertSameCassandraHost(ctx, catalog, facts.hostId);
+    await lease.setCassandraHostId(facts.hostId);
+  }
   await clearStaleSnapshots(ctx, input.resumeTag);
   const recorded = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : undefined;
   const taken = recorded !== undefined ? { tag: recorded.tag, args: ['snapshot', '-t', recorded.tag] } : await takeSnapshot(input, ctx);
   const tag = taken.tag;
-  // nodetool info starts a JVM: let it run while the files upload; only the manifest needs its answer.
-  const cassandra = ctx.nodetool.info();
   const enumerated = await ctx.enumerate.snapshot(ctx.dataDirs, tag);
   if (enumerated.files.length === 0) {
     throw new UsageError(`snapshot "${tag}" has no files under ${ctx.dataDirs.join(', ')}: check --data-dir / cassandra.yaml`);

@@ -43,6 +43,12 @@ export interface RestorePlan {
   readonly unplaceable: readonly string[];
   /** Tags of the incremental backups the `--until` window selected, oldest first (whether or not they add a file). */
   readonly incrementals: readonly string[];
+  /**
+   * Components of an SSTable the snapshot also holds (same Data.db bytes) that an incremental backup has in an older
+   * version: Cassandra rewrites Statistics.db and Summary.db in place (repair, level changes), while backups/ keeps
+   * the hard link of the first version. The snapshot's, the later state of that same SSTable, are restored.
+   */
+  readonly superseded: number;
 }
 
 export interface PlanInput {
@@ -59,23 +65,39 @@ export function planRestore(input: PlanInput): RestorePlan {
   const conflicts: string[] = [];
   const unplaceable: string[] = [];
   let duplicates = 0;
+  let superseded = 0;
   const incrementals = input.untilMs === undefined ? [] : incrementalsInWindow(input.snapshot, input.incrementals, input.untilMs);
+  const fromSnapshot = new Map<string, RestoreItem>();
   // The snapshot's entries first, then the incrementals' oldest first: a file several list is fetched once.
   for (const manifest of [input.snapshot, ...incrementals]) {
+    const items: RestoreItem[] = [];
     for (const file of manifest.files) {
       const item = placeEntry(manifest, file);
-      if (item === undefined) {
-        unplaceable.push(`${manifest.tag}: ${file.path}`);
-        continue;
-      }
-      if (!matchesFilters(item.table, input.filters)) continue;
+      if (item === undefined) unplaceable.push(`${manifest.tag}: ${file.path}`);
+      else if (matchesFilters(item.table, input.filters)) items.push(item);
+    }
+    const here = new Map(items.map((i) => [i.target, i]));
+    for (const item of items) {
+      if (manifest === input.snapshot) fromSnapshot.set(item.target, item);
       const earlier = planned.get(item.target);
       if (earlier === undefined) planned.set(item.target, item);
       else if (sameBytes(earlier.file, item.file)) duplicates += 1;
+      else if (earlier.from.kind === 'snapshot' && sameSSTable(item.target, fromSnapshot, here)) superseded += 1;
       else conflicts.push(describeConflict(earlier, item));
     }
   }
-  return { items: [...planned.values()], duplicates, conflicts, unplaceable, incrementals: incrementals.map((m) => m.tag) };
+  return { items: [...planned.values()], duplicates, conflicts, unplaceable, incrementals: incrementals.map((m) => m.tag), superseded };
+}
+
+/** Whether the SSTable a component belongs to is the same in the snapshot and in a backup: same Data.db bytes. */
+function sameSSTable(target: string, snapshot: ReadonlyMap<string, RestoreItem>, backup: ReadonlyMap<string, RestoreItem>): boolean {
+  const slash = target.lastIndexOf('/');
+  const name = parseSSTableName(target.slice(slash + 1));
+  if (name === undefined || name.component === 'Data.db') return false;
+  const data = `${target.slice(0, slash + 1)}${name.version}-${name.generation}-${name.format}-Data.db`;
+  const a = snapshot.get(data)?.file;
+  const b = backup.get(data)?.file;
+  return a !== undefined && b !== undefined && sameBytes(a, b);
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { LocalFile } from '../domain.ts';
 import type { ManifestFile } from '../catalog/manifest.ts';
 import { fileIdentity, type Layout } from '../catalog/layouts.ts';
-import { unconfirmed } from '../catalog/confirm.ts';
+import { confirmInStore } from '../catalog/confirm.ts';
 import type { StoredRecord } from './plan.ts';
 import type { Journal } from './journal.ts';
 import { forEachLimit } from './pool.ts';
@@ -88,7 +88,11 @@ async function recordFailure(file: LocalFile, err: unknown, input: UploadInput, 
  */
 async function confirmReused(result: UploadResult, input: UploadInput, c: StoreContext, onFailure: (err: unknown) => void): Promise<void> {
   const reused = result.entries.filter((e) => e.reused === true);
-  const bad = await unconfirmed(c.deps.backend, reused, { concurrency: input.concurrency, signal: c.signal });
+  if (reused.length === 0) return;
+  const started = performance.now();
+  const { unconfirmed: bad, listings } = await confirmInStore(c.deps.backend, reused, { concurrency: input.concurrency, signal: c.signal });
+  c.deps.reporter.emit({ type: 'info', message: `confirmed ${reused.length - bad.length} of ${reused.length} reused object(s) in the store ` +
+    `(${listings} listing(s), ${((performance.now() - started) / 1000).toFixed(2)} s)` });
   if (bad.length === 0) return;
   c.deps.reporter.emit({ type: 'warning', message: `${bad.length} object(s) this backup reuses are not in the store as recorded ` +
     `(first: ${bad[0]?.problem}); sending them again` });

@@ -56,7 +56,8 @@ const cases: Case[] = [
   { name: 'cassandra.yaml garbage', args: () => ['incremental', '--dest', dest(), '--cassandra-yaml', file(join(tempDir('y'), 'cassandra.yaml'), '- just\n- a list\n')], env: () => ({ CASS_BACKUP_CASSANDRA_YAML: undefined }), exit: 2, message: /cassandra\.yaml/ },
   { name: 'data directory missing', args: () => ['incremental', '--dest', dest(), '--data-dir', '/nonexistent/data'], exit: 2, message: /\/nonexistent\/data/ },
   { name: 'data directory without tables', args: () => ['incremental', '--dest', dest(), '--data-dir', tempDir('empty-data')], exit: 2, message: /no Cassandra tables under .*check --data-dir or cassandra\.yaml/ },
-  { name: 'resume of a snapshot that does not exist', args: () => ['snapshot', '--resume', 'no-such-tag', '--dest', dest()], exit: 2, message: /no snapshot "no-such-tag" under .* to resume/ },
+  { name: 'resume of a snapshot this state directory has no record of', args: () => ['snapshot', '--resume', 'no-such-tag', '--dest', dest()], exit: 2, message: /no record of a snapshot "no-such-tag" .*name every one of them with --data-dir/ },
+  { name: 'resume of a snapshot that does not exist', args: () => ['snapshot', '--resume', 'no-such-tag', '--dest', dest(), '--data-dir', requireEnv('CBR_DATA_DIRS').split(':')[0] ?? ''], exit: 2, message: /no snapshot "no-such-tag" under .* to resume/ },
   { name: 'symlink inside a snapshot pointing outside the data directory', args: () => {
     const data = tempDir('data-link');
     mkdirSync(join(data, T, 'snapshots', 'tag1'), { recursive: true });

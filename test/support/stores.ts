@@ -1,6 +1,6 @@
 // Direct access to the loopback S3 and GCS servers, for tests to check what the CLI stored.
 import {
-  S3Client, GetObjectCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand,
+  S3Client, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
 import { requireEnv } from './run-cli.ts';
@@ -12,6 +12,8 @@ export interface StoreReader {
   deletePrefix(prefix: string): Promise<void>;
   /** Deletes exactly these keys (as a purge of another host, a lifecycle rule or an operator would). */
   deleteKeys(keys: readonly string[]): Promise<void>;
+  /** Stores an object directly (as another host, an older version or an operator would). */
+  put(key: string, body: Buffer | string): Promise<void>;
 }
 
 export function s3Reader(): StoreReader {
@@ -37,6 +39,9 @@ export function s3Reader(): StoreReader {
     async deletePrefix(prefix) {
       await this.deleteKeys([...(await list(prefix)).keys()]);
     },
+    async put(key, body) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    },
     async deleteKeys(keys) {
       for (let i = 0; i < keys.length; i += 1000) {
         await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) } }));
@@ -61,6 +66,9 @@ export function gcsReader(): StoreReader {
     list,
     async deletePrefix(prefix) {
       await this.deleteKeys([...(await list(prefix)).keys()]);
+    },
+    async put(key, body) {
+      await bucket.file(key).save(typeof body === 'string' ? Buffer.from(body) : body, { resumable: false });
     },
     async deleteKeys(keys) {
       for (const key of keys) await bucket.file(key).delete({ ignoreNotFound: true });

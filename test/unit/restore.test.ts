@@ -152,6 +152,24 @@ describe('restore: --until selection (by the incremental backup that stored a fi
     assert.match(plan.conflicts[0] ?? '', /nb-2-big-Data\.db: incremental across-snapshot has 1 bytes, crc32c B .*; incremental clash has 1 bytes, crc32c DIFFERENT/);
   });
 
+  it('an SSTable component rewritten in place since its flush (Statistics.db): the snapshot\'s version, not a conflict', () => {
+    const snap = m('snapshot', 's', 0, 0.1, [
+      [`${USERS}/snapshots/s/nb-1-big-Data.db`, T0 - 10, 'A'], [`${USERS}/snapshots/s/nb-1-big-Statistics.db`, T0 - 5, 'STATS-NEW'],
+    ]);
+    const old = m('incremental', 'kept-old-link', 0.5, 0.6, [
+      [`${USERS}/backups/nb-1-big-Data.db`, T0 - 3000, 'A'], [`${USERS}/backups/nb-1-big-Statistics.db`, T0 - 3000, 'STATS-OLD'],
+    ]);
+    const plan = planRestore({ snapshot: snap, incrementals: [old], filters: [], untilMs: UNTIL });
+    assert.deepEqual(plan.conflicts, []);
+    assert.equal(plan.superseded, 1);
+    assert.equal(plan.items.find((i) => i.target === `${USERS}/nb-1-big-Statistics.db`)?.file.crc32c, 'STATS-NEW');
+    // The same component name over another SSTable's bytes (its Data.db differs) is still a conflict.
+    const other = m('incremental', 'other-sstable', 0.5, 0.6, [
+      [`${USERS}/backups/nb-1-big-Data.db`, T0 + 3000, 'OTHER'], [`${USERS}/backups/nb-1-big-Statistics.db`, T0 + 3000, 'STATS-X'],
+    ]);
+    assert.equal(planRestore({ snapshot: snap, incrementals: [other], filters: [], untilMs: UNTIL }).conflicts.length, 2);
+  });
+
   it('an incremental manifest whose times cannot be read is an error, not left out', () => {
     const broken = { ...m('incremental', 'broken', 0.5, 0.6, []), finishedAt: 'soon' };
     assert.throws(() => planRestore({ snapshot, incrementals: [broken], filters: [], untilMs: UNTIL }),
