@@ -2,7 +2,8 @@
 // real CLI; cases that need a real service use the loopback Cassandra and S3 server.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
+import { waitFor } from '../support/watch.ts';
 import { join } from 'node:path';
 import { baseEnv, runCli, startCli, requireEnv, tempDir, jsonEvents } from '../support/run-cli.ts';
 import { execFileSync } from 'node:child_process';
@@ -116,14 +117,16 @@ describe(`bad input (${cases.length + 2} cases)`, () => {
     }
     const e = cassandraEnv();
     const slow = ['--concurrency', '1', '--max-rate', '2MiB', '--data-dir', data, '--node-id', 'node-vanish'];
-    for (const { args, exit, message, victim } of [
+    for (const { args, exit, message, victim, journal } of [
       { args: ['snapshot', '--resume', 'v1', '--keep-snapshot'], exit: 4, message: /1 of 12 files were not stored \(first: .*nb-9-big-Data\.db: file disappeared before upload\)/,
-        victim: join(data, T, 'snapshots/v1/nb-9-big-Data.db') },
+        victim: join(data, T, 'snapshots/v1/nb-9-big-Data.db'), journal: 'snapshot-v1' },
       { args: ['incremental'], exit: 0, message: /warning: .*backups\/nb-9-big-Data\.db disappeared before upload; skipped/,
-        victim: join(data, T, 'backups/nb-9-big-Data.db') },
+        victim: join(data, T, 'backups/nb-9-big-Data.db'), journal: 'incremental' },
     ]) {
       const run = startCli([...args, ...slow, '--dest', dest()], e);
-      await new Promise((r) => setTimeout(r, 1500)); // enumerated, a few files sent, nb-9 not yet
+      // Enumerated and uploading (the first file is in the journal); nb-9 sorts last and is not sent yet.
+      const lines = join(String(e.CASS_BACKUP_STATE_DIR), 'journal', 'node-vanish', `${journal}.jsonl`);
+      await waitFor('the first confirmed upload', async () => existsSync(lines) && readFileSync(lines, 'utf8').includes('\n'), 60_000);
       rmSync(victim);
       const done = await run.done;
       assert.equal(done.exitCode, exit, done.stderr);
