@@ -16,7 +16,7 @@ run() { # label tag dest...
   local start=$SECONDS out
   out=$(node "$REPO/dist/main.js" snapshot --resume "$tag" --keep-snapshot --layout dedup --data-dir "$ROOT/mem100k" \
     --node-id bench-confirm --cloud none --state-dir "$state" --json --nodetool "$CBR_NODETOOL" "$@")
-  local confirmed; confirmed=$(grep -o '"message":"confirmed [^"]*"' <<<"$out" | tail -1 | cut -d'"' -f4)
+  local confirmed; confirmed=$(grep -o '"message":"confirmed [^"]*"' <<<"$out" | tail -1 | cut -d'"' -f4 || true)
   echo "$label: $((SECONDS - start)) s wall; ${confirmed:-no reused objects}"
 }
 for target in file s3; do

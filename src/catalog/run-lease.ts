@@ -14,7 +14,7 @@ import { LockedError, UsageError } from '../errors.ts';
 import type { Backend } from '../storage/backend.ts';
 import {
   LEASE_FORMAT, describeLease, judgeLease, leaseKey, newRunId, parseLease, runsPrefix, serializeLease,
-  type JudgedLease, type Lease, type LeaseKind, type Runner, type SeenLease,
+  type JudgedLease, type Lease, type Runner, type SeenLease,
 } from './leases.ts';
 import { chunksSource } from '../storage/source.ts';
 
@@ -33,17 +33,11 @@ export interface RunLeaseDeps {
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-export interface RunIdentity {
-  readonly nodeId: string;
-  readonly kind: LeaseKind;
-  readonly command: string;
-  readonly hostname: string;
-  readonly pid: number;
-  readonly stateDir: string;
+/** Who announces a run: the lease's own fields, before it has a run id and times. */
+export type RunIdentity = Pick<Lease, 'nodeId' | 'kind' | 'command' | 'hostname' | 'pid' | 'stateDir' | 'toolVersion'> & {
   readonly bootId: string | undefined;
-  readonly toolVersion: string;
   readonly cassandraHostId?: string | undefined;
-}
+};
 
 export interface RunLease {
   readonly runId: string;

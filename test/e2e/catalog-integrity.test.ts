@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseEnv, jsonEvents, requireEnv, runCli, startCli, tempDir, type CliResult } from '../support/run-cli.ts';
+import { baseEnv, jsonEvents, runCli, startCli, tempDir, type CliResult } from '../support/run-cli.ts';
 import { s3Reader, s3MultipartUploads } from '../support/stores.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
-import { countRows, insertSampleRows, sampleKeyspaceForFile, withClient, SAMPLE_TABLES } from '../support/cql.ts';
+import { insertSampleRows, sampleKeyspaceForFile } from '../support/cql.ts';
+import { assertRestoreBringsBack } from '../support/restore-check.ts';
 import { nodetool } from '../support/nodetool.ts';
 import { dataDirsFromEnv, snapshotFiles } from '../support/fs-walk.ts';
 import { manifestKeyOf, type StoredManifest } from '../support/manifest.ts';
@@ -43,26 +44,6 @@ async function manifestOf(prefix: string, nodeId: string, tag: string): Promise<
 function tableDirs(table: string): string[] {
   return dataDirsFromEnv().map((d) => join(d, keyspace)).filter(existsSync)
     .flatMap((ks) => readdirSync(ks).filter((t) => t.startsWith(`${table}-`)).map((t) => join(ks, t)));
-}
-
-async function counts(): Promise<Record<string, number>> {
-  return withClient(async (client) => {
-    const out: Record<string, number> = {};
-    for (const t of SAMPLE_TABLES) out[t] = await countRows(client, keyspace, t);
-    return out;
-  });
-}
-
-/** TRUNCATE, restore, `nodetool import` as printed: every row there before is back. */
-async function assertRestoreBringsBack(args: string[], env: NodeJS.ProcessEnv, tag: string, until: boolean): Promise<void> {
-  const before = await counts();
-  await withClient(async (client) => { for (const t of SAMPLE_TABLES) await client.execute(`TRUNCATE ${keyspace}.${t}`); });
-  const dir = join(tempDir('restore'), 'r');
-  const run = await runCli(['restore', tag, '--to', dir, '--table', keyspace, ...(until ? ['--until', 'now'] : []), ...args, '--json'], env);
-  ok(run, 'restore');
-  const result = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { tables: { import: string }[] };
-  for (const t of result.tables) nodetool(...t.import.split(' ').slice(1));
-  assert.deepEqual(await counts(), before, 'rows after restore');
 }
 
 describe('the catalog tells the truth', () => {
@@ -135,7 +116,7 @@ describe('the catalog tells the truth', () => {
     assert.equal(manifest.files.length, kept.size, 'every file of both directories');
     const fileArgs = ['--dest', `file://${dest}`, '--node-id', nodeId];
     ok(await runCli(['verify', tag, ...fileArgs], env), 'verify');
-    await assertRestoreBringsBack(fileArgs, env, tag, false);
+    await assertRestoreBringsBack({ args: fileArgs, env, tag, keyspace, until: false });
   });
 
   it('names in backups/: a backslash is backed up and restored; a line break is refused before anything is stored or deleted', async () => {
@@ -170,7 +151,7 @@ describe('the catalog tells the truth', () => {
       assert.deepEqual(list.problems, []);
       assert.ok(list.backups.some((b) => b.tag === tagOf(incr) && b.complete), 'list shows it, complete');
       ok(await runCli(['verify', tagOf(incr), ...args], env), 'verify');
-      await assertRestoreBringsBack(args, env, tagOf(snap), true);
+      await assertRestoreBringsBack({ args, env, tag: tagOf(snap), keyspace, until: true });
       ok(await runCli(['purge', '--keep-last', '1', '--yes', ...args], env), 'purge');
     } finally {
       rmSync(odd, { force: true });

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { baseEnv, jsonEvents, requireEnv, runCli, startCli, tempDir, type CliResult } from '../support/run-cli.ts';
 import { s3Reader, gcsReader, type StoreReader } from '../support/stores.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
-import { countRows, insertRandomRows, insertSampleRows, sampleKeyspaceForFile, withClient, SAMPLE_TABLES } from '../support/cql.ts';
+import { insertRandomRows, insertSampleRows, sampleKeyspaceForFile } from '../support/cql.ts';
+import { assertRestoreBringsBack, rowCounts } from '../support/restore-check.ts';
 import { nodetool } from '../support/nodetool.ts';
 import { manifestKeyOf, type StoredManifest } from '../support/manifest.ts';
 import { waitForEvent } from '../support/watch.ts';
@@ -67,26 +68,6 @@ async function purgeElsewhere(args: string[], env: NodeJS.ProcessEnv, ...extra: 
   return { run, doc };
 }
 
-async function counts(keyspace: string): Promise<Record<string, number>> {
-  return withClient(async (client) => {
-    const out: Record<string, number> = {};
-    for (const t of SAMPLE_TABLES) out[t] = await countRows(client, keyspace, t);
-    return out;
-  });
-}
-
-/** TRUNCATE, restore, `nodetool import` as printed: every row there before (nothing was written since the backup) is back. */
-async function assertRestoreBringsBack(args: string[], env: NodeJS.ProcessEnv, tag: string, keyspace: string, until: boolean): Promise<void> {
-  const before = await counts(keyspace);
-  await withClient(async (client) => { for (const t of SAMPLE_TABLES) await client.execute(`TRUNCATE ${keyspace}.${t}`); });
-  const dir = join(tempDir('restore'), 'r');
-  const run = await runCli(['restore', tag, '--to', dir, '--table', keyspace, ...(until ? ['--until', 'now'] : []), ...args, '--json'], env);
-  ok(run, 'restore');
-  const result = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { tables: { import: string }[] };
-  for (const t of result.tables) nodetool(...t.import.split(' ').slice(1));
-  assert.deepEqual(await counts(keyspace), before, `${keyspace} rows after restore`);
-}
-
 for (const c of cases) {
   describe(`a bucket shared by hosts (${c.name})`, () => {
     const store = c.reader();
@@ -123,8 +104,8 @@ for (const c of cases) {
       const later = await purgeElsewhere(args, hostB, '--grace-hours', '0');
       ok(later.run, 'the purge after the snapshot');
       ok(await runCli(['verify', tag, ...args], hostB), 'verify after the second purge');
-      assert.ok(((await counts(ksA)).users ?? 0) >= 200 + added);
-      await assertRestoreBringsBack(args, hostB, tag, ksA, false);
+      assert.ok(((await rowCounts(ksA)).users ?? 0) >= 200 + added);
+      await assertRestoreBringsBack({ args, env: hostB, tag, keyspace: ksA, until: false });
     });
 
     it('purge on another host while `incremental --delete-uploaded` runs: the backup it reuses survives, the rows come back', async () => {
@@ -149,8 +130,8 @@ for (const c of cases) {
       ok(await runCli(['verify', tag, '--deep', ...args], hostB), 'verify --deep of the second incremental');
       const snapshotOfB = JSON.parse((await runCli(['list', '--json', ...args], hostB)).stdout) as { backups: { tag: string; kind: string }[] };
       const b = snapshotOfB.backups.find((x) => x.kind === 'snapshot')?.tag ?? '';
-      assert.ok(((await counts(ksC)).users ?? 0) >= 100 + added);
-      await assertRestoreBringsBack(args, hostB, b, ksC, true);
+      assert.ok(((await rowCounts(ksC)).users ?? 0) >= 100 + added);
+      await assertRestoreBringsBack({ args, env: hostB, tag: b, keyspace: ksC, until: true });
     });
   });
 }

@@ -3,7 +3,8 @@
 // for GCS), connections reset in the middle of a request body, one stalled request, and an outage window in which
 // every connection is reset at once. Location headers are rewritten so resumable-upload sessions keep going
 // through the proxy.
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { forwardUpstream } from './forward.ts';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface FaultPlan {
@@ -95,15 +96,7 @@ export function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultP
 
   const forward = (req: IncomingMessage, res: ServerResponse, resetMidBody: boolean, length: number): void => {
     counts.forwarded++;
-    // S3 requests are signed over the Host header: it must reach the server as the client sent it.
-    const headers = plan.flavour === 's3' ? { ...req.headers } : { ...req.headers, host: upstream.host };
-    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
-      const h = { ...up.headers };
-      if (typeof h.location === 'string') h.location = h.location.replace(upstream.host, proxyHost);
-      res.writeHead(up.statusCode ?? 502, h);
-      up.pipe(res);
-    });
-    out.on('error', () => req.socket.destroy());
+    const out = forwardUpstream(req, res, upstream, plan.flavour, proxyHost);
     if (resetMidBody) {
       let seen = 0;
       req.on('data', (chunk: Buffer) => {

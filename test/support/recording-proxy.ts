@@ -1,7 +1,8 @@
 // A loopback proxy between the real client and the real S3 or GCS server that records what the client sent:
 // the evidence for request details a server does not (or cannot be made to) show, e.g. that a precondition
 // header or query parameter is sent. It can also answer chosen requests itself, and counts requests still open.
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { forwardUpstream } from './forward.ts';
 import type { Socket } from 'node:net';
 import { listen } from './loopback.ts';
 
@@ -53,14 +54,7 @@ export async function startRecordingProxy(target: string, options: RecordingProx
       });
       return;
     }
-    const headers = options.flavour === 's3' ? { ...req.headers } : { ...req.headers, host: upstream.host };
-    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
-      const h = { ...up.headers };
-      if (typeof h.location === 'string') h.location = h.location.replace(upstream.host, proxyHost);
-      res.writeHead(up.statusCode ?? 502, h);
-      up.pipe(res);
-    });
-    out.on('error', () => req.socket.destroy());
+    const out = forwardUpstream(req, res, upstream, options.flavour, proxyHost);
     // Answered, or the client went away: either way the upstream request ends with it (else it would keep the
     // test process alive, waiting for bytes itself).
     res.on('close', () => out.destroy());
