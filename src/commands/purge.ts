@@ -203,18 +203,17 @@ async function executePurge(plan: PurgePlan, ctx: CatalogContext, lease: RunLeas
     deleted.deadLeases = await removeDeadLeases(r.runs, ctx);
     return deleted;
   }
-  let deferredBy = await gate();
-  if (deferredBy === undefined) {
-    const late = await lateReferences(plan.knownManifests, ctx);
-    const protectedKeys = new Set([...referencedKeys(r.kept.map((k) => k.entry)), ...late]);
-    const spare = (objects: readonly ObjectInfo[]) => objects.filter((o) => !late.has(o.key));
-    const objects = spare(r.expiredObjects);
-    const orphans = spare(r.orphans);
-    deleted.spared = r.expiredObjects.length + r.orphans.length - objects.length - orphans.length;
-    deferredBy = await deleteObjects(objects, protectedKeys, ctx, gate, (o) => { deleted.objects++; deleted.objectBytes += o.size; });
-    deferredBy ??= await deleteObjects(orphans, protectedKeys, ctx, gate, (o) => { deleted.orphans++; deleted.orphanBytes += o.size; });
-    deferredBy ??= await abortUploads(r.staleUploads, ctx, gate, () => { deleted.uploads++; });
-  }
+  // The gate is asked before every delete request: a backup that started meanwhile stops the deleting (and only
+  // a purge with something left to delete is deferred).
+  const late = await lateReferences(plan.knownManifests, ctx);
+  const protectedKeys = new Set([...referencedKeys(r.kept.map((k) => k.entry)), ...late]);
+  const spare = (objects: readonly ObjectInfo[]) => objects.filter((o) => !late.has(o.key));
+  const objects = spare(r.expiredObjects);
+  const orphans = spare(r.orphans);
+  deleted.spared = r.expiredObjects.length + r.orphans.length - objects.length - orphans.length;
+  let deferredBy = await deleteObjects(objects, protectedKeys, ctx, gate, (o) => { deleted.objects++; deleted.objectBytes += o.size; });
+  deferredBy ??= await deleteObjects(orphans, protectedKeys, ctx, gate, (o) => { deleted.orphans++; deleted.orphanBytes += o.size; });
+  deferredBy ??= await abortUploads(r.staleUploads, ctx, gate, () => { deleted.uploads++; });
   deleted.deferredBy = deferredBy;
   deleted.deadLeases = await removeDeadLeases(r.runs, ctx);
   return deleted;

@@ -13,7 +13,7 @@ import { finishManifest } from '../../src/catalog/manifest.ts';
 import { writeManifest } from '../../src/catalog/catalog.ts';
 import { manifestKey, manifestsPrefix } from '../../src/catalog/keys.ts';
 import type { RunEvent } from '../../src/report.ts';
-import { IncompleteError, UsageError } from '../../src/errors.ts';
+import { IncompleteError, LockedError, UsageError } from '../../src/errors.ts';
 
 const NODE = 'n1';
 const HOUR = 3600_000;
@@ -226,6 +226,38 @@ describe('purge', () => {
     assert.ok(after.has(manifestKey(NODE, 'future')));
     assert.ok(!after.has(`${NODE}/ks/t-1/snapshots/s1/manifest.json`), 'the expired backups\' other objects are deleted');
     assert.ok(run.events.some((e) => e.type === 'warning' && /future\.json is damaged/.test(e.message)));
+  });
+
+  /** A lease another host's run wrote, last refreshed `ageHours` ago. */
+  async function lease(id: string, kind: 'backup' | 'purge', ageHours: number): Promise<string> {
+    const key = `${NODE}/.cass-backup-run/runs/${id}.json`;
+    const at = new Date(NOW.getTime() - ageHours * HOUR).toISOString();
+    await backend.put(key, bytesSource(Buffer.from(JSON.stringify({ format: 1, runId: id, nodeId: NODE, kind, command: kind === 'backup' ? 'snapshot' : 'purge',
+      hostname: 'other-host', pid: 1, stateDir: '/elsewhere', toolVersion: 't', startedAt: at, heartbeatAt: at, heartbeatSeconds: 60 }))));
+    utimesSync(join(destDir, key), new Date(at), new Date(at));
+    return key;
+  }
+
+  it('while a backup of the node runs on another host, expires manifests but deletes no data object, and exits 75', async () => {
+    await fixture();
+    await lease('live', 'backup', 0);
+    const before = await storedKeys();
+    await assert.rejects(purge({ keepLast: 1, yes: true }), (err: unknown) =>
+      err instanceof LockedError && /deferred deleting data while a backup is in progress \(snapshot run live on other-host/.test(err.message));
+    const after = await storedKeys();
+    for (const key of before) if (!key.includes('/manifests/')) assert.ok(after.has(key), `${key} survives`);
+    assert.ok(!after.has(manifestKey(NODE, 's1')), 'the expired manifests are deleted');
+  });
+
+  it('a live backup elsewhere with nothing left to delete is no reason to defer; dead leases are removed', async () => {
+    await fixture();
+    await purge({ keepLast: 1, yes: true, graceHours: 0 });
+    const live = await lease('live', 'backup', 0);
+    const dead = await lease('dead', 'backup', 2);
+    const run = await purge({ keepLast: 1, yes: true, graceHours: 0 });
+    assert.match(run.out, /removed 1 dead run lease/);
+    const after = await storedKeys();
+    assert.ok(after.has(live) && !after.has(dead));
   });
 
   it('refuses to run without a retention rule or with a bad grace period', async () => {
