@@ -19,33 +19,20 @@
  * Without `--yes` (or with `--dry-run`) purge only prints what it would delete and exits 0. `--json`: one JSON
  * document on stdout.
  */
-import { manifestCacheDir } from '../state-dir.ts';
-import { readNodeJournals } from '../upload/journal.ts';
 import type { CatalogContext } from './catalog-context.ts';
 import { IncompleteError, LockedError, UsageError } from '../errors.ts';
-import { listManifestRefs, readCatalogEntry, type ManifestRef } from '../catalog/catalog.ts';
-import { describeDamaged } from '../catalog/damaged.ts';
-import {
-  assertDeletable, assertManifestsDeletable, assertPolicy, isDataKey, planGarbage, referencedKeys, selectRetention,
-} from '../catalog/retention.ts';
+import { listManifestRefs } from '../catalog/catalog.ts';
+import { assertDeletable, assertManifestsDeletable, assertPolicy, referencedKeys } from '../catalog/retention.ts';
 import { describeLease, type JudgedLease } from '../catalog/leases.ts';
-import { announcePurge, readLeases, type RunLease } from '../catalog/run-lease.ts';
+import { announcePurge, type RunLease } from '../catalog/run-lease.ts';
 import type { IncompleteUpload, ObjectInfo } from '../storage/backend.ts';
-import { forEachLimit } from '../upload/pool.ts';
-import { bytesOf, purgeJson, purgeText, type PurgeBackup, type PurgeDeleted, type PurgeReport } from './purge-report.ts';
+import { purgeJson, purgeText, type PurgeDeleted } from './purge-report.ts';
+import { otherRuns, planPurge, readBackups, type PurgeInput, type PurgePlan } from './purge-plan.ts';
 
-export interface PurgeInput {
-  readonly keepLast: number | undefined;
-  readonly keepDays: number | undefined;
-  /** Delete; without it purge only shows what it would delete. */
-  readonly yes: boolean;
-  /** Objects younger than this that no manifest references may belong to a backup still in progress. */
-  readonly graceHours: number;
-}
+export type { PurgeInput } from './purge-plan.ts';
 
 /** Keys per delete call: S3 DeleteObjects' limit, and a point between calls where an interrupt stops. */
 const DELETE_CHUNK = 1000;
-const HOUR_MS = 60 * 60 * 1000;
 
 export async function purgeCommand(input: PurgeInput, ctx: CatalogContext): Promise<void> {
   assertPolicy(input);
@@ -85,103 +72,6 @@ async function announce(ctx: CatalogContext): Promise<RunLease> {
     { backend: ctx.backend, now: ctx.now, signal: ctx.signal, warn: (message) => ctx.reporter.emit({ type: 'warning', message }) },
   );
   return lease;
-}
-
-interface PurgePlan {
-  readonly report: PurgeReport;
-  /** Manifest keys read while planning: a manifest missing from it at delete time is a backup finished since. */
-  readonly knownManifests: ReadonlySet<string>;
-}
-
-async function planPurge(input: PurgeInput, ctx: CatalogContext, lease: RunLease | undefined): Promise<PurgePlan> {
-  // Manifests before objects: an object stored after the manifest listing is young, so the grace period covers it.
-  const refs = await listManifestRefs(ctx.backend, ctx.nodeId, ctx.signal);
-  const backups = await readBackups(refs, ctx);
-  const objects = await listAll(ctx, `${ctx.nodeId}/`);
-  const now = ctx.now();
-  const graceMs = input.graceHours * HOUR_MS;
-  const retention = selectRetention(backups, input, now);
-  const garbage = planGarbage({
-    nodeId: ctx.nodeId, kept: retention.kept.map((k) => k.entry), expired: retention.expired, objects,
-    heldKeys: await unfinishedRunKeys(ctx.stateDir, ctx.nodeId), graceMs, now,
-  });
-  const runs = await otherRuns(ctx, lease);
-  const report: PurgeReport = {
-    nodeId: ctx.nodeId, destination: ctx.backend.description, keepLast: input.keepLast, keepDays: input.keepDays,
-    graceHours: input.graceHours, kept: retention.kept, expired: retention.expired, ...garbage,
-    runs, staleUploads: await staleUploads(ctx, now, graceMs),
-  };
-  return { report, knownManifests: new Set(refs.map((r) => r.key)) };
-}
-
-/** Leases of this node's other runs, judged now (a dry run, which announces nothing, reads them too). */
-async function otherRuns(ctx: CatalogContext, lease: RunLease | undefined): Promise<JudgedLease[]> {
-  if (lease) return lease.others();
-  return readLeases(ctx.backend, ctx.nodeId, ctx.now(), { timeoutMs: ctx.leaseTimeoutMs }, ctx.signal);
-}
-
-/** Uploads of this node begun and never completed (a killed run), older than the grace period. */
-async function staleUploads(ctx: CatalogContext, now: Date, graceMs: number): Promise<IncompleteUpload[]> {
-  if (!ctx.backend.listIncompleteUploads) return [];
-  const out: IncompleteUpload[] = [];
-  for await (const u of ctx.backend.listIncompleteUploads(`${ctx.nodeId}/`, { signal: ctx.signal })) {
-    // An upload of unknown age might be seconds old: only a known age can clear the grace period.
-    if (u.initiated !== undefined && now.getTime() - u.initiated.getTime() >= graceMs && isDataKey(ctx.nodeId, u.key)) out.push(u);
-  }
-  return out;
-}
-
-/**
- * Every manifest's objects must be known: an unknown one would leave them looking unreferenced, and purge would
- * delete a backup's data. A manifest the store cannot give stops the purge. A damaged one is kept (its kind is
- * one purge cannot judge) with the objects it names; when even those cannot be read, it is `opaque`, and no
- * data object is deleted (see executePurge).
- */
-async function readBackups(refs: readonly ManifestRef[], ctx: CatalogContext): Promise<PurgeBackup[]> {
-  const out: PurgeBackup[] = new Array<PurgeBackup>(refs.length);
-  const indexed = refs.map((ref, i) => ({ ref, i }));
-  await forEachLimit(indexed, ctx.concurrency, ctx.signal, async ({ ref, i }) => {
-    out[i] = await readBackup(ref, ctx);
-  });
-  ctx.signal.throwIfAborted();
-  return out;
-}
-
-async function readBackup(ref: ManifestRef, ctx: CatalogContext): Promise<PurgeBackup> {
-  let entry;
-  try {
-    entry = await readCatalogEntry(ctx.backend, ref, manifestCacheDir(ctx.stateDir));
-  } catch (err) {
-    throw new Error(`cannot read manifest ${ref.key}; purge deletes nothing while a backup's objects are unknown`, { cause: err });
-  }
-  if ('manifest' in entry) {
-    const m = entry.manifest;
-    return { key: ref.key, tag: ref.tag, kind: m.kind, startedAt: m.startedAt, finishedAt: m.finishedAt, files: m.files };
-  }
-  const d = entry.damaged;
-  ctx.reporter.emit({ type: 'warning', message: `${describeDamaged(d)}: it is kept, and so is every object it names` });
-  return {
-    key: ref.key, tag: ref.tag, kind: DAMAGED, startedAt: d.startedAt ?? '', finishedAt: d.finishedAt ?? '',
-    files: (d.files ?? []).map((f) => ({ key: f.key, size: f.size ?? 0 })), ...(d.files === undefined ? { opaque: d.error } : {}),
-  };
-}
-
-/** Not a kind retention knows: a damaged backup is always kept. */
-const DAMAGED = 'damaged';
-
-async function listAll(ctx: CatalogContext, prefix: string): Promise<ObjectInfo[]> {
-  const out: ObjectInfo[] = [];
-  for await (const o of ctx.backend.list(prefix, { signal: ctx.signal })) out.push(o);
-  return out;
-}
-
-/**
- * Keys recorded by journals of this node's unfinished runs on this host (state-dir/journal/<node>/*.jsonl): a
- * resume would reuse them. Only a saving (a resume confirms what it reuses and sends again what is gone).
- */
-export async function unfinishedRunKeys(stateDir: string, nodeId: string): Promise<Set<string>> {
-  const journals = await readNodeJournals(stateDir, nodeId);
-  return new Set(journals.flatMap((j) => j.records.map((r) => r.key)));
 }
 
 async function executePurge(plan: PurgePlan, ctx: CatalogContext, lease: RunLease | undefined): Promise<PurgeDeleted> {
