@@ -4,12 +4,14 @@
 #   with a `nodetool` that runs the real org.apache.cassandra.tools.NodeTool,
 #   versitygw (S3 API), fake-gcs-server (GCS JSON API), amazon-ec2-metadata-mock (IMDSv2) and a GCE metadata fake.
 #
-# Usage: scripts/testenv.sh install|up|down|status|env
+# Usage: scripts/testenv.sh install|up|down|status|env|cluster-up|cluster-down|cluster-status|cluster-env|cluster-node stop|start N
 #   install  download and build everything (cached in $CBR_CACHE, default ~/.cache/cass-backup-run)
 #   up       install, start what is not running, wait until ready, print the environment (idempotent)
 #   down     stop the processes this script started (by pid), keep the state directory
 #   status   one line per service, with its resident memory
 #   env      print the environment variables a test or a person needs (also in $CBR_TESTENV/env.sh)
+#   cluster-up / cluster-down / cluster-status / cluster-env: a three-node cluster on 127.0.0.1-3 (testenv/cluster.sh),
+#            apart from the single node; its variables also in $CBR_TESTENV/cluster/env.sh
 # State and logs live in $CBR_TESTENV (default <repo>/.testenv); `down --wipe` removes it.
 set -euo pipefail
 
@@ -294,6 +296,7 @@ stop_one() {
 
 cmd_down() {
   for s in "${services[@]}"; do stop_one "$s"; done
+  cmd_cluster_down
   if [ "${1:-}" = --wipe ]; then log "removing $state"; rm -rf "$state"; fi
 }
 
@@ -323,8 +326,16 @@ export CBR_GCE_METADATA_HOST=127.0.0.1:$gce_port
 EOF
 }
 
+# shellcheck source=testenv/cluster.sh
+source "$here/cluster.sh"
+
 case ${1:-} in
   install) mkdir -p "$state"; cmd_install ;;
+  cluster-up) mkdir -p "$state"; cmd_cluster_up ;;
+  cluster-down) shift; cmd_cluster_down "$@" ;;
+  cluster-status) cmd_cluster_status ;;
+  cluster-env) cmd_cluster_env ;;
+  cluster-node) shift; cmd_cluster_node "$@" ;;
   up) mkdir -p "$state"; cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;

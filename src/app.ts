@@ -30,6 +30,8 @@ import type { CatalogContext } from './commands/catalog-context.ts';
 import type { Backend } from './storage/backend.ts';
 import { listCommand } from './commands/list.ts';
 import { verifyCommand } from './commands/verify.ts';
+import { clusterListCommand } from './commands/cluster-list.ts';
+import { clusterVerifyCommand } from './commands/cluster-verify.ts';
 import { restoreCommand } from './commands/restore.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { createLocalFiles } from './local-files.ts';
@@ -150,7 +152,8 @@ async function closing(backend: Backend, run: () => Promise<void>): Promise<void
 async function runBackupCommand(parsed: ParsedCommand, nodetoolArgs: string[], ctx: BackupContext): Promise<void> {
   switch (parsed.command) {
     case 'snapshot':
-      await snapshotCommand({ nodetoolArgs, resumeTag: parsed.resume, keepSnapshot: parsed.keepSnapshot }, ctx);
+      await snapshotCommand({ nodetoolArgs, resumeTag: parsed.resume, keepSnapshot: parsed.keepSnapshot, tagSlot: parsed.tagSlot,
+        clusterWaitMs: parsed.clusterWaitMs }, ctx);
       return;
     case 'repair':
       await repairCommand({ nodetoolArgs, deleteUploaded: parsed.deleteUploaded }, ctx);
@@ -170,9 +173,9 @@ function isCatalogCommand(parsed: ParsedCommand): parsed is CatalogCommand {
 async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext): Promise<void> {
   switch (parsed.command) {
     case 'list':
-      return listCommand({ allNodes: parsed.allNodes }, ctx);
+      return parsed.cluster !== undefined ? clusterListCommand({ cluster: parsed.cluster }, ctx) : listCommand({ allNodes: parsed.allNodes }, ctx);
     case 'verify':
-      return verifyCommand({ backup: parsed.backup, deep: parsed.deep }, ctx);
+      return parsed.cluster ? clusterVerifyCommand({ id: parsed.backup, deep: parsed.deep }, ctx) : verifyCommand({ backup: parsed.backup, deep: parsed.deep }, ctx);
     case 'restore':
       return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force }, ctx);
     case 'purge':

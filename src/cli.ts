@@ -3,15 +3,17 @@ import yargs, { type Argv } from 'yargs';
 import { globalOptions, type OptionSpec } from './config/options.ts';
 import { exitCodeHelp } from './exit-codes.ts';
 import { UsageError } from './errors.ts';
+import { parseSlotKind, type SlotKind } from './cluster/slot.ts';
+import { parseDuration } from './config/duration.ts';
 
 export type ParsedCommand =
   | { readonly command: 'snapshot'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly resume: string | undefined;
-      readonly keepSnapshot: boolean }
+      readonly keepSnapshot: boolean; readonly tagSlot: SlotKind | undefined; readonly clusterWaitMs: number | undefined }
   | { readonly command: 'repair'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly deleteUploaded: boolean }
   | { readonly command: 'incremental'; readonly raw: Raw; readonly deleteUploaded: boolean; readonly flush: boolean }
   | { readonly command: 'detect'; readonly raw: Raw }
-  | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean }
-  | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean }
+  | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean; readonly cluster: string | true | undefined }
+  | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean; readonly cluster: boolean }
   | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string; readonly tables: string[];
       readonly until: string | undefined; readonly force: boolean }
   | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
@@ -62,6 +64,8 @@ function buildParser(version: string): Argv {
       c.positional('nodetool-args', { describe: 'Arguments for nodetool snapshot (-t TAG, -kt ks.t, keyspaces, …)', type: 'string', array: true })
         .option('resume', { type: 'string', describe: 'Upload the existing snapshot TAG kept by a failed run (no new snapshot)' })
         .option('keep-snapshot', { type: 'boolean', default: false, describe: 'Keep the local snapshot after a complete upload' })
+        .option('tag-slot', { type: 'string', choices: ['daily', 'hourly'], describe: 'Take this node\'s part of the cluster backup of the current UTC day or hour: every node\'s cron names the same backup, <cluster>-daily-YYYYMMDD (no -t)' })
+        .option('cluster-wait', { type: 'string', describe: 'With --tag-slot: wait up to this long (e.g. 10m) for the other nodes that are up to join before the snapshot' })
         .example('cass-backup-run snapshot', 'snapshot every keyspace with a generated tag')
         .example('cass-backup-run snapshot -t nightly -kt ks1.t1', 'snapshot one table with tag nightly'))
     .command('repair [nodetool-args..]', 'Run `nodetool repair [args…]`, then upload the incremental backups in backups/', (c) =>
@@ -72,10 +76,12 @@ function buildParser(version: string): Argv {
         .option('flush', { type: 'boolean', default: false, describe: 'Run `nodetool flush` first, so recent writes are included' }))
     .command('detect', 'Print the cloud, node id, data directories and destination a run would use; write nothing')
     .command('list', 'List the backups of this node (or of every node) from their manifests', (c) =>
-      c.option('all-nodes', { type: 'boolean', default: false, describe: 'Every node under the destination, grouped by tag' }))
+      c.option('all-nodes', { type: 'boolean', default: false, describe: 'Every node under the destination, grouped by tag' })
+        .option('cluster', { type: 'string', describe: 'Cluster backups (of this cluster name, or of every cluster when given no value): complete or not, members missing, skew' }))
     .command('verify <backup>', 'Check that every object a backup\'s manifest names is stored with its size and checksum', (c) =>
       c.positional('backup', { type: 'string', describe: 'Backup tag, or "latest"' })
-        .option('deep', { type: 'boolean', default: false, describe: 'Download every object and re-hash it' }))
+        .option('deep', { type: 'boolean', default: false, describe: 'Download every object and re-hash it' })
+        .option('cluster', { type: 'boolean', default: false, describe: 'BACKUP is a cluster backup id: verify every member\'s backup' }))
     .command('restore <backup>', 'Download a backup into a directory in Cassandra\'s layout (<ks>/<table>-<id>/…)', (c) =>
       c.positional('backup', { type: 'string', describe: 'Snapshot backup tag, or "latest"' })
         .option('to', { type: 'string', demandOption: true, describe: 'Directory to restore into' })
@@ -118,7 +124,9 @@ function toCommand(argv: Raw): ParsedCommand {
   const rest = [...positional.slice(1), ...((argv['nodetool-args'] as string[] | undefined) ?? [])];
   switch (command) {
     case 'snapshot':
-      return { command, raw: argv, nodetoolArgs: rest, resume: argv.resume as string | undefined, keepSnapshot: Boolean(argv['keep-snapshot']) };
+      return { command, raw: argv, nodetoolArgs: rest, resume: argv.resume as string | undefined, keepSnapshot: Boolean(argv['keep-snapshot']),
+        tagSlot: argv['tag-slot'] === undefined ? undefined : parseSlotKind(String(argv['tag-slot'])),
+        clusterWaitMs: argv['cluster-wait'] === undefined ? undefined : parseDuration('cluster-wait', String(argv['cluster-wait'])) };
     case 'repair':
       return { command, raw: argv, nodetoolArgs: rest, deleteUploaded: Boolean(argv['delete-uploaded']) };
     case 'incremental':
@@ -129,10 +137,11 @@ function toCommand(argv: Raw): ParsedCommand {
       return { command, raw: argv };
     case 'list':
       refuseExtra(command, rest);
-      return { command, raw: argv, allNodes: Boolean(argv['all-nodes']) };
+      return { command, raw: argv, allNodes: Boolean(argv['all-nodes']),
+        cluster: argv.cluster === undefined ? undefined : String(argv.cluster) === '' ? true : String(argv.cluster) };
     case 'verify':
       refuseExtra(command, rest);
-      return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep) };
+      return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster) };
     case 'restore':
       refuseExtra(command, rest);
       return { command, raw: argv, backup: String(argv.backup), to: String(argv.to), tables: (argv.table as string[]).map(String),

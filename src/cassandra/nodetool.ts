@@ -1,6 +1,7 @@
 // Runs nodetool as a subprocess. The operator sees its output as it happens (on our stderr, since our stdout may
 // carry --json); we keep only a bounded tail of it, because a repair can print for hours.
 import type { Readable, Writable } from 'node:stream';
+import { joinRing, parseKeyspaces, parsePartitioner, parseRingTokens, parseStatus, type KeyspaceReplication, type RingMember } from './ring.ts';
 import { NodetoolError, UsageError } from '../errors.ts';
 import { generateTag, validateTag } from './layout.ts';
 
@@ -80,6 +81,9 @@ export interface NodeInfo {
   readonly tokens?: string[];
   readonly dataCenter?: string;
   readonly rack?: string;
+  readonly partitioner?: string;
+  /** Every keyspace's replication, as `nodetool describecluster` lists them. */
+  readonly keyspaces?: KeyspaceReplication[];
 }
 
 export interface Nodetool {
@@ -91,6 +95,8 @@ export interface Nodetool {
   flush(keyspaces?: readonly string[]): Promise<RunResult>;
   /** Best effort: fields nodetool could not give are omitted; never throws. */
   info(): Promise<NodeInfo>;
+  /** The ring as this node sees it (`nodetool status` and `nodetool ring`); throws when nodetool fails. */
+  ring(): Promise<RingMember[]>;
 }
 
 export const TAIL_LINES = 10;
@@ -112,6 +118,13 @@ export function createNodetool(deps: NodetoolDeps): Nodetool {
     repair: (args) => run(['repair', ...args]),
     flush: (keyspaces = []) => run(['flush', ...keyspaces]),
     info: () => queryInfo(run, Math.min(deps.timeoutMs ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS)),
+    ring: async () => {
+      const timeoutMs = Math.min(deps.timeoutMs ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS);
+      const [status, ring] = await Promise.all([run(['status'], { capture: true, timeoutMs }), run(['ring'], { capture: true, timeoutMs })]);
+      const members = joinRing(parseStatus(status.stdout), parseRingTokens(ring.stdout));
+      if (members.length === 0) throw new NodetoolError('nodetool status listed no node: cannot tell the ring of this cluster');
+      return members;
+    },
   };
 }
 
@@ -301,9 +314,14 @@ export function parseInfo(text: string): Pick<NodeInfo, 'hostId' | 'tokens' | 'd
   };
 }
 
-/** Parses the `Name: <cluster>` line of `nodetool describecluster`. */
-export function parseDescribeCluster(text: string): Pick<NodeInfo, 'clusterName'> {
-  return optional('clusterName', /^\s*Name:\s*(.+?)\s*$/m.exec(text)?.[1]);
+/** The cluster's name (`Name: <cluster>`), partitioner and keyspaces of `nodetool describecluster`. */
+export function parseDescribeCluster(text: string): Pick<NodeInfo, 'clusterName' | 'partitioner' | 'keyspaces'> {
+  const keyspaces = parseKeyspaces(text);
+  return {
+    ...optional('clusterName', /^\s*Name:\s*(.+?)\s*$/m.exec(text)?.[1]),
+    ...optional('partitioner', parsePartitioner(text)),
+    ...(keyspaces.length > 0 ? { keyspaces } : {}),
+  };
 }
 
 /** Parses `ReleaseVersion: 5.0.8`. */

@@ -41,21 +41,34 @@ export async function readManifest(backend: Backend, ref: ManifestRef, cacheDir?
  */
 export async function readCatalogEntry(backend: Backend, ref: ManifestRef, cacheDir?: string):
   Promise<{ readonly manifest: Manifest } | { readonly damaged: DamagedManifest }> {
-  const cachePath = cacheDir ? join(cacheDir, cacheName(ref)) : undefined;
-  const cached = cachePath ? await readFile(cachePath, 'utf8').catch(() => undefined) : undefined;
-  const body = cached ?? await text(await backend.get(ref.key));
-  let manifest: Manifest;
-  try {
-    manifest = parseManifest(body, ref.key);
-  } catch (err) {
-    return { damaged: salvageManifest(ref.key, ref.tag, body, err) };
-  }
-  if (cachePath && cacheDir && cached === undefined) await writeCached(cacheDir, cachePath, body);
-  return { manifest };
+  let manifest: Manifest | undefined;
+  let damaged: DamagedManifest | undefined;
+  await readImmutable(backend, ref.object, cacheDir, (body) => {
+    try {
+      manifest = parseManifest(body, ref.key);
+      return true;
+    } catch (err) {
+      damaged = salvageManifest(ref.key, ref.tag, body, err);
+      return false;
+    }
+  });
+  return manifest !== undefined ? { manifest } : { damaged: damaged as DamagedManifest };
 }
 
-function cacheName(ref: ManifestRef): string {
-  return createHash('sha256').update(`${ref.key}\0${ref.object.etag ?? ''}\0${ref.object.size}`).digest('hex');
+/**
+ * The text of a catalog document that is never rewritten (a manifest, a cluster manifest), from the local cache
+ * when this version of it (key, etag, size) was read before. `accept` parses it; only accepted text is cached.
+ */
+export async function readImmutable(backend: Backend, object: ObjectInfo, cacheDir: string | undefined,
+  accept: (body: string) => boolean): Promise<void> {
+  const cachePath = cacheDir ? join(cacheDir, cacheName(object)) : undefined;
+  const cached = cachePath ? await readFile(cachePath, 'utf8').catch(() => undefined) : undefined;
+  const body = cached ?? await text(await backend.get(object.key));
+  if (accept(body) && cachePath && cacheDir && cached === undefined) await writeCached(cacheDir, cachePath, body);
+}
+
+function cacheName(object: ObjectInfo): string {
+  return createHash('sha256').update(`${object.key}\0${object.etag ?? ''}\0${object.size}`).digest('hex');
 }
 
 async function writeCached(dir: string, path: string, body: string): Promise<void> {

@@ -1,6 +1,7 @@
 // What `list` shows: backups grouped by tag across nodes, so that one tag taken on every node reads as one
 // cluster backup. Pure.
 import type { Manifest } from './manifest.ts';
+import { formatColumns } from '../output/columns.ts';
 
 export interface BackupRow {
   readonly tag: string;
@@ -97,10 +98,7 @@ export function formatTable(rows: readonly BackupRow[], nodeCount: number, forma
     String(r.files), formatBytes(r.bytes),
     r.complete ? 'yes' : r.damaged !== undefined ? `no: DAMAGED manifest (${r.damaged})` : 'no (no manifest: in progress or failed)',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const render = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return `${[header, ...lines].map(render).join('\n')}\n`;
+  return formatColumns(header, lines);
 }
 
 function shortTime(iso: string): string {

@@ -2,6 +2,7 @@
 import type { BackupKind, CloudFacts } from '../domain.ts';
 import { assertSafeRelativePath } from './keys.ts';
 import type { Layout } from './layouts.ts';
+import type { KeyspaceReplication } from '../cassandra/ring.ts';
 
 export const MANIFEST_FORMAT = 1;
 
@@ -32,6 +33,9 @@ export interface CassandraFacts {
   readonly dataCenter?: string;
   readonly rack?: string;
   readonly tokens?: readonly string[];
+  readonly partitioner?: string;
+  /** Every keyspace's replication, from nodetool describecluster: what a restore onto an empty cluster recreates. */
+  readonly keyspaces?: readonly KeyspaceReplication[];
 }
 
 export interface Manifest {
@@ -43,6 +47,8 @@ export interface Manifest {
   readonly layout: Layout;
   readonly startedAt: string;
   readonly finishedAt: string;
+  /** When `nodetool snapshot` was taken (snapshots taken by this run); a cluster backup's skew is measured by it. */
+  readonly snapshotAt?: string;
   readonly cloud: CloudFacts;
   readonly hostname: string;
   readonly cassandra: CassandraFacts;

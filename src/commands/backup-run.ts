@@ -22,6 +22,8 @@ export interface BackupRunInput {
   /** May still be on its way (nodetool info runs while files upload). */
   readonly cassandra: CassandraFacts | Promise<CassandraFacts>;
   readonly nodetool?: { readonly command: readonly string[]; readonly exitCode: number };
+  /** When this run took the snapshot with nodetool (undefined for a resumed or an incremental backup). */
+  readonly snapshotAt?: Date | undefined;
   /** Name of the journal that survives failures of this backup (so a rerun does not resend). */
   readonly journalName: string;
   readonly vanishedIsFailure: boolean;
@@ -140,7 +142,8 @@ export async function runBackup(
   }
   const manifest = finishManifest({
     tool: { name: 'cass-backup-run', version: ctx.toolVersion }, nodeId: ctx.nodeId, kind: input.kind, tag: input.tag,
-    layout: ctx.layout, startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(), cloud: ctx.cloud,
+    layout: ctx.layout, startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(),
+    ...(input.snapshotAt ? { snapshotAt: input.snapshotAt.toISOString() } : {}), cloud: ctx.cloud,
     hostname: ctx.hostname, cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
     dataDirs: ctx.dataDirs, files: upload.entries,
   });

@@ -4,6 +4,7 @@ import type { CloudFacts, LocalFile } from '../domain.ts';
 import type { Backend, PutSource } from '../storage/backend.ts';
 import type { Reporter } from '../report.ts';
 import type { CassandraFacts } from '../catalog/manifest.ts';
+import type { RingMember } from '../cassandra/ring.ts';
 import type { Lock } from '../lock.ts';
 import type { Layout } from '../catalog/layouts.ts';
 import type { SnapshotRegistry } from '../snapshot-registry.ts';
@@ -14,6 +15,8 @@ export interface NodetoolPort {
   repair(args: readonly string[]): Promise<unknown>;
   flush(keyspaces?: readonly string[]): Promise<unknown>;
   info(): Promise<CassandraFacts>;
+  /** The ring as this node sees it (cluster backups). */
+  ring(): Promise<RingMember[]>;
 }
 
 export interface Enumerated {

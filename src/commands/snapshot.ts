@@ -12,12 +12,19 @@ import { resolve } from 'node:path';
 import type { LocalFile } from '../domain.ts';
 import type { RecordedFile, SnapshotRecord } from '../snapshot-registry.ts';
 import { shellQuote } from '../config/resume-command.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { SlotKind } from '../cluster/slot.ts';
+import { alreadyBackedUp, joinSlot, reportCompletion, slotFor, waitForOthers } from './cluster-snapshot.ts';
 
 export interface SnapshotInput {
   readonly nodetoolArgs: readonly string[];
   /** Upload an existing snapshot made by an earlier run instead of taking one. */
   readonly resumeTag: string | undefined;
   readonly keepSnapshot: boolean;
+  /** Take this node's part of the cluster backup of the current schedule slot (the tag is the slot's id). */
+  readonly tagSlot?: SlotKind | undefined;
+  /** With tagSlot: wait up to this long for the other nodes to join before taking the snapshot. */
+  readonly clusterWaitMs?: number | undefined;
 }
 
 export async function snapshotCommand(input: SnapshotInput, ctx: BackupContext): Promise<BackupRunResult | undefined> {
@@ -32,13 +39,17 @@ export async function snapshotCommand(input: SnapshotInput, ctx: BackupContext):
 async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise<BackupRunResult | undefined> {
   const startedAt = ctx.now();
   const requestedTag = input.resumeTag ?? tagFromSnapshotArgs(input.nodetoolArgs);
+  if (input.tagSlot !== undefined && requestedTag !== undefined) {
+    throw new UsageError('--tag-slot names the snapshot after the schedule slot: it cannot go with -t or --resume');
+  }
+  if (input.clusterWaitMs !== undefined && input.tagSlot === undefined) throw new UsageError('--cluster-wait needs --tag-slot');
   if (requestedTag !== undefined) await assertTagIsNew(ctx, requestedTag);
   await assertDataDirsHaveTables(ctx);
   if (ctx.dryRun) return dryRun(input, ctx);
   return withBackupLease(ctx, 'snapshot', (lease) => snapshotAnnounced(input, startedAt, lease, ctx));
 }
 
-async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: RunLease, ctx: BackupContext): Promise<BackupRunResult> {
+async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: RunLease, ctx: BackupContext): Promise<BackupRunResult | undefined> {
   // nodetool info starts a JVM: it runs while the catalog loads, and the Cassandra host id it gives is checked
   // against the node id's backups before a snapshot is taken or anything is stored.
   const cassandra = ctx.nodetool.info();
@@ -49,9 +60,22 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
     assertSameCassandraHost(ctx, catalog, facts.hostId);
     await lease.setCassandraHostId(facts.hostId);
   }
+  const slot = input.tagSlot === undefined ? undefined : slotFor(input.tagSlot, facts, ctx);
+  if (slot !== undefined) {
+    if (await alreadyBackedUp(ctx, slot)) {
+      ctx.reporter.emit({ type: 'info', message: `this node's part of cluster backup ${slot.id} is complete already; nothing to do` });
+      await reportCompletion(ctx, slot);
+      return undefined;
+    }
+    const ring = await ctx.nodetool.ring();
+    await joinSlot(ctx, slot, facts, ring);
+    if (input.clusterWaitMs !== undefined) await waitForOthers(ctx, slot, ring, input.clusterWaitMs, (ms) => delay(ms, undefined, { signal: ctx.signal }));
+  }
   await clearStaleSnapshots(ctx, input.resumeTag);
   const recorded = input.resumeTag !== undefined ? await resumable(input.resumeTag, ctx) : undefined;
-  const taken = recorded !== undefined ? { tag: recorded.tag, args: ['snapshot', '-t', recorded.tag] } : await takeSnapshot(input, ctx);
+  const snapshotAt = recorded === undefined ? ctx.now() : undefined;
+  const nodetoolArgs = slot === undefined ? input.nodetoolArgs : ['-t', slot.id, ...input.nodetoolArgs];
+  const taken = recorded !== undefined ? { tag: recorded.tag, args: ['snapshot', '-t', recorded.tag] } : await takeSnapshot({ ...input, nodetoolArgs }, ctx);
   const tag = taken.tag;
   const enumerated = await ctx.enumerate.snapshot(ctx.dataDirs, tag);
   if (enumerated.files.length === 0) {
@@ -61,7 +85,7 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
   if (recorded?.record !== undefined) assertUnchanged(tag, recorded.record, record);
   else await ctx.registry.record(tag, record);
   const result = await runBackup(
-    { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra,
+    { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra, snapshotAt,
       nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`,
       vanishedIsFailure: true, onIncomplete: `The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}` },
     catalog, lease, ctx,
@@ -74,6 +98,7 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
     await ctx.registry.remove(tag);
   }
   emitSummary(ctx, 'snapshot', tag, startedAt, result);
+  if (slot !== undefined) await reportCompletion(ctx, slot);
   return result;
 }
 

@@ -12,7 +12,7 @@ export interface VerifyInput {
   readonly deep: boolean;
 }
 
-interface Tally {
+export interface Tally {
   readonly problems: string[];
   readonly methods: Record<CheckMethod, number>;
 }
@@ -35,7 +35,7 @@ export async function verifyCommand(input: VerifyInput, ctx: CatalogContext): Pr
   }
 }
 
-async function checkAll(files: readonly ManifestFile[], deep: boolean, ctx: CatalogContext): Promise<Tally> {
+export async function checkAll(files: readonly ManifestFile[], deep: boolean, ctx: CatalogContext): Promise<Tally> {
   const tally: Tally = { problems: [], methods: { crc32c: 0, etag: 0, size: 0, download: 0 } };
   await forEachLimit(files, ctx.concurrency, ctx.signal, async (file) => {
     const outcome = await checkOne(file, deep, ctx);

@@ -1,0 +1,35 @@
+// Where cluster backups live in the destination (DESIGN section 11), beside the node prefixes. Pure.
+//   .cass-backup-run/clusters/<cluster>/<id>/members/<host-id>.json     a node joined (create-only, never updated)
+//   .cass-backup-run/clusters/<cluster>/<id>/cluster-manifest.json      every expected member complete (create-only)
+import { CATALOG_DIR } from '../catalog/keys.ts';
+
+export function clustersPrefix(): string {
+  return `${CATALOG_DIR}/clusters/`;
+}
+
+export function clusterPrefix(cluster: string): string {
+  return `${clustersPrefix()}${cluster}/`;
+}
+
+export function backupPrefix(cluster: string, id: string): string {
+  return `${clusterPrefix(cluster)}${id}/`;
+}
+
+export function memberKey(cluster: string, id: string, hostId: string): string {
+  return `${backupPrefix(cluster, id)}members/${hostId}.json`;
+}
+
+export function clusterManifestKey(cluster: string, id: string): string {
+  return `${backupPrefix(cluster, id)}cluster-manifest.json`;
+}
+
+/** What a key under clustersPrefix() is: a member record, a cluster manifest, or neither. */
+export function classifyClusterKey(key: string): { cluster: string; id: string; member?: string; manifest?: true } | undefined {
+  if (!key.startsWith(clustersPrefix())) return undefined;
+  const parts = key.slice(clustersPrefix().length).split('/');
+  const [cluster, id, third, fourth] = parts;
+  if (cluster === undefined || id === undefined || third === undefined) return undefined;
+  if (parts.length === 3 && third === 'cluster-manifest.json') return { cluster, id, manifest: true };
+  if (parts.length === 4 && third === 'members' && fourth?.endsWith('.json')) return { cluster, id, member: fourth.slice(0, -'.json'.length) };
+  return undefined;
+}
