@@ -179,7 +179,8 @@ async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext): Pro
     case 'restore':
       return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force }, ctx);
     case 'purge':
-      return purgeCommand({ keepLast: parsed.keepLast, keepDays: parsed.keepDays, yes: parsed.yes, graceHours: parsed.graceHours }, ctx);
+      return purgeCommand({ keepLast: parsed.keepLast, keepDays: parsed.keepDays, yes: parsed.yes, graceHours: parsed.graceHours,
+        keepClusters: parsed.keepClusters }, ctx);
   }
 }
 

@@ -17,7 +17,7 @@ export type ParsedCommand =
   | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string; readonly tables: string[];
       readonly until: string | undefined; readonly force: boolean }
   | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
-      readonly yes: boolean; readonly graceHours: number };
+      readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined };
 
 export type CliOutcome =
   | { readonly kind: 'run'; readonly parsed: ParsedCommand }
@@ -92,7 +92,8 @@ function buildParser(version: string): Argv {
       c.option('keep-last', { type: 'number', describe: 'Keep the N newest snapshot backups (the newest is always kept, and so are incrementals after the oldest kept snapshot)' })
         .option('keep-days', { type: 'number', describe: 'Keep backups younger than D days (a backup either rule keeps is kept)' })
         .option('yes', { type: 'boolean', default: false, describe: 'Really delete' })
-        .option('grace-hours', { type: 'number', default: 24, describe: 'Never delete unreferenced objects younger than this (a backup may be in progress)' }))
+        .option('grace-hours', { type: 'number', default: 24, describe: 'Never delete unreferenced objects younger than this (a backup may be in progress)' })
+        .option('keep-clusters', { type: 'number', describe: 'Keep this node\'s parts of the N newest complete cluster backups [default: 1: the newest complete one is never broken]' }))
     .demandCommand(1, 'Name a command: snapshot, repair, incremental, detect, list, verify, restore or purge.')
     .epilog(epilog)
     .version(version)
@@ -149,7 +150,7 @@ function toCommand(argv: Raw): ParsedCommand {
     case 'purge':
       refuseExtra(command, rest);
       return { command, raw: argv, keepLast: optionalCount('keep-last', argv['keep-last']), keepDays: optionalCount('keep-days', argv['keep-days']),
-        yes: Boolean(argv.yes), graceHours: Number(argv['grace-hours']) };
+        yes: Boolean(argv.yes), graceHours: Number(argv['grace-hours']), keepClusters: optionalCount('keep-clusters', argv['keep-clusters']) };
     default:
       throw new UsageError(`unknown command "${command ?? ''}"; run cass-backup-run --help`);
   }

@@ -15,6 +15,8 @@ export interface RetentionPolicy {
   readonly keepLast: number | undefined;
   /** Keep backups that finished less than D days ago. */
   readonly keepDays: number | undefined;
+  /** Snapshots that are this node's part of a cluster backup that must stay whole (the newest complete ones). */
+  readonly clusterTags?: ReadonlySet<string>;
 }
 
 /** What retention reads of a manifest; `key` is the manifest's own object key. */
@@ -32,6 +34,7 @@ export type KeepReason =
   | 'keep-last'
   | 'keep-days'
   | 'after-kept-snapshot' // an incremental that restore --until needs on top of a kept snapshot
+  | 'cluster-backup' // this node's part of a complete cluster backup that is kept
   | 'no-snapshot' // incrementals of a node without any snapshot: nothing to anchor their expiry to
   | 'unreadable-time' // a time or kind this version cannot judge: keeping is the safe side
   | 'unknown-kind';
@@ -104,6 +107,7 @@ function snapshotReasons(s: BackupEntry, rank: number, policy: RetentionPolicy, 
   if (rank === 0) out.push('newest-snapshot');
   if (policy.keepLast !== undefined && rank < policy.keepLast) out.push('keep-last');
   if (young(s)) out.push('keep-days');
+  if (policy.clusterTags?.has(s.tag)) out.push('cluster-backup');
   return out;
 }
 

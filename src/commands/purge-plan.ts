@@ -9,6 +9,8 @@ import type { JudgedLease } from '../catalog/leases.ts';
 import { readLeases, type RunLease } from '../catalog/run-lease.ts';
 import type { IncompleteUpload, ObjectInfo } from '../storage/backend.ts';
 import { forEachLimit } from '../upload/pool.ts';
+import { listClusterBackups } from '../cluster/cluster-catalog.ts';
+import { manifestCache } from '../catalog/select.ts';
 import type { PurgeBackup, PurgeReport } from './purge-report.ts';
 
 export interface PurgeInput {
@@ -18,6 +20,8 @@ export interface PurgeInput {
   readonly yes: boolean;
   /** Objects younger than this that no manifest references may belong to a backup still in progress. */
   readonly graceHours: number;
+  /** Keep this node's parts of the N newest complete cluster backups (at least the newest one is always kept). */
+  readonly keepClusters?: number | undefined;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -35,7 +39,7 @@ export async function planPurge(input: PurgeInput, ctx: CatalogContext, lease: R
   const objects = await listAll(ctx, `${ctx.nodeId}/`);
   const now = ctx.now();
   const graceMs = input.graceHours * HOUR_MS;
-  const retention = selectRetention(backups, input, now);
+  const retention = selectRetention(backups, { ...input, clusterTags: await clusterTagsToKeep(ctx, input.keepClusters ?? 1) }, now);
   const garbage = planGarbage({
     nodeId: ctx.nodeId, kept: retention.kept.map((k) => k.entry), expired: retention.expired, objects,
     heldKeys: await unfinishedRunKeys(ctx.stateDir, ctx.nodeId), graceMs, now,
@@ -117,4 +121,18 @@ async function listAll(ctx: CatalogContext, prefix: string): Promise<ObjectInfo[
 export async function unfinishedRunKeys(stateDir: string, nodeId: string): Promise<Set<string>> {
   const journals = await readNodeJournals(stateDir, nodeId);
   return new Set(journals.flatMap((j) => j.records.map((r) => r.key)));
+}
+
+/**
+ * The tags of this node's parts of the newest complete cluster backups: a cluster restore needs every member's
+ * part, so one node's purge must never break the newest complete one (ids sort by their slot's time).
+ */
+async function clusterTagsToKeep(ctx: CatalogContext, count: number): Promise<Set<string>> {
+  if (count <= 0) return new Set();
+  const states = await listClusterBackups({ backend: ctx.backend, signal: ctx.signal, concurrency: ctx.concurrency,
+    cacheDir: await manifestCache(ctx.stateDir) });
+  const mine = states.filter((s) => s.manifest?.members.some((m) => m.nodeId === ctx.nodeId));
+  const byCluster = new Map<string, string[]>();
+  for (const s of mine) byCluster.set(s.cluster, [...(byCluster.get(s.cluster) ?? []), s.id]);
+  return new Set([...byCluster.values()].flatMap((ids) => ids.sort().slice(-count)));
 }

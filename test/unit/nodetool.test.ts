@@ -219,7 +219,8 @@ describe('nodetool info parsing', () => {
       dataCenter: 'datacenter1',
       rack: 'rack1',
     });
-    assert.deepEqual(parseDescribeCluster(DESCRIBE), { clusterName: 'cbr-test' });
+    assert.deepEqual(parseDescribeCluster(DESCRIBE), { clusterName: 'cbr-test', partitioner: 'org.apache.cassandra.dht.Murmur3Partitioner',
+      keyspaces: [{ name: 'ks1', strategy: 'NetworkTopologyStrategy', options: { dc1: '3' } }] });
     assert.deepEqual(parseVersion('ReleaseVersion: 5.0.8\n'), { version: '5.0.8' });
   });
 
