@@ -209,6 +209,9 @@ const DESCRIBE = `Cluster Information:
 \tName: cbr-test
 \tSnitch: org.apache.cassandra.locator.SimpleSnitch
 \tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner
+
+Keyspaces:
+\tks1 -> Replication class: NetworkTopologyStrategy {dc1=3}
 `;
 
 describe('nodetool info parsing', () => {
