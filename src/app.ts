@@ -153,7 +153,7 @@ async function runBackupCommand(parsed: ParsedCommand, nodetoolArgs: string[], c
   switch (parsed.command) {
     case 'snapshot':
       await snapshotCommand({ nodetoolArgs, resumeTag: parsed.resume, keepSnapshot: parsed.keepSnapshot, tagSlot: parsed.tagSlot,
-        clusterWaitMs: parsed.clusterWaitMs }, ctx);
+        clusterWaitMs: parsed.clusterWaitMs, slotTime: parsed.slotTime }, ctx);
       return;
     case 'repair':
       await repairCommand({ nodetoolArgs, deleteUploaded: parsed.deleteUploaded }, ctx);

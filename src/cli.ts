@@ -8,7 +8,8 @@ import { parseDuration } from './config/duration.ts';
 
 export type ParsedCommand =
   | { readonly command: 'snapshot'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly resume: string | undefined;
-      readonly keepSnapshot: boolean; readonly tagSlot: SlotKind | undefined; readonly clusterWaitMs: number | undefined }
+      readonly keepSnapshot: boolean; readonly tagSlot: SlotKind | undefined; readonly clusterWaitMs: number | undefined;
+      readonly slotTime: string | undefined }
   | { readonly command: 'repair'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly deleteUploaded: boolean }
   | { readonly command: 'incremental'; readonly raw: Raw; readonly deleteUploaded: boolean; readonly flush: boolean }
   | { readonly command: 'detect'; readonly raw: Raw }
@@ -65,6 +66,7 @@ function buildParser(version: string): Argv {
         .option('resume', { type: 'string', describe: 'Upload the existing snapshot TAG kept by a failed run (no new snapshot)' })
         .option('keep-snapshot', { type: 'boolean', default: false, describe: 'Keep the local snapshot after a complete upload' })
         .option('tag-slot', { type: 'string', choices: ['daily', 'hourly'], describe: 'Take this node\'s part of the cluster backup of the current UTC day or hour: every node\'s cron names the same backup, <cluster>-daily-YYYYMMDD (no -t)' })
+        .option('slot-time', { type: 'string', describe: 'With --tag-slot: the slot of this time (ISO 8601, UTC) instead of now, e.g. to take a node\'s part of a slot it missed' })
         .option('cluster-wait', { type: 'string', describe: 'With --tag-slot: wait up to this long (e.g. 10m) for the other nodes that are up to join before the snapshot' })
         .example('cass-backup-run snapshot', 'snapshot every keyspace with a generated tag')
         .example('cass-backup-run snapshot -t nightly -kt ks1.t1', 'snapshot one table with tag nightly'))
@@ -127,7 +129,8 @@ function toCommand(argv: Raw): ParsedCommand {
     case 'snapshot':
       return { command, raw: argv, nodetoolArgs: rest, resume: argv.resume as string | undefined, keepSnapshot: Boolean(argv['keep-snapshot']),
         tagSlot: argv['tag-slot'] === undefined ? undefined : parseSlotKind(String(argv['tag-slot'])),
-        clusterWaitMs: argv['cluster-wait'] === undefined ? undefined : parseDuration('cluster-wait', String(argv['cluster-wait'])) };
+        clusterWaitMs: argv['cluster-wait'] === undefined ? undefined : parseDuration('cluster-wait', String(argv['cluster-wait'])),
+        slotTime: argv['slot-time'] as string | undefined };
     case 'repair':
       return { command, raw: argv, nodetoolArgs: rest, deleteUploaded: Boolean(argv['delete-uploaded']) };
     case 'incremental':

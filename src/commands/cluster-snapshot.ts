@@ -21,12 +21,12 @@ export interface ClusterSlot {
   readonly id: string;
 }
 
-export function slotFor(kind: SlotKind, facts: CassandraFacts, ctx: BackupContext): ClusterSlot {
+export function slotFor(kind: SlotKind, facts: CassandraFacts, ctx: BackupContext, at: Date): ClusterSlot {
   const clusterName = facts.clusterName ?? ctx.clusterNameFromYaml;
   if (clusterName === undefined) {
     throw new UsageError('--tag-slot needs the cluster name, and neither nodetool describecluster nor cassandra.yaml gave one');
   }
-  return { clusterName, cluster: clusterSegment(clusterName), id: slotTag(kind, clusterName, ctx.now()) };
+  return { clusterName, cluster: clusterSegment(clusterName), id: slotTag(kind, clusterName, at) };
 }
 
 function catalogDeps(ctx: BackupContext): ClusterCatalogDeps {

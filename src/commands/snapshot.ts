@@ -14,6 +14,7 @@ import type { RecordedFile, SnapshotRecord } from '../snapshot-registry.ts';
 import { shellQuote } from '../config/resume-command.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SlotKind } from '../cluster/slot.ts';
+import { parseTimeOption } from '../config/time.ts';
 import { alreadyBackedUp, joinSlot, reportCompletion, slotFor, waitForOthers } from './cluster-snapshot.ts';
 
 export interface SnapshotInput {
@@ -25,6 +26,8 @@ export interface SnapshotInput {
   readonly tagSlot?: SlotKind | undefined;
   /** With tagSlot: wait up to this long for the other nodes to join before taking the snapshot. */
   readonly clusterWaitMs?: number | undefined;
+  /** With tagSlot: the slot of this time (ISO 8601 or `now`) instead of the current one. */
+  readonly slotTime?: string | undefined;
 }
 
 export async function snapshotCommand(input: SnapshotInput, ctx: BackupContext): Promise<BackupRunResult | undefined> {
@@ -42,14 +45,18 @@ async function snapshotLocked(input: SnapshotInput, ctx: BackupContext): Promise
   if (input.tagSlot !== undefined && requestedTag !== undefined) {
     throw new UsageError('--tag-slot names the snapshot after the schedule slot: it cannot go with -t or --resume');
   }
-  if (input.clusterWaitMs !== undefined && input.tagSlot === undefined) throw new UsageError('--cluster-wait needs --tag-slot');
+  if ((input.clusterWaitMs !== undefined || input.slotTime !== undefined) && input.tagSlot === undefined) {
+    throw new UsageError('--cluster-wait and --slot-time need --tag-slot');
+  }
+  const slotAt = input.slotTime === undefined ? undefined : new Date(parseTimeOption('slot-time', input.slotTime, ctx.now()));
   if (requestedTag !== undefined) await assertTagIsNew(ctx, requestedTag);
   await assertDataDirsHaveTables(ctx);
   if (ctx.dryRun) return dryRun(input, ctx);
-  return withBackupLease(ctx, 'snapshot', (lease) => snapshotAnnounced(input, startedAt, lease, ctx));
+  return withBackupLease(ctx, 'snapshot', (lease) => snapshotAnnounced(input, startedAt, slotAt, lease, ctx));
 }
 
-async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: RunLease, ctx: BackupContext): Promise<BackupRunResult | undefined> {
+async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, slotAt: Date | undefined, lease: RunLease, ctx: BackupContext):
+  Promise<BackupRunResult | undefined> {
   // nodetool info starts a JVM: it runs while the catalog loads, and the Cassandra host id it gives is checked
   // against the node id's backups before a snapshot is taken or anything is stored.
   const cassandra = ctx.nodetool.info();
@@ -60,7 +67,7 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
     assertSameCassandraHost(ctx, catalog, facts.hostId);
     await lease.setCassandraHostId(facts.hostId);
   }
-  const slot = input.tagSlot === undefined ? undefined : slotFor(input.tagSlot, facts, ctx);
+  const slot = input.tagSlot === undefined ? undefined : slotFor(input.tagSlot, facts, ctx, slotAt ?? ctx.now());
   if (slot !== undefined) {
     if (await alreadyBackedUp(ctx, slot)) {
       ctx.reporter.emit({ type: 'info', message: `this node's part of cluster backup ${slot.id} is complete already; nothing to do` });
