@@ -1,6 +1,8 @@
 // Where cluster backups live in the destination (DESIGN section 11), beside the node prefixes. Pure.
 //   .cass-backup-run/clusters/<cluster>/<id>/members/<host-id>.json     a node joined (create-only, never updated)
+//   .cass-backup-run/clusters/<cluster>/<id>/complete/<host-id>.json    its node manifest is written (create-only)
 //   .cass-backup-run/clusters/<cluster>/<id>/cluster-manifest.json      every expected member complete (create-only)
+// One listing of <id>/ tells who joined and who completed: a completion check costs one request, not one per node.
 import { CATALOG_DIR } from '../catalog/keys.ts';
 
 export function clustersPrefix(): string {
@@ -19,17 +21,25 @@ export function memberKey(cluster: string, id: string, hostId: string): string {
   return `${backupPrefix(cluster, id)}members/${hostId}.json`;
 }
 
+export function completeKey(cluster: string, id: string, hostId: string): string {
+  return `${backupPrefix(cluster, id)}complete/${hostId}.json`;
+}
+
 export function clusterManifestKey(cluster: string, id: string): string {
   return `${backupPrefix(cluster, id)}cluster-manifest.json`;
 }
 
 /** What a key under clustersPrefix() is: a member record, a cluster manifest, or neither. */
-export function classifyClusterKey(key: string): { cluster: string; id: string; member?: string; manifest?: true } | undefined {
+export function classifyClusterKey(key: string):
+  { cluster: string; id: string; member?: string; complete?: string; manifest?: true } | undefined {
   if (!key.startsWith(clustersPrefix())) return undefined;
   const parts = key.slice(clustersPrefix().length).split('/');
   const [cluster, id, third, fourth] = parts;
   if (cluster === undefined || id === undefined || third === undefined) return undefined;
   if (parts.length === 3 && third === 'cluster-manifest.json') return { cluster, id, manifest: true };
-  if (parts.length === 4 && third === 'members' && fourth?.endsWith('.json')) return { cluster, id, member: fourth.slice(0, -'.json'.length) };
+  if (parts.length !== 4 || fourth === undefined || !fourth.endsWith('.json')) return undefined;
+  const hostId = fourth.slice(0, -'.json'.length);
+  if (third === 'members') return { cluster, id, member: hostId };
+  if (third === 'complete') return { cluster, id, complete: hostId };
   return undefined;
 }

@@ -27,6 +27,28 @@ export interface MemberRecord {
   readonly keyspaces: readonly KeyspaceReplication[];
 }
 
+/** Written create-only by a member once its node manifest is in the bucket: what the cluster manifest needs of it. */
+export interface CompleteRecord {
+  readonly format: number;
+  readonly hostId: string;
+  readonly nodeId: string;
+  readonly manifestKey: string;
+  readonly snapshotAt: string;
+  readonly finishedAt: string;
+  readonly files: number;
+  readonly bytes: number;
+  /** The object key of each user table's schema.cql in this member's backup, by `keyspace.table`. */
+  readonly schemaKeys: Readonly<Record<string, string>>;
+}
+
+export function parseCompleteRecord(text: string, key: string): CompleteRecord {
+  const v = parseJson(text, key) as Partial<CompleteRecord>;
+  if (v.format !== CLUSTER_FORMAT || typeof v.hostId !== 'string' || typeof v.manifestKey !== 'string') {
+    throw new Error(`completion record ${key} is not one this version reads`);
+  }
+  return v as CompleteRecord;
+}
+
 export interface ClusterMember {
   readonly hostId: string;
   readonly address: string;

@@ -6,6 +6,7 @@ import { manifestCache } from '../catalog/select.ts';
 import { clusterSegment } from '../cluster/slot.ts';
 import { completeClusterBackup, listClusterBackups, type ClusterBackupState, type ClusterCatalogDeps } from '../cluster/cluster-catalog.ts';
 import { formatBytes } from '../output/human.ts';
+import { skewSeconds } from '../cluster/records.ts';
 import { formatColumns } from '../output/columns.ts';
 
 export interface ClusterRow {
@@ -44,14 +45,12 @@ export function clusterRow(s: ClusterBackupState): ClusterRow {
     return { cluster: s.cluster, id: s.id, complete: true, members: m.members.length, expected: m.members.length, missing: [],
       skewSeconds: m.skewSeconds, files: m.totals.files, bytes: m.totals.bytes, problems: s.problems };
   }
-  const manifests = [...s.completed.values()];
-  const times = manifests.map((x) => Date.parse(x.snapshotAt ?? x.startedAt)).filter(Number.isFinite);
+  const done = [...s.completed.values()];
   return {
     cluster: s.cluster, id: s.id, complete: false, members: s.completed.size, expected: s.expected.length,
     missing: s.missing.map((x) => ({ address: x.member.address, hostId: x.member.hostId, joined: x.joined })),
-    skewSeconds: times.length > 1 ? Math.round((Math.max(...times) - Math.min(...times)) / 100) / 10 : undefined,
-    files: manifests.reduce((n, x) => n + x.totals.files, 0), bytes: manifests.reduce((n, x) => n + x.totals.bytes, 0),
-    problems: s.problems,
+    skewSeconds: done.length > 1 ? skewSeconds(done.map((x) => x.snapshotAt)) : undefined,
+    files: done.reduce((n, x) => n + x.files, 0), bytes: done.reduce((n, x) => n + x.bytes, 0), problems: s.problems,
   };
 }
 

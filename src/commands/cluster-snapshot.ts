@@ -8,9 +8,9 @@ import type { RingMember } from '../cassandra/ring.ts';
 import { clusterSegment, slotTag, type SlotKind } from '../cluster/slot.ts';
 import { CLUSTER_FORMAT, type MemberRecord } from '../cluster/records.ts';
 import {
-  completeClusterBackup, joinClusterBackup, joinedHostIds, readClusterBackup, type ClusterCatalogDeps,
+  completeClusterBackup, completeRecordOf, joinClusterBackup, markComplete, progressOf, readClusterBackup, type ClusterCatalogDeps,
 } from '../cluster/cluster-catalog.ts';
-import type { CassandraFacts } from '../catalog/manifest.ts';
+import type { CassandraFacts, Manifest } from '../catalog/manifest.ts';
 import type { BackupContext } from './context.ts';
 
 export interface ClusterSlot {
@@ -63,7 +63,7 @@ export async function waitForOthers(ctx: BackupContext, slot: ClusterSlot, ring:
   const wanted = ring.filter((m) => m.status === 'up' && m.state === 'normal').map((m) => m.hostId);
   const deadline = ctx.now().getTime() + waitMs;
   for (;;) {
-    const joined = await joinedHostIds(catalogDeps(ctx), slot.cluster, slot.id);
+    const { joined } = await progressOf(catalogDeps(ctx), slot.cluster, slot.id);
     const waiting = ring.filter((m) => wanted.includes(m.hostId) && !joined.has(m.hostId));
     if (waiting.length === 0) return info(ctx, `every node that is up has joined cluster backup ${slot.id}`);
     if (ctx.now().getTime() >= deadline) {
@@ -73,13 +73,27 @@ export async function waitForOthers(ctx: BackupContext, slot: ClusterSlot, ring:
   }
 }
 
+/** After this node's manifest: this member's completion record, then the cluster's completion. */
+export async function markNodeComplete(ctx: BackupContext, slot: ClusterSlot, facts: CassandraFacts, manifest: Manifest): Promise<void> {
+  if (facts.hostId === undefined) return;
+  await markComplete(catalogDeps(ctx), slot.cluster, slot.id, completeRecordOf(manifest, facts.hostId, manifestKey(ctx.nodeId, slot.id), facts.keyspaces ?? []));
+}
+
 /**
- * After this node's manifest: the cluster manifest if every expected member is complete now (whichever node is last
- * writes it), else what is still missing. Only reported: this node's backup is complete either way.
+ * The cluster manifest if every expected member is complete now (whichever node is last writes it), else what is
+ * still missing. One listing while members this node expects are missing; only reported: this node's backup is
+ * complete either way.
  */
-export async function reportCompletion(ctx: BackupContext, slot: ClusterSlot): Promise<void> {
+export async function reportCompletion(ctx: BackupContext, slot: ClusterSlot, ring: readonly RingMember[] | undefined): Promise<void> {
   try {
     const deps = catalogDeps(ctx);
+    const progress = await progressOf(deps, slot.cluster, slot.id);
+    const waiting = (ring ?? []).filter((m) => m.state === 'normal' && !progress.completed.has(m.hostId));
+    if (!progress.manifest && waiting.length > 0) {
+      info(ctx, `cluster backup ${slot.id}: ${progress.completed.size} member(s) complete; waiting for ` +
+        `${waiting.map((m) => `${m.address} (${progress.joined.has(m.hostId) ? 'running or failed' : 'not joined'})`).join(', ')}`);
+      return;
+    }
     const state = await readClusterBackup(deps, slot.cluster, slot.id);
     const manifest = await completeClusterBackup(deps, state, ctx.nodeId, ctx.now());
     if (manifest !== undefined) {

@@ -15,7 +15,7 @@ export async function clusterVerifyCommand(input: { readonly id: string; readonl
   const state = found[0];
   if (state === undefined) throw new UsageError(`no cluster backup "${input.id}" in ${ctx.backend.description} (see list --cluster)`);
   if (found.length > 1) throw new UsageError(`cluster backup id "${input.id}" exists for several clusters: ${found.map((s) => s.cluster).join(', ')}`);
-  const manifests = await memberManifests(ctx, state.manifest?.members ?? [], [...state.completed.values()]);
+  const manifests = await memberManifests(ctx, state.manifest?.members ?? [...state.completed.values()]);
   const problems: string[] = [];
   let objects = 0;
   for (const m of manifests) {
@@ -40,9 +40,7 @@ export async function clusterVerifyCommand(input: { readonly id: string; readonl
   if (!ctx.json) ctx.out(`verify --cluster ${state.id}: OK, ${manifests.length} members, ${objects} objects\n`);
 }
 
-async function memberManifests(ctx: CatalogContext, members: readonly { nodeId: string; manifestKey: string }[],
-  completed: readonly Manifest[]): Promise<Manifest[]> {
-  if (members.length === 0) return completed.slice().sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+async function memberManifests(ctx: CatalogContext, members: readonly { nodeId: string; manifestKey: string }[]): Promise<Manifest[]> {
   const cacheDir = await manifestCache(ctx.stateDir);
   const out: Manifest[] = [];
   for (const m of members) {

@@ -15,7 +15,7 @@ import { shellQuote } from '../config/resume-command.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SlotKind } from '../cluster/slot.ts';
 import { parseTimeOption } from '../config/time.ts';
-import { alreadyBackedUp, joinSlot, reportCompletion, slotFor, waitForOthers } from './cluster-snapshot.ts';
+import { alreadyBackedUp, joinSlot, markNodeComplete, reportCompletion, slotFor, waitForOthers } from './cluster-snapshot.ts';
 
 export interface SnapshotInput {
   readonly nodetoolArgs: readonly string[];
@@ -68,13 +68,13 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, slotAt: 
     await lease.setCassandraHostId(facts.hostId);
   }
   const slot = input.tagSlot === undefined ? undefined : slotFor(input.tagSlot, facts, ctx, slotAt ?? ctx.now());
-  if (slot !== undefined) {
+  const ring = slot === undefined ? undefined : await ctx.nodetool.ring();
+  if (slot !== undefined && ring !== undefined) {
     if (await alreadyBackedUp(ctx, slot)) {
       ctx.reporter.emit({ type: 'info', message: `this node's part of cluster backup ${slot.id} is complete already; nothing to do` });
-      await reportCompletion(ctx, slot);
+      await reportCompletion(ctx, slot, ring);
       return undefined;
     }
-    const ring = await ctx.nodetool.ring();
     await joinSlot(ctx, slot, facts, ring);
     if (input.clusterWaitMs !== undefined) await waitForOthers(ctx, slot, ring, input.clusterWaitMs, (ms) => delay(ms, undefined, { signal: ctx.signal }));
   }
@@ -105,7 +105,10 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, slotAt: 
     await ctx.registry.remove(tag);
   }
   emitSummary(ctx, 'snapshot', tag, startedAt, result);
-  if (slot !== undefined) await reportCompletion(ctx, slot);
+  if (slot !== undefined) {
+    await markNodeComplete(ctx, slot, facts, result.manifest);
+    await reportCompletion(ctx, slot, ring);
+  }
   return result;
 }
 

@@ -15,7 +15,7 @@ import { clusterSegment, slotTag } from '../../src/cluster/slot.ts';
 import { expectedMembers, CLUSTER_FORMAT, type MemberRecord } from '../../src/cluster/records.ts';
 import { clusterManifestKey } from '../../src/cluster/keys.ts';
 import {
-  completeClusterBackup, joinClusterBackup, listClusterBackups, readClusterBackup, type ClusterCatalogDeps,
+  completeClusterBackup, completeRecordOf, joinClusterBackup, listClusterBackups, markComplete, readClusterBackup, type ClusterCatalogDeps,
 } from '../../src/cluster/cluster-catalog.ts';
 
 const STATUS = `Datacenter: dc1
@@ -105,11 +105,13 @@ describe('the cluster manifest: once, when every expected member is complete', (
     const id = 'c-daily-20261201';
     const nodeId = `node-${hostId}`;
     await deps.backend.put(`${nodeId}/ks/t-0123456789abcdef0123456789abcdef/snapshots/${id}/schema.cql`, bytesSource(Buffer.from(`CREATE TABLE ks.t (id int PRIMARY KEY); -- ${hostId}`)));
-    await writeManifest(deps.backend, finishManifest({
+    const manifest = finishManifest({
       tool: { name: 'cass-backup-run', version: 't' }, nodeId, kind: 'snapshot', tag: id, layout: 'seed', startedAt: at, finishedAt: at,
       snapshotAt: at, cloud: { cloud: 'none' }, hostname: 'h', cassandra: { hostId }, dataDirs: ['/d'],
       files: [{ path: `ks/t-0123456789abcdef0123456789abcdef/snapshots/${id}/schema.cql`, dataDir: 0, size: 10, mtimeMs: 0, ino: 1, key: `${nodeId}/ks/t-0123456789abcdef0123456789abcdef/snapshots/${id}/schema.cql`, crc32c: 'x' }],
-    }));
+    });
+    const key = await writeManifest(deps.backend, manifest);
+    await markComplete(deps, 'c', id, completeRecordOf(manifest, hostId, key, record(hostId).keyspaces));
   };
 
   it('is not written while a member is missing, names what is missing, and is written by the last one', async () => {
