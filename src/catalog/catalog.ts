@@ -71,6 +71,26 @@ function cacheName(object: ObjectInfo): string {
   return createHash('sha256').update(`${object.key}\0${object.etag ?? ''}\0${object.size}`).digest('hex');
 }
 
+/**
+ * Something derived from a document that never changes (e.g. a summary of a large one), cached by the document's
+ * identity (key, etag, size): read from the cache when there, else derived from the document's text and stored.
+ */
+export async function readDerived<T>(backend: Backend, object: ObjectInfo, cacheDir: string | undefined, kind: string,
+  derive: (body: string) => T, signal?: AbortSignal): Promise<T> {
+  const cachePath = cacheDir ? join(cacheDir, `${kind}-${cacheName(object)}.json`) : undefined;
+  const cached = cachePath ? await readFile(cachePath, 'utf8').catch(() => undefined) : undefined;
+  if (cached !== undefined) {
+    try {
+      return JSON.parse(cached) as T;
+    } catch {
+      // a torn cache file: derive it again
+    }
+  }
+  const value = derive(await text(await backend.get(object.key, { signal })));
+  if (cachePath && cacheDir) await writeCached(cacheDir, cachePath, JSON.stringify(value)).catch(() => undefined);
+  return value;
+}
+
 async function writeCached(dir: string, path: string, body: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;

@@ -7,15 +7,17 @@
 import { text } from 'node:stream/consumers';
 import { isAlreadyExists, type Backend, type ObjectInfo } from '../storage/backend.ts';
 import { chunksSource } from '../storage/source.ts';
-import { readImmutable } from '../catalog/catalog.ts';
+import { readCatalogEntry, readDerived } from '../catalog/catalog.ts';
+import { tagOfManifestKey } from '../catalog/keys.ts';
 import { locateInTable } from '../cassandra/layout.ts';
 import type { Manifest } from '../catalog/manifest.ts';
-import { createKeyspaceStatement, isUserKeyspace, type KeyspaceReplication, type RingMember } from '../cassandra/ring.ts';
+import { createKeyspaceStatement, isUserKeyspace, type KeyspaceReplication } from '../cassandra/ring.ts';
 import { forEachLimit } from '../upload/pool.ts';
-import { backupPrefix, classifyClusterKey, clusterManifestKey, clusterPrefix, clustersPrefix, completeKey, memberKey } from './keys.ts';
+import { backupPrefix, classifyClusterKey, clusterManifestKey, clusterPrefix, clustersPrefix, completeKey, memberKey, schemaKey } from './keys.ts';
 import {
   CLUSTER_FORMAT, expectedMembers, parseClusterManifest, parseCompleteRecord, parseMemberRecord, skewSeconds,
-  type ClusterManifest, type ClusterMember, type CompleteRecord, type MemberRecord, type TableSchema,
+  summarize, type ClusterManifest, type ClusterMember, type ClusterSummary, type CompleteRecord, type MemberRecord, type RingView,
+  type TableSchema,
 } from './records.ts';
 
 export interface ClusterCatalogDeps {
@@ -31,12 +33,13 @@ export interface ClusterBackupState {
   readonly cluster: string;
   readonly id: string;
   readonly records: readonly MemberRecord[];
-  readonly expected: readonly RingMember[];
+  readonly expected: readonly RingView[];
   /** Completion records of the members that completed, by host id. */
   readonly completed: ReadonlyMap<string, CompleteRecord>;
   /** Expected members that never joined, or joined and did not complete (failed, or still running). */
-  readonly missing: readonly { readonly member: RingMember; readonly joined: boolean }[];
-  readonly manifest: ClusterManifest | undefined;
+  readonly missing: readonly { readonly member: RingView; readonly joined: boolean }[];
+  /** Set when the cluster manifest exists: the backup is complete. */
+  readonly summary: ClusterSummary | undefined;
   /** Records or manifests that could not be read: the state is then not trusted to be complete. */
   readonly problems: readonly string[];
 }
@@ -59,18 +62,10 @@ export async function markComplete(deps: ClusterCatalogDeps, cluster: string, id
 }
 
 /** What a member's completion record says of its node manifest. */
-export function completeRecordOf(manifest: Manifest, hostId: string, manifestKey: string, keyspaces: readonly KeyspaceReplication[]): CompleteRecord {
-  const user = new Set(keyspaces.filter(isUserKeyspace).map((k) => k.name));
-  const schemaKeys: Record<string, string> = {};
-  for (const f of manifest.files) {
-    const loc = locateInTable(f.path);
-    if (loc?.area === 'snapshot' && loc.inner.join('/') === 'schema.cql' && (user.size === 0 ? !loc.keyspace.startsWith('system') : user.has(loc.keyspace))) {
-      schemaKeys[`${loc.keyspace}.${loc.table}`] = f.key;
-    }
-  }
+export function completeRecordOf(manifest: Manifest, hostId: string, manifestKey: string): CompleteRecord {
   return {
     format: CLUSTER_FORMAT, hostId, nodeId: manifest.nodeId, manifestKey, snapshotAt: manifest.snapshotAt ?? manifest.startedAt,
-    finishedAt: manifest.finishedAt, files: manifest.totals.files, bytes: manifest.totals.bytes, schemaKeys,
+    finishedAt: manifest.finishedAt, files: manifest.totals.files, bytes: manifest.totals.bytes,
   };
 }
 
@@ -94,13 +89,13 @@ export async function readClusterBackup(deps: ClusterCatalogDeps, cluster: strin
   const problems: string[] = [];
   const records: MemberRecord[] = [];
   const completed = new Map<string, CompleteRecord>();
-  let manifest: ClusterManifest | undefined;
+  let summary: ClusterSummary | undefined;
   await forEachLimit(objects, deps.concurrency, deps.signal, async (o) => {
     const c = classifyClusterKey(o.key);
     try {
       if (c?.member !== undefined) records.push(parseMemberRecord(await read(deps, o.key), o.key));
       else if (c?.complete !== undefined) completed.set(c.complete, parseCompleteRecord(await read(deps, o.key), o.key));
-      else if (c?.manifest) manifest = parseClusterManifest(await read(deps, o.key), o.key);
+      else if (c?.manifest) summary = await summaryOf(deps, o);
     } catch (err) {
       problems.push(`${o.key}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -108,7 +103,7 @@ export async function readClusterBackup(deps: ClusterCatalogDeps, cluster: strin
   const expected = expectedMembers(records);
   const joined = new Set(records.map((r) => r.hostId));
   const missing = expected.filter((m) => !completed.has(m.hostId)).map((member) => ({ member, joined: joined.has(member.hostId) }));
-  return { cluster, id, records: records.sort((a, b) => a.hostId.localeCompare(b.hostId)), expected, completed, missing, manifest, problems };
+  return { cluster, id, records: records.sort((a, b) => a.hostId.localeCompare(b.hostId)), expected, completed, missing, summary, problems };
 }
 
 /**
@@ -117,16 +112,28 @@ export async function readClusterBackup(deps: ClusterCatalogDeps, cluster: strin
  * wrote first), or undefined when the backup is not complete.
  */
 export async function completeClusterBackup(deps: ClusterCatalogDeps, state: ClusterBackupState, writtenBy: string, now: Date):
-  Promise<ClusterManifest | undefined> {
-  if (state.manifest !== undefined) return state.manifest;
+  Promise<ClusterSummary | undefined> {
+  if (state.summary !== undefined) return state.summary;
   if (state.missing.length > 0 || state.problems.length > 0 || state.records.length === 0) return undefined;
   for (const c of state.completed.values()) {
     if ((await deps.backend.stat(c.manifestKey, { signal: deps.signal })) === undefined) return undefined; // purged since
   }
   const manifest = await buildClusterManifest(deps, state, writtenBy, now);
   const key = clusterManifestKey(state.cluster, state.id);
-  if (await putOnce(deps, key, manifest)) return manifest;
-  return parseClusterManifest(await read(deps, key), key); // another run completed it first: theirs stands
+  if (await putOnce(deps, key, manifest)) return summarize(manifest);
+  return summarize(parseClusterManifest(await read(deps, key), key)); // another run completed it first: theirs stands
+}
+
+/** A cluster manifest's summary, cached per host by the manifest's identity (it is never rewritten). */
+async function summaryOf(deps: ClusterCatalogDeps, object: ObjectInfo): Promise<ClusterSummary> {
+  return readDerived(deps.backend, object, deps.cacheDir, 'cluster-summary', (body) => summarize(parseClusterManifest(body, object.key)), deps.signal);
+}
+
+/** The whole cluster manifest of a complete backup (restore needs it; list and purge need only the summary). */
+export async function readClusterManifest(deps: ClusterCatalogDeps, cluster: string, id: string): Promise<ClusterManifest | undefined> {
+  const key = clusterManifestKey(cluster, id);
+  const object = await findObject(deps, key);
+  return object === undefined ? undefined : parseClusterManifest(await read(deps, key), key);
 }
 
 async function buildClusterManifest(deps: ClusterCatalogDeps, state: ClusterBackupState, writtenBy: string, now: Date): Promise<ClusterManifest> {
@@ -142,19 +149,40 @@ async function buildClusterManifest(deps: ClusterCatalogDeps, state: ClusterBack
   });
   const first = state.records[0];
   const keyspaces = (first?.keyspaces ?? []).filter(isUserKeyspace);
+  const statements = keyspaces.map(createKeyspaceStatement);
+  const tables = await tableSchemas(deps, [...state.completed.values()], keyspaces);
+  const cqlKey = schemaKey(state.cluster, state.id);
+  const cql = [...statements, ...tables.map((t) => t.cql.trim())].join('\n\n');
+  // Before the manifest, which names it; create-only (an identical one from a racing writer is as good).
+  await putText(deps, cqlKey, `${cql}\n`);
   return {
     format: CLUSTER_FORMAT, clusterName: first?.clusterName ?? state.cluster, cluster: state.cluster, id: state.id,
     partitioner: first?.partitioner, members, skewSeconds: skewSeconds(members.map((m) => m.snapshotAt)), keyspaces,
-    schema: { keyspaces: keyspaces.map(createKeyspaceStatement), tables: await tableSchemas(deps, [...state.completed.values()]) },
+    schema: { keyspaces: statements, tables: tables.map((t) => ({ keyspace: t.keyspace, table: t.table })), cqlKey },
     totals: { members: members.length, files: sum(members.map((m) => m.files)), bytes: sum(members.map((m) => m.bytes)) },
     completedAt: now.toISOString(), writtenBy,
   };
 }
 
-/** Each user table's CREATE statement (Cassandra's schema.cql), from the first member whose snapshot holds it. */
-async function tableSchemas(deps: ClusterCatalogDeps, completed: readonly CompleteRecord[]): Promise<TableSchema[]> {
+/**
+ * Each user table's CREATE statement (Cassandra's schema.cql): the schema is the cluster's, and every node's snapshot
+ * holds a schema.cql for every table, so one member's manifest names them all.
+ */
+async function tableSchemas(deps: ClusterCatalogDeps, completed: readonly CompleteRecord[], keyspaces: readonly KeyspaceReplication[]):
+  Promise<TableSchema[]> {
+  const first = completed[0];
+  if (first === undefined) return [];
+  const object = await deps.backend.stat(first.manifestKey, { signal: deps.signal });
+  const tag = tagOfManifestKey(first.nodeId, first.manifestKey);
+  if (object === undefined || tag === undefined) return [];
+  const entry = await readCatalogEntry(deps.backend, { nodeId: first.nodeId, tag, key: first.manifestKey, object }, deps.cacheDir);
+  if (!('manifest' in entry)) throw new Error(`manifest ${first.manifestKey}: ${entry.damaged.error}`);
+  const user = new Set(keyspaces.map((k) => k.name));
   const byTable = new Map<string, string>();
-  for (const c of completed) for (const [table, key] of Object.entries(c.schemaKeys)) if (!byTable.has(table)) byTable.set(table, key);
+  for (const f of entry.manifest.files) {
+    const loc = locateInTable(f.path);
+    if (loc?.area === 'snapshot' && loc.inner.join('/') === 'schema.cql' && user.has(loc.keyspace)) byTable.set(`${loc.keyspace}.${loc.table}`, f.key);
+  }
   const out: TableSchema[] = [];
   await forEachLimit([...byTable.entries()], deps.concurrency, deps.signal, async ([name, key]) => {
     const [keyspace = '', table = ''] = name.split('.');
@@ -163,45 +191,47 @@ async function tableSchemas(deps: ClusterCatalogDeps, completed: readonly Comple
   return out.sort((a, b) => `${a.keyspace}.${a.table}`.localeCompare(`${b.keyspace}.${b.table}`));
 }
 
-/** Every cluster backup under the destination (or of one cluster): one listing, then what each needs. */
+/**
+ * Every cluster backup under the destination (or of one cluster). The ids come from a delimited listing (one page
+ * per thousand backups); a complete one is known from its cluster manifest alone (one HEAD, and a cached read: it
+ * never changes), so a year of daily backups of a large cluster lists in seconds; only incomplete ones are read
+ * member by member.
+ */
 export async function listClusterBackups(deps: ClusterCatalogDeps, cluster?: string): Promise<ClusterBackupState[]> {
-  const groups = new Map<string, ObjectInfo[]>();
-  for (const o of await listAll(deps, cluster === undefined ? clustersPrefix() : clusterPrefix(cluster))) {
-    const c = classifyClusterKey(o.key);
-    if (c === undefined) continue;
-    const id = `${c.cluster}\0${c.id}`;
-    groups.set(id, [...(groups.get(id) ?? []), o]);
-  }
+  const clusters = cluster === undefined ? await deps.backend.listDirs(clustersPrefix(), { signal: deps.signal }) : [cluster];
+  const ids: [string, string][] = [];
+  for (const c of clusters) for (const id of await deps.backend.listDirs(clusterPrefix(c), { signal: deps.signal })) ids.push([c, id]);
   const out: ClusterBackupState[] = [];
-  await forEachLimit([...groups.entries()], deps.concurrency, deps.signal, async ([id, objects]) => {
-    const [c = '', b = ''] = id.split('\0');
-    const manifest = objects.find((o) => classifyClusterKey(o.key)?.manifest);
-    // A complete one is known from its cluster manifest alone (cached: it never changes), so that a year of daily
-    // backups of a large cluster lists in seconds; only the incomplete ones are looked at member by member.
-    out.push(manifest !== undefined ? await completeState(deps, c, b, manifest) : await readClusterBackup(deps, c, b, objects));
+  await forEachLimit(ids, deps.concurrency, deps.signal, async ([c, id]) => {
+    const manifest = await findObject(deps, clusterManifestKey(c, id));
+    out.push(manifest !== undefined ? await completeState(deps, c, id, manifest) : await readClusterBackup(deps, c, id));
   });
   return out.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.id.localeCompare(b.id));
 }
 
 async function completeState(deps: ClusterCatalogDeps, cluster: string, id: string, object: ObjectInfo): Promise<ClusterBackupState> {
-  let manifest: ClusterManifest | undefined;
-  let problem: string | undefined;
-  await readImmutable(deps.backend, object, deps.cacheDir, (body) => {
-    try {
-      manifest = parseClusterManifest(body, object.key);
-      return true;
-    } catch (err) {
-      problem = `${object.key}: ${err instanceof Error ? err.message : String(err)}`;
-      return false;
-    }
-  });
-  return { cluster, id, records: [], expected: [], completed: new Map(), missing: [], manifest, problems: problem === undefined ? [] : [problem] };
+  const base = { cluster, id, records: [], expected: [], completed: new Map<string, CompleteRecord>(), missing: [] };
+  try {
+    return { ...base, summary: await summaryOf(deps, object), problems: [] };
+  } catch (err) {
+    return { ...base, summary: undefined, problems: [`${object.key}: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+}
+
+/** An object's listing entry (a listing of its own key: cheap on every store, unlike file://'s checksumming stat). */
+async function findObject(deps: ClusterCatalogDeps, key: string): Promise<ObjectInfo | undefined> {
+  for await (const o of deps.backend.list(key, { signal: deps.signal })) if (o.key === key) return o;
+  return undefined;
 }
 
 /** A create-only write of a JSON document; false when one was there already. */
 async function putOnce(deps: ClusterCatalogDeps, key: string, doc: unknown): Promise<boolean> {
+  return putText(deps, key, `${JSON.stringify(doc, null, 1)}\n`);
+}
+
+async function putText(deps: ClusterCatalogDeps, key: string, body: string): Promise<boolean> {
   try {
-    await deps.backend.put(key, chunksSource([Buffer.from(`${JSON.stringify(doc, null, 1)}\n`)]), { signal: deps.signal, createOnly: true });
+    await deps.backend.put(key, chunksSource([Buffer.from(body)]), { signal: deps.signal, createOnly: true });
     return true;
   } catch (err) {
     if (isAlreadyExists(err)) return false;

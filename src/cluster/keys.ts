@@ -25,6 +25,10 @@ export function completeKey(cluster: string, id: string, hostId: string): string
   return `${backupPrefix(cluster, id)}complete/${hostId}.json`;
 }
 
+export function schemaKey(cluster: string, id: string): string {
+  return `${backupPrefix(cluster, id)}schema.cql`;
+}
+
 export function clusterManifestKey(cluster: string, id: string): string {
   return `${backupPrefix(cluster, id)}cluster-manifest.json`;
 }

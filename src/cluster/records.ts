@@ -4,6 +4,9 @@ import type { KeyspaceReplication, RingMember } from '../cassandra/ring.ts';
 
 export const CLUSTER_FORMAT = 1;
 
+/** A member of the ring without its tokens: enough to know who is expected, small enough to record on every node. */
+export type RingView = Omit<RingMember, 'tokens'>;
+
 /** Written create-only by a node when it joins a cluster backup, before its snapshot; never updated. */
 export interface MemberRecord {
   readonly format: number;
@@ -22,8 +25,8 @@ export interface MemberRecord {
   readonly hostname: string;
   readonly joinedAt: string;
   readonly partitioner: string | undefined;
-  /** The ring as this node saw it when it joined: who is expected. */
-  readonly ring: readonly RingMember[];
+  /** The ring as this node saw it when it joined: who is expected (tokens left out: each member records its own). */
+  readonly ring: readonly RingView[];
   readonly keyspaces: readonly KeyspaceReplication[];
 }
 
@@ -37,8 +40,6 @@ export interface CompleteRecord {
   readonly finishedAt: string;
   readonly files: number;
   readonly bytes: number;
-  /** The object key of each user table's schema.cql in this member's backup, by `keyspace.table`. */
-  readonly schemaKeys: Readonly<Record<string, string>>;
 }
 
 export function parseCompleteRecord(text: string, key: string): CompleteRecord {
@@ -70,6 +71,17 @@ export interface TableSchema {
   readonly cql: string;
 }
 
+/**
+ * The schema a restore onto an empty cluster recreates: the keyspaces' statements here, every statement (keyspaces,
+ * then each table's CREATE from a member's snapshot) in one CQL file beside the cluster manifest (`cqlsh -f`),
+ * written before it, create-only: the cluster manifest stays small enough to list a year of backups in seconds.
+ */
+export interface ClusterSchema {
+  readonly keyspaces: readonly string[];
+  readonly tables: readonly { readonly keyspace: string; readonly table: string }[];
+  readonly cqlKey: string;
+}
+
 /** The cluster manifest: the cluster backup is complete. Written create-only, by whichever run sees it first. */
 export interface ClusterManifest {
   readonly format: number;
@@ -82,7 +94,7 @@ export interface ClusterManifest {
   readonly skewSeconds: number;
   /** User keyspaces with their replication, and the statements that recreate them on an empty cluster. */
   readonly keyspaces: readonly KeyspaceReplication[];
-  readonly schema: { readonly keyspaces: readonly string[]; readonly tables: readonly TableSchema[] };
+  readonly schema: ClusterSchema;
   readonly totals: { readonly members: number; readonly files: number; readonly bytes: number };
   readonly completedAt: string;
   /** The node id or command that wrote it. */
@@ -118,8 +130,8 @@ function parseJson(text: string, key: string): unknown {
  * still owns data) in the ring as any member saw it when it joined. A node that was joining or that joined the
  * ring later is not expected.
  */
-export function expectedMembers(records: readonly MemberRecord[]): RingMember[] {
-  const byHost = new Map<string, RingMember>();
+export function expectedMembers(records: readonly MemberRecord[]): RingView[] {
+  const byHost = new Map<string, RingView>();
   for (const r of records) for (const m of r.ring) if (m.state === 'normal' && !byHost.has(m.hostId)) byHost.set(m.hostId, m);
   return [...byHost.values()].sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }));
 }
@@ -127,4 +139,21 @@ export function expectedMembers(records: readonly MemberRecord[]): RingMember[] 
 export function skewSeconds(times: readonly string[]): number {
   const ms = times.map((t) => Date.parse(t)).filter(Number.isFinite);
   return ms.length === 0 ? 0 : Math.round((Math.max(...ms) - Math.min(...ms)) / 100) / 10;
+}
+
+/** What `list --cluster`, `verify --cluster` and purge need of a complete cluster backup: small, cached per host. */
+export interface ClusterSummary {
+  readonly id: string;
+  readonly members: readonly { readonly hostId: string; readonly address: string; readonly nodeId: string; readonly manifestKey: string }[];
+  readonly skewSeconds: number;
+  readonly totals: ClusterManifest['totals'];
+  readonly completedAt: string;
+  readonly writtenBy: string;
+}
+
+export function summarize(m: ClusterManifest): ClusterSummary {
+  return {
+    id: m.id, members: m.members.map((x) => ({ hostId: x.hostId, address: x.address, nodeId: x.nodeId, manifestKey: x.manifestKey })),
+    skewSeconds: m.skewSeconds, totals: m.totals, completedAt: m.completedAt, writtenBy: m.writtenBy,
+  };
 }

@@ -33,14 +33,14 @@ export async function clusterBackups(ctx: CatalogContext, cluster: string | unde
   const states = await listClusterBackups(deps, cluster === undefined ? undefined : clusterSegment(cluster));
   const out: ClusterBackupState[] = [];
   for (const s of states) {
-    const manifest = ctx.dryRun ? s.manifest : await completeClusterBackup(deps, s, 'list --cluster', ctx.now());
-    out.push(manifest === s.manifest ? s : { ...s, manifest });
+    const summary = ctx.dryRun ? s.summary : await completeClusterBackup(deps, s, 'list --cluster', ctx.now());
+    out.push(summary === s.summary ? s : { ...s, summary });
   }
   return out;
 }
 
 export function clusterRow(s: ClusterBackupState): ClusterRow {
-  const m = s.manifest;
+  const m = s.summary;
   if (m !== undefined) {
     return { cluster: s.cluster, id: s.id, complete: true, members: m.members.length, expected: m.members.length, missing: [],
       skewSeconds: m.skewSeconds, files: m.totals.files, bytes: m.totals.bytes, problems: s.problems };

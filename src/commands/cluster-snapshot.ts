@@ -48,7 +48,7 @@ export async function joinSlot(ctx: BackupContext, slot: ClusterSlot, facts: Cas
     format: CLUSTER_FORMAT, clusterName: slot.clusterName, cluster: slot.cluster, id: slot.id, hostId: self.hostId,
     address: self.address, dataCenter: self.dataCenter, rack: self.rack, tokens: self.tokens, nodeId: ctx.nodeId,
     manifestKey: manifestKey(ctx.nodeId, slot.id), hostname: ctx.hostname, joinedAt: ctx.now().toISOString(),
-    partitioner: facts.partitioner, ring, keyspaces: facts.keyspaces ?? [],
+    partitioner: facts.partitioner, ring: ring.map(({ tokens: _tokens, ...view }) => view), keyspaces: facts.keyspaces ?? [],
   };
   await joinClusterBackup(catalogDeps(ctx), record);
   info(ctx, `joined cluster backup ${slot.id} of cluster ${slot.clusterName} (${ring.length} node(s) in the ring as this node sees it)`);
@@ -76,7 +76,7 @@ export async function waitForOthers(ctx: BackupContext, slot: ClusterSlot, ring:
 /** After this node's manifest: this member's completion record, then the cluster's completion. */
 export async function markNodeComplete(ctx: BackupContext, slot: ClusterSlot, facts: CassandraFacts, manifest: Manifest): Promise<void> {
   if (facts.hostId === undefined) return;
-  await markComplete(catalogDeps(ctx), slot.cluster, slot.id, completeRecordOf(manifest, facts.hostId, manifestKey(ctx.nodeId, slot.id), facts.keyspaces ?? []));
+  await markComplete(catalogDeps(ctx), slot.cluster, slot.id, completeRecordOf(manifest, facts.hostId, manifestKey(ctx.nodeId, slot.id)));
 }
 
 /**

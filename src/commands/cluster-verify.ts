@@ -15,7 +15,7 @@ export async function clusterVerifyCommand(input: { readonly id: string; readonl
   const state = found[0];
   if (state === undefined) throw new UsageError(`no cluster backup "${input.id}" in ${ctx.backend.description} (see list --cluster)`);
   if (found.length > 1) throw new UsageError(`cluster backup id "${input.id}" exists for several clusters: ${found.map((s) => s.cluster).join(', ')}`);
-  const manifests = await memberManifests(ctx, state.manifest?.members ?? [...state.completed.values()]);
+  const manifests = await memberManifests(ctx, state.summary?.members ?? [...state.completed.values()]);
   const problems: string[] = [];
   let objects = 0;
   for (const m of manifests) {

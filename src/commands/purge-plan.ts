@@ -131,7 +131,7 @@ async function clusterTagsToKeep(ctx: CatalogContext, count: number): Promise<Se
   if (count <= 0) return new Set();
   const states = await listClusterBackups({ backend: ctx.backend, signal: ctx.signal, concurrency: ctx.concurrency,
     cacheDir: await manifestCache(ctx.stateDir) });
-  const mine = states.filter((s) => s.manifest?.members.some((m) => m.nodeId === ctx.nodeId));
+  const mine = states.filter((s) => s.summary?.members.some((m) => m.nodeId === ctx.nodeId));
   const byCluster = new Map<string, string[]>();
   for (const s of mine) byCluster.set(s.cluster, [...(byCluster.get(s.cluster) ?? []), s.id]);
   return new Set([...byCluster.values()].flatMap((ids) => ids.sort().slice(-count)));

@@ -203,17 +203,20 @@ async function readDirOrEmpty(dir: string): Promise<Dirent[]> {
 }
 
 /** Keys (relative to root, `/`-separated) of every regular file under dir that is (temps) or is not a temp file. */
-async function* walk(root: string, dir: string, temps: boolean, signal?: AbortSignal): AsyncIterable<string> {
+async function* walk(root: string, dir: string, temps: boolean, signal?: AbortSignal, prefix = ''): AsyncIterable<string> {
   signal?.throwIfAborted();
   for (const entry of await readDirOrEmpty(dir)) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(root, path, temps, signal);
-    else if (entry.isFile() && entry.name.includes(TEMP_MARK) === temps) yield path.slice(root.length + 1).split(sep).join('/');
+    const key = path.slice(root.length + 1).split(sep).join('/');
+    // A directory whose keys cannot start with the prefix is not descended (a listing of one key reads one directory).
+    if (entry.isDirectory()) {
+      if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* walk(root, path, temps, signal, prefix);
+    } else if (entry.isFile() && entry.name.includes(TEMP_MARK) === temps) yield key;
   }
 }
 
 async function* list(ctx: Ctx, prefix: string, options?: SignalOptions): AsyncIterable<ObjectInfo> {
-  for await (const key of walk(ctx.root, prefixDir(ctx.root, prefix), false, options?.signal)) {
+  for await (const key of walk(ctx.root, prefixDir(ctx.root, prefix), false, options?.signal, prefix)) {
     if (!key.startsWith(prefix)) continue;
     try {
       const st = await fsStat(join(ctx.root, key));

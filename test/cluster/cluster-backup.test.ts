@@ -23,7 +23,7 @@ const SLOT3 = '2026-12-03T03:00:00Z';
 interface ClusterRow { id: string; complete: boolean; members: number; expected: number; missing: { address: string; hostId: string; joined: boolean }[] }
 interface ClusterDoc {
   members: { address: string; rack: string; tokens: string[]; nodeId: string; hostId: string }[];
-  keyspaces: { name: string }[]; schema: { keyspaces: string[]; tables: { keyspace: string; table: string; cql: string }[] };
+  keyspaces: { name: string }[]; schema: { keyspaces: string[]; tables: { keyspace: string; table: string }[]; cqlKey: string };
   skewSeconds: number; writtenBy: string;
 }
 
@@ -82,7 +82,9 @@ describe('cluster backups through the bucket (three nodes)', () => {
     assert.ok(doc.skewSeconds > 0, 'the nodes snapshot at different times, and the skew says how far apart');
     assert.ok(doc.schema.keyspaces.some((s) => s.includes(`${ks3} WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': '3'}`)));
     assert.ok(doc.schema.keyspaces.some((s) => s.includes(`${ks2} WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': '2'}`)));
-    assert.ok(doc.schema.tables.some((t) => t.keyspace === ks3 && t.table === 'users' && /CREATE TABLE/.test(t.cql)));
+    assert.ok(doc.schema.tables.some((t) => t.keyspace === ks3 && t.table === 'users'));
+    const cql = (await store.get(`${prefix}/${doc.schema.cqlKey}`)).toString();
+    assert.match(cql, new RegExp(`CREATE KEYSPACE IF NOT EXISTS ${ks3} WITH replication[^;]*;[\\s\\S]*CREATE TABLE IF NOT EXISTS ${ks3}\\.users`));
     const complete = (await listCluster()).find((r) => r.id === idOf(SLOT1));
     assert.equal(complete?.complete, true);
     assert.equal(complete?.members, 3);

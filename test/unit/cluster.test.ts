@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
 import { createLocalBackend } from '../../src/storage/local.ts';
 import { bytesSource } from '../../src/storage/source.ts';
 import { finishManifest } from '../../src/catalog/manifest.ts';
@@ -15,7 +16,8 @@ import { clusterSegment, slotTag } from '../../src/cluster/slot.ts';
 import { expectedMembers, CLUSTER_FORMAT, type MemberRecord } from '../../src/cluster/records.ts';
 import { clusterManifestKey } from '../../src/cluster/keys.ts';
 import {
-  completeClusterBackup, completeRecordOf, joinClusterBackup, listClusterBackups, markComplete, readClusterBackup, type ClusterCatalogDeps,
+  completeClusterBackup, completeRecordOf, joinClusterBackup, listClusterBackups, markComplete, readClusterBackup, readClusterManifest,
+  type ClusterCatalogDeps,
 } from '../../src/cluster/cluster-catalog.ts';
 
 const STATUS = `Datacenter: dc1
@@ -111,7 +113,7 @@ describe('the cluster manifest: once, when every expected member is complete', (
       files: [{ path: `ks/t-0123456789abcdef0123456789abcdef/snapshots/${id}/schema.cql`, dataDir: 0, size: 10, mtimeMs: 0, ino: 1, key: `${nodeId}/ks/t-0123456789abcdef0123456789abcdef/snapshots/${id}/schema.cql`, crc32c: 'x' }],
     });
     const key = await writeManifest(deps.backend, manifest);
-    await markComplete(deps, 'c', id, completeRecordOf(manifest, hostId, key, record(hostId).keyspaces));
+    await markComplete(deps, 'c', id, completeRecordOf(manifest, hostId, key));
   };
 
   it('is not written while a member is missing, names what is missing, and is written by the last one', async () => {
@@ -125,11 +127,15 @@ describe('the cluster manifest: once, when every expected member is complete', (
     assert.equal(await backend.stat(clusterManifestKey('c', 'c-daily-20261201')), undefined);
     await complete(deps, 'h3', '2026-12-01T03:01:00.000Z');
     state = await readClusterBackup(deps, 'c', 'c-daily-20261201');
-    const manifest = await completeClusterBackup(deps, state, 'node-h3', new Date());
-    assert.equal(manifest?.members.length, 3);
-    assert.equal(manifest?.skewSeconds, 60);
+    const summary = await completeClusterBackup(deps, state, 'node-h3', new Date());
+    assert.equal(summary?.members.length, 3);
+    assert.equal(summary?.skewSeconds, 60);
+    const manifest = await readClusterManifest(deps, 'c', 'c-daily-20261201');
     assert.deepEqual(manifest?.schema.keyspaces, ["CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': '3'};"]);
-    assert.equal(manifest?.schema.tables.length, 1);
+    assert.deepEqual(manifest?.schema.tables, [{ keyspace: 'ks', table: 't' }]);
+    const cql = await text(await backend.get(manifest?.schema.cqlKey ?? ''));
+    assert.match(cql, /^CREATE KEYSPACE IF NOT EXISTS ks WITH replication .*\n\nCREATE TABLE ks\.t/s);
+    assert.deepEqual(manifest?.members.map((m) => m.tokens), [['127.0.0.1'], ['127.0.0.2'], ['127.0.0.3']], 'each member\'s tokens');
     // A rerun of a member in the same slot finds its record: not an error.
     assert.equal(await joinClusterBackup(deps, record('h1')), 'already');
   });
@@ -145,11 +151,11 @@ describe('the cluster manifest: once, when every expected member is complete', (
     assert.equal(a?.writtenBy, b?.writtenBy, 'both see the one that was stored');
     const key = clusterManifestKey('c', 'c-daily-20261201');
     const before = await backend.stat(key);
-    await completeClusterBackup(deps, { ...state, manifest: undefined }, 'writer-c', new Date());
+    await completeClusterBackup(deps, { ...state, summary: undefined }, 'writer-c', new Date());
     assert.deepEqual(await backend.stat(key), before, 'a later writer replaces nothing');
     const listed = await listClusterBackups(deps);
     assert.equal(listed.length, 1);
-    assert.equal(listed[0]?.manifest?.writtenBy, a?.writtenBy);
+    assert.equal(listed[0]?.summary?.writtenBy, a?.writtenBy);
   });
 
   it('a Cassandra host that joined under another node id is refused', async () => {
