@@ -11,7 +11,7 @@ import path from 'node:path';
 import { openBackend } from '../src/storage/open.ts';
 import { chunksSource } from '../src/storage/source.ts';
 import { parseDestination } from '../src/config/destination.ts';
-import { clusterManifestKey, completeKey, memberKey } from '../src/cluster/keys.ts';
+import { clusterIndexKey, clusterManifestKey, completeKey, memberKey } from '../src/cluster/keys.ts';
 import { CLUSTER_FORMAT } from '../src/cluster/records.ts';
 import { forEachLimit } from '../src/upload/pool.ts';
 
@@ -23,6 +23,7 @@ const NODES = Number(arg('nodes', '100'));
 const DAYS = Number(arg('days', '365'));
 const TABLES = Number(arg('tables', '1000'));
 const TARGET = arg('target', 'file');
+const KEEP = process.argv.includes('--keep'); // leave the catalog in place (to probe it)
 const REPO = path.resolve(import.meta.dirname, '..');
 const run = `scale-${Date.now().toString(36)}`;
 const dest = TARGET === 's3' ? `s3://${process.env.CBR_S3_BUCKET}/${run}` : `file://${mkdtempSync(path.join(tmpdir(), 'cbr-cluster-scale-'))}`;
@@ -31,6 +32,9 @@ const env = {
   CASS_BACKUP_S3_ENDPOINT: process.env.CBR_S3_ENDPOINT, CASS_BACKUP_CLOUD: 'none',
 };
 
+// This process writes the catalog through the same backend the CLI uses, with the test server's credentials.
+process.env.AWS_ACCESS_KEY_ID ??= process.env.CBR_S3_ACCESS_KEY;
+process.env.AWS_SECRET_ACCESS_KEY ??= process.env.CBR_S3_SECRET_KEY;
 const backend = await openBackend(parseDestination(dest), {
   region: 'us-east-1', s3Endpoint: process.env.CBR_S3_ENDPOINT, s3PathStyle: true, s3Checksum: 'when_supported', gcsEndpoint: undefined,
   projectId: undefined, multipartThreshold: 64 << 20, partConcurrency: 4, concurrency: 32, dryRun: false, ioTimeoutMs: 120_000,
@@ -72,7 +76,10 @@ await forEachLimit(days, 4, new AbortController().signal, async (day) => {
         files: TABLES * 8, bytes: TABLES * 8 * 1_000_000 })),
       skewSeconds: 12, keyspaces: [], schema: { keyspaces: [], tables: schema },
       totals: { members: NODES, files: NODES * TABLES * 8, bytes: NODES * TABLES * 8 * 1_000_000 }, completedAt: day.toISOString(), writtenBy: 'bench' });
-    objects++;
+    await put(clusterIndexKey('scale', id), { id, members: members.map((n) => ({ hostId: hostId(n), address: ring[n]!.address, nodeId: `node${n}`,
+      manifestKey: `node${n}/.cass-backup-run/manifests/${id}.json` })), skewSeconds: 12,
+      totals: { members: NODES, files: NODES * TABLES * 8, bytes: NODES * TABLES * 8 * 1_000_000 }, completedAt: day.toISOString(), writtenBy: 'bench' });
+    objects += 2;
   }
 });
 console.log(`catalog: ${DAYS} daily cluster backups of ${NODES} nodes (${TABLES} tables), ${objects} objects, written in ${((Date.now() - started) / 1000).toFixed(1)} s to ${dest}`);
@@ -94,10 +101,12 @@ Requests per cluster backup (${NODES} nodes, ${TABLES} tables), from the protoco
   the node (or list) that writes the cluster manifest, once: 1 LIST + ${2 * NODES} GET (records) + ${NODES} HEAD (node manifests)
              + 1 HEAD + 1 GET (one node manifest, for the schema.cql keys) + ${TABLES} GET (schema.cql) + 1 PUT
   in all, about ${3 * NODES + 1 + 2 * NODES + NODES + 3 + TABLES} requests for the whole cluster: O(nodes + tables), not O(nodes^2)
-  list --cluster over ${DAYS} days: ${Math.ceil(DAYS / 1000)} delimited LIST + ${DAYS} HEAD + ${DAYS} GET (cached after the first run)`);
+  list --cluster over ${DAYS} days: ${Math.ceil(DAYS / 1000)} LIST of the index + ${Math.ceil(DAYS / 1000)} delimited LIST of the ids
+             + ${DAYS} small GET (summaries, cached after the first run) + a full read of each incomplete backup`);
 
 rmSync(stateDir, { recursive: true, force: true });
-if (TARGET === 's3') {
+if (KEEP) console.log(`kept: ${dest}`);
+else if (TARGET === 's3') {
   const keys: string[] = [];
   for await (const o of backend.list('')) keys.push(o.key);
   await backend.delete(keys);

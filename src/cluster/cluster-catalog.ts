@@ -13,7 +13,10 @@ import { locateInTable } from '../cassandra/layout.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { createKeyspaceStatement, isUserKeyspace, type KeyspaceReplication } from '../cassandra/ring.ts';
 import { forEachLimit } from '../upload/pool.ts';
-import { backupPrefix, classifyClusterKey, clusterManifestKey, clusterPrefix, clustersPrefix, completeKey, memberKey, schemaKey } from './keys.ts';
+import {
+  backupPrefix, classifyClusterKey, clusterIndexKey, clusterIndexPrefix, clusterManifestKey, clusterPrefix, clustersPrefix, completeKey, memberKey,
+  schemaKey,
+} from './keys.ts';
 import {
   CLUSTER_FORMAT, expectedMembers, parseClusterManifest, parseCompleteRecord, parseMemberRecord, skewSeconds,
   summarize, type ClusterManifest, type ClusterMember, type ClusterSummary, type CompleteRecord, type MemberRecord, type RingView,
@@ -120,8 +123,15 @@ export async function completeClusterBackup(deps: ClusterCatalogDeps, state: Clu
   }
   const manifest = await buildClusterManifest(deps, state, writtenBy, now);
   const key = clusterManifestKey(state.cluster, state.id);
-  if (await putOnce(deps, key, manifest)) return summarize(manifest);
-  return summarize(parseClusterManifest(await read(deps, key), key)); // another run completed it first: theirs stands
+  // Another run may have completed it first: theirs stands.
+  const summary = summarize(await putOnce(deps, key, manifest) ? manifest : parseClusterManifest(await read(deps, key), key));
+  await index(deps, state.cluster, summary);
+  return summary;
+}
+
+/** The index entry of a complete cluster backup (create-only; written after its cluster manifest). */
+async function index(deps: ClusterCatalogDeps, cluster: string, summary: ClusterSummary): Promise<void> {
+  await putOnce(deps, clusterIndexKey(cluster, summary.id), summary);
 }
 
 /** A cluster manifest's summary, cached per host by the manifest's identity (it is never rewritten). */
@@ -199,23 +209,35 @@ async function tableSchemas(deps: ClusterCatalogDeps, completed: readonly Comple
  */
 export async function listClusterBackups(deps: ClusterCatalogDeps, cluster?: string): Promise<ClusterBackupState[]> {
   const clusters = cluster === undefined ? await deps.backend.listDirs(clustersPrefix(), { signal: deps.signal }) : [cluster];
-  const ids: [string, string][] = [];
-  for (const c of clusters) for (const id of await deps.backend.listDirs(clusterPrefix(c), { signal: deps.signal })) ids.push([c, id]);
+  const work: { cluster: string; id: string; indexed: ObjectInfo | undefined }[] = [];
+  for (const c of clusters) {
+    const indexed = new Map<string, ObjectInfo>();
+    for (const o of await listAll(deps, clusterIndexPrefix(c))) indexed.set(o.key.slice(clusterIndexPrefix(c).length, -'.json'.length), o);
+    for (const id of await deps.backend.listDirs(clusterPrefix(c), { signal: deps.signal })) work.push({ cluster: c, id, indexed: indexed.get(id) });
+  }
   const out: ClusterBackupState[] = [];
-  await forEachLimit(ids, deps.concurrency, deps.signal, async ([c, id]) => {
-    const manifest = await findObject(deps, clusterManifestKey(c, id));
-    out.push(manifest !== undefined ? await completeState(deps, c, id, manifest) : await readClusterBackup(deps, c, id));
+  await forEachLimit(work, deps.concurrency, deps.signal, async ({ cluster: c, id, indexed }) => {
+    out.push(indexed !== undefined ? await indexedState(deps, c, id, indexed) : await unindexedState(deps, c, id));
   });
   return out.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.id.localeCompare(b.id));
 }
 
-async function completeState(deps: ClusterCatalogDeps, cluster: string, id: string, object: ObjectInfo): Promise<ClusterBackupState> {
+/** A complete backup known from its index entry (a summary, cached by the entry's identity: it never changes). */
+async function indexedState(deps: ClusterCatalogDeps, cluster: string, id: string, object: ObjectInfo): Promise<ClusterBackupState> {
   const base = { cluster, id, records: [], expected: [], completed: new Map<string, CompleteRecord>(), missing: [] };
   try {
-    return { ...base, summary: await summaryOf(deps, object), problems: [] };
+    const summary = await readDerived(deps.backend, object, deps.cacheDir, 'cluster-index', (body) => JSON.parse(body) as ClusterSummary, deps.signal);
+    return { ...base, summary, problems: [] };
   } catch (err) {
     return { ...base, summary: undefined, problems: [`${object.key}: ${err instanceof Error ? err.message : String(err)}`] };
   }
+}
+
+/** Not in the index: incomplete, or complete by a run that stopped before indexing it (then indexed now). */
+async function unindexedState(deps: ClusterCatalogDeps, cluster: string, id: string): Promise<ClusterBackupState> {
+  const state = await readClusterBackup(deps, cluster, id);
+  if (state.summary !== undefined) await index(deps, cluster, state.summary).catch(() => undefined); // a read-only caller may not
+  return state;
 }
 
 /** An object's listing entry (a listing of its own key: cheap on every store, unlike file://'s checksumming stat). */

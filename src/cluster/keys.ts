@@ -2,7 +2,9 @@
 //   .cass-backup-run/clusters/<cluster>/<id>/members/<host-id>.json     a node joined (create-only, never updated)
 //   .cass-backup-run/clusters/<cluster>/<id>/complete/<host-id>.json    its node manifest is written (create-only)
 //   .cass-backup-run/clusters/<cluster>/<id>/cluster-manifest.json      every expected member complete (create-only)
+//   .cass-backup-run/cluster-index/<cluster>/<id>.json                  the summary of a complete one (after it)
 // One listing of <id>/ tells who joined and who completed: a completion check costs one request, not one per node.
+// One listing of the index tells which backups are complete: `list --cluster` costs a few requests, not one per id.
 import { CATALOG_DIR } from '../catalog/keys.ts';
 
 export function clustersPrefix(): string {
@@ -34,6 +36,14 @@ export function clusterManifestKey(cluster: string, id: string): string {
 }
 
 /** What a key under clustersPrefix() is: a member record, a cluster manifest, or neither. */
+export function clusterIndexPrefix(cluster: string): string {
+  return `${CATALOG_DIR}/cluster-index/${cluster}/`;
+}
+
+export function clusterIndexKey(cluster: string, id: string): string {
+  return `${clusterIndexPrefix(cluster)}${id}.json`;
+}
+
 export function classifyClusterKey(key: string):
   { cluster: string; id: string; member?: string; complete?: string; manifest?: true } | undefined {
   if (!key.startsWith(clustersPrefix())) return undefined;

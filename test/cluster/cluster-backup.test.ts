@@ -5,7 +5,8 @@
 // never replaces the cluster manifest; purge keeps the newest complete cluster backup whole.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, type CliResult } from '../support/run-cli.ts';
+import { runCli, startCli, type CliResult } from '../support/run-cli.ts';
+import { waitFor } from '../support/watch.ts';
 import { s3Reader } from '../support/stores.ts';
 import { s3Dest, uniquePrefix } from '../support/s3-env.ts';
 import { NODES, clusterNode, nodeEnv, withClusterClient, type NodeNumber } from '../support/cluster.ts';
@@ -22,7 +23,7 @@ const SLOT3 = '2026-12-03T03:00:00Z';
 
 interface ClusterRow { id: string; complete: boolean; members: number; expected: number; missing: { address: string; hostId: string; joined: boolean }[] }
 interface ClusterDoc {
-  members: { address: string; rack: string; tokens: string[]; nodeId: string; hostId: string }[];
+  members: { address: string; rack: string; tokens: string[]; nodeId: string; hostId: string; snapshotAt: string }[];
   keyspaces: { name: string }[]; schema: { keyspaces: string[]; tables: { keyspace: string; table: string }[]; cqlKey: string };
   skewSeconds: number; writtenBy: string;
 }
@@ -125,5 +126,24 @@ describe('cluster backups through the bucket (three nodes)', () => {
     const doc = JSON.parse(run.stdout) as { kept: { tag: string; reasons: string[] }[]; expired: { tag: string }[] };
     assert.deepEqual(doc.kept.find((k) => k.tag === idOf(SLOT1))?.reasons, ['cluster-backup']);
     assert.ok(doc.expired.some((e) => e.tag === idOf(SLOT2)), 'the incomplete cluster backup is no reason to keep');
+  });
+
+  it('--cluster-wait: a node that starts first waits for the others to join, then snapshots', async () => {
+    const SLOT4 = '2026-12-04T03:00:00Z';
+    const first = startCli(['snapshot', '--tag-slot', 'daily', '--slot-time', SLOT4, '--cluster-wait', '3m', ...dest], envs.get(1) ?? {});
+    const joined = `${prefix}/.cass-backup-run/clusters/cbr-cluster/${idOf(SLOT4)}/members/`;
+    await waitFor('node 1 joined', async () => (await store.list(joined)).size === 1, 120_000);
+    ok(await snapshotOn(2, SLOT4), 'node 2');
+    ok(await snapshotOn(3, SLOT4), 'node 3');
+    const done = await first.done;
+    ok(done, 'node 1');
+    assert.match(done.stderr, /every node that is up has joined cluster backup/);
+    const doc = JSON.parse((await store.get(manifestKey(SLOT4))).toString()) as ClusterDoc;
+    const node1 = doc.members.find((m) => m.address === '127.0.0.1');
+    const records = await Promise.all(['2', '3'].map(async (i) => {
+      const key = [...(await store.list(joined)).keys()].find((k) => k.endsWith('.json') && k.includes(doc.members.find((m) => m.address === `127.0.0.${i}`)?.hostId ?? '?'));
+      return JSON.parse((await store.get(key ?? '')).toString()) as { joinedAt: string };
+    }));
+    for (const r of records) assert.ok(Date.parse(node1?.snapshotAt ?? '') >= Date.parse(r.joinedAt), 'node 1 took its snapshot after the others joined');
   });
 });
