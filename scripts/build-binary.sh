@@ -17,6 +17,7 @@ addon=node_modules/@node-rs/crc32-linux-x64-gnu/crc32.linux-x64-gnu.node
 [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] || { echo "build-binary: builds for linux-x64 only" >&2; exit 1; }
 [ -f "$addon" ] || { echo "build-binary: $addon is missing: run npm ci first" >&2; exit 1; }
 grep -q "$fuse" "$runtime" || { echo "build-binary: $runtime has no SEA fuse" >&2; exit 1; }
+command -v strip >/dev/null || { echo "build-binary: needs strip(1) from binutils" >&2; exit 1; }
 
 out=build/cass-backup-run
 work=build/sea
@@ -33,7 +34,8 @@ cat >"$work/sea-config.json" <<JSON
 JSON
 # The blob must come from the very runtime it is injected into.
 "$runtime" --experimental-sea-config "$work/sea-config.json" >"$work/blob.log" 2>&1 || { cat "$work/blob.log" >&2; exit 1; }
-cp "$runtime" "$work/cass-backup-run"
+# Without the runtime's static symbol table and debug info (18 MiB); the dynamic symbols addons link against stay.
+strip -o "$work/cass-backup-run" "$runtime"
 chmod u+w "$work/cass-backup-run"
 npx --no-install postject "$work/cass-backup-run" NODE_SEA_BLOB "$work/sea.blob" --sentinel-fuse "$fuse" \
   >"$work/postject.log" 2>&1 || { cat "$work/postject.log" >&2; exit 1; }
