@@ -1,6 +1,6 @@
 // The self-contained executable (scripts/build-binary.sh → build/cass-backup-run) on a host without Node.js: run
 // from outside the repository, with a PATH of only the programs it and nodetool call (no `node` anywhere), it takes a
-// real snapshot to S3 (versitygw), verifies it by downloading, and restores it; `nodetool import` and CQL counts
+// real snapshot to S3 (versitygw), verifies it by downloading, and restores it (and lists through GCS); `nodetool import` and CQL counts
 // prove the rows came back, and the CRC32C the binary's embedded native addon recorded matches the restored bytes.
 // Skipped only when the binary was not built; CI builds it and sets CBR_REQUIRE_BINARY=1, which makes it fail instead.
 import { describe, it } from 'node:test';
@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { baseEnv, jsonEvents, repoRoot, runProgram, tempDir, type CliResult } from '../support/run-cli.ts';
+import { baseEnv, jsonEvents, repoRoot, requireEnv, runProgram, tempDir, type CliResult } from '../support/run-cli.ts';
 import { countRows, createSampleSchema, dropKeyspace, insertRows, uniqueKeyspace, withClient, SAMPLE_TABLES } from '../support/cql.ts';
 import { nodetool } from '../support/nodetool.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
@@ -60,6 +60,14 @@ describe('single executable on a host without Node.js', { skip }, () => {
     const version = await runProgram(bin, ['--version'], baseEnv({ PATH: path }), 60_000);
     ok(version, '--version');
     assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
+    assert.equal(version.stderr, '', 'no warning (e.g. the experimental SEA one)');
+    const detect = await runProgram(bin, ['detect', '--json'], env, 60_000);
+    ok(detect, 'detect');
+    assert.deepEqual((JSON.parse(detect.stdout) as { dataDirs: string[] }).dataDirs, requireEnv('CBR_DATA_DIRS').split(':'));
+    // The GCS adapter is bundled too (src/storage/open.ts imports it on demand): a listing through it.
+    const gcsList = await runProgram(bin, ['list', '--dest', `gs://${requireEnv('CBR_GCS_BUCKET')}/${uniquePrefix('binary-gcs')}`, '--node-id', 'binary'],
+      { ...env, CASS_BACKUP_GCS_ENDPOINT: requireEnv('CBR_GCS_ENDPOINT') }, 60_000);
+    ok(gcsList, 'list on GCS');
 
     const keyspace = uniqueKeyspace('cbr_binary');
     const prefix = uniquePrefix('binary-drill');
