@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { UsageError } from '../errors.ts';
 
 export interface Crc32Addon {
   crc32c(input: Uint8Array | string, initialState?: number | null): number;
@@ -17,7 +18,7 @@ export function addonDirCandidates(): string[] {
 
 /**
  * The addon's exports, from the first candidate directory where it loads and whose exports include `expected`.
- * Throws one error naming every place tried and why it failed.
+ * Throws one UsageError (the host must change something: exit 2) naming every place tried and why it failed.
  */
 export function loadAddonFromBytes<T>(bytes: Uint8Array, expected: string, candidates: readonly string[] = addonDirCandidates()): T {
   const failures: string[] = [];
@@ -38,5 +39,6 @@ export function loadAddonFromBytes<T>(bytes: Uint8Array, expected: string, candi
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     }
   }
-  throw new Error(`cannot load the embedded native addon (${failures.join('; ')})`);
+  throw new UsageError(`cannot load the embedded native addon (${failures.join('; ')}): ` +
+    'set TMPDIR to a writable directory on a file system not mounted noexec');
 }

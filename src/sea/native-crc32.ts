@@ -8,11 +8,21 @@ import { loadAddonFromBytes, type Crc32Addon } from './load-addon.ts';
 
 export const CRC32_ASSET = 'crc32.node';
 
-let addon: Crc32Addon | undefined;
+/** The addon, or why it cannot be loaded: tried once per process, not once per file hashed. */
+let outcome: { addon: Crc32Addon } | { error: unknown } | undefined;
 
 function loaded(): Crc32Addon {
-  addon ??= loadAddonFromBytes<Crc32Addon>(new Uint8Array(getRawAsset(CRC32_ASSET)), 'crc32c');
-  return addon;
+  outcome ??= load();
+  if ('error' in outcome) throw outcome.error;
+  return outcome.addon;
+}
+
+function load(): { addon: Crc32Addon } | { error: unknown } {
+  try {
+    return { addon: loadAddonFromBytes<Crc32Addon>(new Uint8Array(getRawAsset(CRC32_ASSET)), 'crc32c') };
+  } catch (error) {
+    return { error };
+  }
 }
 
 export function crc32c(input: Uint8Array | string, initialState?: number | null): number {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { crc32c as packageCrc32c } from '@node-rs/crc32';
 import { nodeVersionProblem } from '../../src/node-version.ts';
 import { loadAddonFromBytes, type Crc32Addon } from '../../src/sea/load-addon.ts';
+import { crc32c as seaCrc32c } from '../../src/sea/native-crc32.ts';
+import { UsageError } from '../../src/errors.ts';
 import { repoRoot } from '../support/run-cli.ts';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'cbr-unit-'));
@@ -43,12 +45,18 @@ describe('embedded native addon', () => {
     assert.deepEqual(readdirSync(good), []);
   });
 
-  it('fails with one message naming every place tried when nothing loads', () => {
+  it('fails with one usage error (exit 2) naming every place tried when nothing loads', () => {
     const dir = tmp();
     assert.throws(() => loadAddonFromBytes(randomBytes(4096), 'crc32c', [dir, join(dir, 'second')]),
-      (err: Error) => err.message.startsWith('cannot load the embedded native addon (') &&
-        err.message.includes(`${dir}: `) && err.message.includes(`${join(dir, 'second')}: `));
+      (err: Error) => err instanceof UsageError && err.message.startsWith('cannot load the embedded native addon (') &&
+        err.message.includes(`${dir}: `) && err.message.includes(`${join(dir, 'second')}: `) && /set TMPDIR/.test(err.message));
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('cass-backup-run-addon-')), [], 'no temporary directory left');
+  });
+
+  it('in the binary, @node-rs/crc32 tries loading once per process and then repeats the first failure (outside a SEA: no asset)', () => {
+    const first = (() => { try { seaCrc32c(Buffer.from('x')); } catch (err) { return err; } })();
+    assert.ok(first instanceof Error, 'outside a single executable there is no embedded addon');
+    assert.throws(() => seaCrc32c(Buffer.from('y')), (err) => err === first);
   });
 
   it('refuses a library that lacks the expected export', () => {
