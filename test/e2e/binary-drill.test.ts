@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { baseEnv, jsonEvents, repoRoot, requireEnv, runProgram, tempDir, type CliResult } from '../support/run-cli.ts';
@@ -45,10 +45,12 @@ function crc32cBase64(file: string): string {
 }
 
 describe('single executable on a host without Node.js', { skip }, () => {
-  it('snapshot to S3 → verify --deep → truncate → restore → nodetool import → all rows back', { timeout: 900_000 }, async () => {
+  it('snapshot to S3 → verify --deep → truncate → restore → nodetool import → all rows back', { timeout: 900_000 }, async (t) => {
     assert.ok(existsSync(BINARY), `${BINARY} is missing: CI must build it (scripts/build-binary.sh)`);
     // Outside the repository: no package.json, node_modules or dist/ beside it.
-    const bin = join(tempDir('binary'), 'cass-backup-run');
+    const binDir = tempDir('binary');
+    t.after(() => rmSync(binDir, { recursive: true, force: true })); // 110 MiB
+    const bin = join(binDir, 'cass-backup-run');
     copyFileSync(BINARY, bin);
     execFileSync('chmod', ['+x', bin]);
     const path = toolsOnlyPath();

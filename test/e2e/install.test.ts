@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { baseEnv, cliPath, repoRoot, requireEnv, runProgram, tempDir } from '../support/run-cli.ts';
 
@@ -67,10 +67,14 @@ describe('install on a node', () => {
     assertOldNodeRefused(snapshot, version);
   });
 
-  it('npm pack from a fresh clone builds dist/ and ships a package that installs and runs --version and detect', { timeout: 900_000 }, async () => {
+  it('npm pack from a fresh clone builds dist/ and ships a package that installs and runs --version and detect', { timeout: 900_000 }, async (t) => {
+    const temporary: string[] = [];
+    t.after(() => { for (const d of temporary) rmSync(d, { recursive: true, force: true }); }); // ~50 MiB installed
     const clone = freshClone();
+    temporary.push(clone);
     assert.equal(existsSync(join(clone, 'dist')), false, 'a fresh clone has no dist/');
     const out = tempDir('pack');
+    temporary.push(out);
     npm(['pack', '--pack-destination', out], clone);
     const tarballs = readdirSync(out).filter((f) => f.endsWith('.tgz'));
     assert.deepEqual(tarballs, [`${pkg.name}-${pkg.version}.tgz`]);
@@ -86,6 +90,7 @@ describe('install on a node', () => {
     assert.match(license, /Apache License\s+Version 2\.0, January 2004/);
 
     const prefix = tempDir('prefix');
+    temporary.push(prefix);
     npm(['install', '--global', '--prefer-offline', '--prefix', prefix, tarball], out);
     const bin = join(prefix, 'bin', 'cass-backup-run');
     const version = await runProgram(bin, ['--version'], baseEnv(), 60_000);
