@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-// The entry point and the only module that touches `process`: argv, env, stdio, signals and the exit code.
+// The program, loaded by src/entry.ts once the Node version is known to be good, and the only module that touches
+// `process`: argv, env, stdio, signals and the exit code.
 // A signal stops the run as src/interrupt.ts describes; whatever happens, the run ends with at most one error line.
 import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
