@@ -89,14 +89,15 @@ describe('list and verify on S3', () => {
     await bucket.put(corrupted.key, bytes);
     const plain = await cli('cat-a', 'verify', tag, '--json');
     assert.equal(plain.exitCode, 4);
-    const plainDoc = JSON.parse(plain.stdout.split('\n')[0] ?? '') as { problems: string[] };
+    const plainDoc = JSON.parse(plain.stdout.trim().split('\n').at(-1) ?? '') as { problems: string[] };
     const aboutCorrupted = plainDoc.problems.filter((p) => p.startsWith(corrupted.key));
     // S3 has no CRC32C in HEAD here: the replaced object shows, if at all, by its ETag.
     for (const p of aboutCorrupted) assert.match(p, /: etag: recorded/);
 
     const deep = await cli('cat-a', 'verify', tag, '--deep', '--json');
     assert.equal(deep.exitCode, 4, deep.stderr);
-    const deepDoc = JSON.parse(deep.stdout.split('\n')[0] ?? '') as { problems: string[]; deep: boolean };
+    // The result document is the last line: --deep's transfer events (start, file, progress) come before it.
+    const deepDoc = JSON.parse(deep.stdout.trim().split('\n').at(-1) ?? '') as { problems: string[]; deep: boolean };
     assert.equal(deepDoc.deep, true);
     assert.equal(deepDoc.problems.length, 3, deep.stdout);
     assert.ok(deepDoc.problems.some((p) => p.startsWith(`${corrupted.key}: checksum: recorded crc32c ${corrupted.crc32c}, downloaded `)), deep.stdout);
