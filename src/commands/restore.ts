@@ -157,7 +157,7 @@ function announce(snapshot: Manifest, plan: RestorePlan, root: string, ctx: Cata
     files: plan.items.length, bytes });
 }
 
-// In --json mode the last line of stdout is the one result document; these lines would say nothing a script needs.
+// In --json mode stdout ends with the one result document; these lines would say nothing a script needs.
 function info(ctx: CatalogContext, message: string): void {
   if (!ctx.json) ctx.reporter.emit({ type: 'info', message });
 }
