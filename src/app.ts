@@ -74,8 +74,8 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
   const opts = resolveGlobalOptions(outcome.parsed.raw, io.env);
   state.json = opts.json;
   const output = createRunOutput(opts, io);
-  // A signal: the live line goes at once, so that every later line (and the error) starts on a clean line.
-  io.signal.addEventListener('abort', () => output.close(), { once: true });
+  // A signal: no more redraws (each later line, and close() below, clears the live line first).
+  io.signal.addEventListener('abort', () => output.stop(), { once: true });
   const runIo: AppIo = { ...io, stderr: output.stderr };
   const summaries = capturingSummary(output.reporter);
   state.reporter = summaries.reporter;

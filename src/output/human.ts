@@ -26,7 +26,12 @@ export const REDRAW_MS = 500;
 
 export interface HumanReporter extends Reporter {
   readonly live: LiveProgress;
-  /** Stops the live line for good (the run is ending). */
+  /**
+   * No more redraws, and nothing written: after a signal (SIGHUP: the terminal may be gone, and a write to it would
+   * fail the process before it has cleaned up). The line drawn is cleared by the next line printed, or by close().
+   */
+  stop(): void;
+  /** Stops the live line for good and clears it (the run is ending). */
   close(): void;
 }
 
@@ -37,10 +42,12 @@ export function createHumanReporter(deps: HumanReporterDeps): HumanReporter {
   let closed = false;
   const line = (text: string): void => deps.log.print(`${text}\n`);
   const redraw = (): void => deps.log.live(formatProgressLine(meter.figures()));
+  let silent = false; // after a signal: nothing is written for the live line any more (see stop())
   const endLive = (): void => {
     stopTicking?.();
     stopTicking = undefined;
-    deps.log.clearLive();
+    if (silent) deps.log.forgetLive();
+    else deps.log.clearLive();
   };
   const beginLive = (): void => {
     endLive();
@@ -81,8 +88,14 @@ export function createHumanReporter(deps: HumanReporterDeps): HumanReporter {
       track: (path, size) => meter.track(path, size),
       end: endLive,
     },
+    stop(): void {
+      closed = true;
+      silent = true;
+      endLive();
+    },
     close(): void {
       closed = true;
+      silent = false;
       endLive();
     },
   };

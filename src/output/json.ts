@@ -17,7 +17,8 @@ export const PROGRESS_EVERY_MS = 1000;
 
 export interface JsonReporter extends Reporter {
   readonly live: LiveProgress;
-  /** Stops the periodic events for good (the run is ending); writes nothing. */
+  /** Stops the periodic events for good (a signal, or the run is ending); writes nothing. */
+  stop(): void;
   close(): void;
 }
 
@@ -36,6 +37,11 @@ export function createJsonReporter(deps: JsonReporterDeps): JsonReporter {
     if (!active) return;
     active = false;
     write(meter.figures(true));
+  };
+  const halt = (): void => {
+    closed = true;
+    stop();
+    active = false;
   };
   return {
     emit(event: RunEvent): void {
@@ -56,10 +62,7 @@ export function createJsonReporter(deps: JsonReporterDeps): JsonReporter {
       track: (path, size) => meter.track(path, size),
       end,
     },
-    close(): void {
-      closed = true;
-      stop();
-      active = false;
-    },
+    stop: halt,
+    close: halt,
   };
 }

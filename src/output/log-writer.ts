@@ -9,6 +9,8 @@ export interface LogWriter {
   live(text: string): void;
   /** Removes the live line until live() is called again. */
   clearLive(): void;
+  /** Forgets the live line without writing anything now; the next text printed clears it first. */
+  forgetLive(): void;
 }
 
 export interface LogWriterDeps {
@@ -70,6 +72,9 @@ export function createLogWriter(deps: LogWriterDeps): LogWriter {
       if (!drawn) return;
       drawn = false;
       deps.write(CLEAR_LINE);
+    },
+    forgetLive() {
+      liveText = undefined;
     },
   };
 }

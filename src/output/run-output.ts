@@ -25,7 +25,12 @@ export interface RunOutput {
   readonly reporter: Reporter;
   /** stderr for human text that is not an event (nodetool's output, warnings printed beside --json). */
   readonly stderr: (text: string) => void;
-  /** Ends live output (timers, the live line) for good: before the run's outcome is printed, or on a signal. */
+  /**
+   * On a signal: no more periodic output, and nothing written now (after SIGHUP the terminal may be gone, and a
+   * failed write would end the process before it has cleaned up). A live line left is cleared by the next line.
+   */
+  stop(): void;
+  /** Ends live output for good and clears the live line: before the run's outcome is printed. */
   close(): void;
 }
 
@@ -43,5 +48,5 @@ export function createRunOutput(o: OutputOptions, io: OutputIo, every: Every = r
   const reporter = o.json
     ? createJsonReporter({ write: io.stdout, now: io.now, clock, every })
     : createHumanReporter({ log, level, isTty: io.stderrIsTty, now: clock, every });
-  return { reporter, stderr: (text) => log.print(text), close: () => reporter.close() };
+  return { reporter, stderr: (text) => log.print(text), stop: () => reporter.stop(), close: () => reporter.close() };
 }

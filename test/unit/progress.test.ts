@@ -254,6 +254,28 @@ describe('output levels', () => {
   });
 });
 
+describe('after a signal', () => {
+  it('the live line is neither redrawn nor cleared (the terminal may be gone) until the next line or the end', () => {
+    let out = '';
+    const time = fakeTime();
+    const log = createLogWriter({ write: (s) => (out += s), isTty: true, now: time.date });
+    const r = createHumanReporter({ log, level: 'normal', isTty: true, now: time.now, every: time.every });
+    r.emit(start(1, 10));
+    r.live.track('a', 10).add(5);
+    time.advance(1000);
+    const drawn = out;
+    r.stop();
+    time.advance(5000);
+    r.live.end(); // the upload's clean-up ends the transfer
+    assert.equal(out, drawn, 'nothing written after the signal');
+    assert.equal(time.running(), 0);
+    r.emit({ type: 'warning', message: 'stopping' });
+    assert.equal(out.slice(drawn.length), '\r\x1b[Kwarning: stopping\n', 'the next line clears it, and it is not drawn again');
+    r.close();
+    assert.equal(out.slice(drawn.length), '\r\x1b[Kwarning: stopping\n');
+  });
+});
+
 describe('JSON progress events', () => {
   const run = () => {
     const lines: Record<string, unknown>[] = [];
