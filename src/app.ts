@@ -34,8 +34,7 @@ import { restoreCommand } from './commands/restore.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { createLocalFiles } from './local-files.ts';
 import { acquireLock, type Lock } from './lock.ts';
-import { createHumanReporter } from './output/human.ts';
-import { createJsonReporter } from './output/json.ts';
+import { createRunOutput } from './output/run-output.ts';
 import type { Reporter } from './report.ts';
 import type { BackupContext } from './commands/context.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
@@ -74,18 +73,24 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
   }
   const opts = resolveGlobalOptions(outcome.parsed.raw, io.env);
   state.json = opts.json;
-  const summaries = capturingSummary(opts.json
-    ? createJsonReporter(io.stdout, io.now)
-    : createHumanReporter({ write: io.stderr, isTty: io.stderrIsTty, now: () => io.now().getTime() }));
+  const output = createRunOutput(opts, io);
+  // A signal: no more redraws (each later line, and close() below, clears the live line first).
+  io.signal.addEventListener('abort', () => output.stop(), { once: true });
+  const runIo: AppIo = { ...io, stderr: output.stderr };
+  const summaries = capturingSummary(output.reporter);
   state.reporter = summaries.reporter;
-  if (opts.lowPriority) await applyLowPriority(io, state.reporter);
-  const started = io.now();
   try {
-    await dispatch(outcome.parsed, opts, io, state.reporter);
-    await recordMetrics(opts, io, outcome.parsed.command, started, summaries.last(), undefined);
-  } catch (err) {
-    await recordMetrics(opts, io, outcome.parsed.command, started, undefined, err);
-    throw err;
+    if (opts.lowPriority) await applyLowPriority(runIo, state.reporter);
+    const started = io.now();
+    try {
+      await dispatch(outcome.parsed, opts, runIo, state.reporter);
+      await recordMetrics(opts, runIo, outcome.parsed.command, started, summaries.last(), undefined);
+    } catch (err) {
+      await recordMetrics(opts, runIo, outcome.parsed.command, started, undefined, err);
+      throw err;
+    }
+  } finally {
+    output.close(); // before main prints the outcome
   }
 }
 
@@ -95,7 +100,7 @@ type Summary = Extract<RunEvent, { type: 'summary' }>;
 function capturingSummary(inner: Reporter): { reporter: Reporter; last: () => Summary | undefined } {
   let last: Summary | undefined;
   return {
-    reporter: { emit: (e) => { if (e.type === 'summary') last = e; inner.emit(e); } },
+    reporter: { emit: (e) => { if (e.type === 'summary') last = e; inner.emit(e); }, ...(inner.live ? { live: inner.live } : {}) },
     last: () => last,
   };
 }
@@ -236,7 +241,7 @@ async function buildContext(
     clusterNameFromYaml: yamlFacts.clusterName,
     backend, reporter, stateDir, toolVersion: io.version, concurrency: opts.concurrency, layout: opts.layout, dryRun: opts.dryRun,
     nodetool: createNodetool({
-      exec: io.exec, path: opts.nodetool, passthrough: true, output: stderrStream(io), signal: io.signal,
+      exec: io.exec, path: opts.nodetool, passthrough: opts.json || !opts.quiet, output: stderrStream(io), signal: io.signal,
       connection: { ...connectionOf(opts), ...extraConnection },
     }),
     enumerate: {

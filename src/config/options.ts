@@ -80,6 +80,10 @@ export const globalOptions = {
     describe: 'After each run, update this node_exporter textfile (last success time, duration, bytes, files, failures)' },
   json: { type: 'boolean', env: ['CASS_BACKUP_JSON'], default: false, group: 'Output',
     describe: 'Machine-readable JSON lines on stdout (events and a final summary)' },
+  quiet: { type: 'boolean', env: ['CASS_BACKUP_QUIET'], default: false, group: 'Output',
+    describe: 'Print only warnings, errors and the final summary line (ignored with --json)' },
+  verbose: { type: 'boolean', env: ['CASS_BACKUP_VERBOSE'], default: false, group: 'Output',
+    describe: 'Also print every file as it is finished, with its size, and every retry (ignored with --json)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type GlobalOptionName = keyof typeof globalOptions;
@@ -119,6 +123,8 @@ export interface GlobalOptions {
   readonly allowHostIdChange: boolean;
   readonly dryRun: boolean;
   readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
 }
 
 type Raw = Record<string, unknown>;
@@ -161,6 +167,8 @@ export function resolveGlobalOptions(argv: Raw, env: NodeJS.ProcessEnv): GlobalO
     allowHostIdChange: Boolean(get('allow-host-id-change')),
     dryRun: Boolean(get('dry-run')),
     json: Boolean(get('json')),
+    quiet: Boolean(get('quiet')),
+    verbose: Boolean(get('verbose')),
   };
 }
 
