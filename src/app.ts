@@ -18,7 +18,8 @@ import type { LocalFilesPort } from './commands/context.ts';
 import { homedir } from 'node:os';
 import { Writable, pipeline } from 'node:stream';
 import { parseCommandLine, type ParsedCommand } from './cli.ts';
-import { resolveGlobalOptions, type GlobalOptions } from './config/options.ts';
+import type { GlobalOptions } from './config/options.ts';
+import { effectiveOptions, type EffectiveOptions } from './config/effective-options.ts';
 import { resolveDestination, describeDestination, parseDestination } from './config/destination.ts';
 import { shortHostname } from './cloud/node-id.ts';
 import { identifyMachine, identifyNode } from './node-identity.ts';
@@ -41,7 +42,7 @@ import type { BackupContext } from './commands/context.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { repairCommand } from './commands/repair.ts';
 import { incrementalCommand } from './commands/incremental.ts';
-import { formatDetectReport } from './commands/detect.ts';
+import { formatDetectReport, optionSources } from './commands/detect.ts';
 import { connectionFromArgs } from './cassandra/connection-args.ts';
 import { resumeCommand } from './config/resume-command.ts';
 
@@ -72,7 +73,8 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
     io.stdout(outcome.text.endsWith('\n') ? outcome.text : `${outcome.text}\n`);
     return;
   }
-  const opts = resolveGlobalOptions(outcome.parsed.raw, io.env);
+  const effective = await effectiveOptions(outcome.parsed.raw, io.env);
+  const opts = effective.options;
   state.json = opts.json;
   const summaries = capturingSummary(opts.json
     ? createJsonReporter(io.stdout, io.now)
@@ -81,7 +83,7 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
   if (opts.lowPriority) await applyLowPriority(io, state.reporter);
   const started = io.now();
   try {
-    await dispatch(outcome.parsed, opts, io, state.reporter);
+    await dispatch(outcome.parsed, effective, io, state.reporter);
     await recordMetrics(opts, io, outcome.parsed.command, started, summaries.last(), undefined);
   } catch (err) {
     await recordMetrics(opts, io, outcome.parsed.command, started, undefined, err);
@@ -127,8 +129,9 @@ async function recordMetrics(
   }
 }
 
-async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<void> {
-  if (parsed.command === 'detect') return detect(opts, io);
+async function dispatch(parsed: ParsedCommand, effective: EffectiveOptions, io: AppIo, reporter: Reporter): Promise<void> {
+  const opts = effective.options;
+  if (parsed.command === 'detect') return detect(effective, io);
   if (isCatalogCommand(parsed)) {
     const catalog = await buildCatalogContext(opts, io, reporter);
     return closing(catalog.backend, () => dispatchCatalog(parsed, catalog));
@@ -306,7 +309,8 @@ function stderrStream(io: AppIo): Writable {
   return new Writable({ write(chunk: Buffer, _enc, done) { io.stderr(chunk.toString()); done(); } });
 }
 
-async function detect(opts: GlobalOptions, io: AppIo): Promise<void> {
+async function detect(effective: EffectiveOptions, io: AppIo): Promise<void> {
+  const opts = effective.options;
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   const node = await identifyNode({ options: opts, machine: io, stateDir, remember: 'read-only', warn: stderrWarning(io) },
     dataDirsInput(opts, io));
@@ -320,6 +324,7 @@ async function detect(opts: GlobalOptions, io: AppIo): Promise<void> {
     cloud: node.cloud, nodeId: node.nodeId, hostname: node.hostname, dataDirs: node.dataDirs.dirs,
     dataDirsSource: node.dataDirs.yamlPath ?? node.dataDirs.source, destination, nodetool: opts.nodetool,
     remembered: node.remembered ?? null, rememberedPath: node.rememberedPath,
+    configFile: effective.configFile ?? null, options: optionSources(effective.values),
   };
   io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatDetectReport(report));
 }
