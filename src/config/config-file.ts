@@ -52,7 +52,7 @@ export function parseConfigFile(path: string, text: string): FileValues {
   const lineOf = (node: Node | null | undefined): number => lines.linePos(node?.range?.[0] ?? 0).line;
   const problem = doc.errors[0];
   if (problem !== undefined) {
-    const line = problem.linePos?.[0].line ?? 1;
+    const line = lines.linePos(problem.pos[0]).line;
     throw new UsageError(`${path}:${line}: not valid YAML: ${problem.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const values = new Map<GlobalOptionName, { value: OptionValue; line: number }>();
@@ -85,7 +85,7 @@ function fileOption(path: string, line: number, key: string): GlobalOptionName {
   }
   const owners = commandsWithOption(key);
   if (owners.length > 0) {
-    throw new UsageError(`${at}: "${key}" is an option of the ${owners.join(' and ')} command, not a global option: give it on the command line`);
+    throw new UsageError(`${at}: "${key}" is an option of the ${owners.join(' and ')} command${owners.length > 1 ? 's' : ''}, not a global option: give it on the command line`);
   }
   const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-');
   const match = (settable as string[]).includes(kebab) ? kebab : closestMatch(key, settable);

@@ -223,7 +223,7 @@ function checkText(check: ValueCheck | undefined, label: string, value: string):
     try {
       parseFreeSpaceRule(value, (_name, size) => sizeValue(label, size));
     } catch (err) {
-      if (err instanceof UsageError && err.message.startsWith(label)) throw err;
+      if (err instanceof UsageError && err.message.startsWith(`${label}: `)) throw err; // the size's own message
       throw new UsageError(`${label}: expected a percentage of at most 100% or a size (e.g. 5%, 10GiB), got ${shown(value)}`);
     }
   }
