@@ -78,7 +78,7 @@ describe('arguments: ours and nodetool\'s', () => {
     }
     const snapshots = nt.calls().filter((c) => c.includes('snapshot') && !c.includes('clearsnapshot'));
     assert.equal(snapshots.length, 2, nt.calls().join('\n'));
-    assert.match(snapshots[0] ?? '', / snapshot -t short-\d+ -kt cbr_argv\S*\.users -sf --ttl 1h$/);
+    assert.match(snapshots[0] ?? '', /^snapshot -t short-\d+ -kt cbr_argv\S*\.users -sf --ttl 1h$/);
   });
 
   it('global options work before and after the command; each takes one value, so none swallows the command', async () => {
@@ -177,7 +177,7 @@ describe('the configuration file', () => {
       ['concurrency: many\n', 1, /concurrency: expected a positive integer, got "many"/],
       ['json: [true]\n', 1, /json: expected true or false, got a list/],
       ['keep-snapshot: true\n', 1, /"keep-snapshot" is an option of the snapshot command, not a global option/],
-      ['dest: [a\n', 1, /not valid YAML/],
+      ['dest: [a\n', 2, /not valid YAML/], // where the YAML parser finds the list unclosed: at its end
     ] as const) {
       const path = configFile(text);
       const run = await runCli(['detect', '--config', path], env());
