@@ -40,96 +40,119 @@ function commandArity(name: string, command: CommandName | undefined): Arity | u
 }
 
 export function splitArguments(args: readonly string[]): SplitArguments {
-  let command: CommandName | undefined;
-  const options: string[] = [];
-  const positionals: string[] = [];
-  const nodetool: string[] = [];
-  const seen = new Set<string>();
-  const beforeCommand: string[] = [];
-  let help = false;
-  let version = false;
-  const passThrough = (): PassThroughCommand | undefined => (command === undefined ? undefined : commands[command].nodetool);
-
-  const takeCommand = (word: string): void => {
-    if (!isCommandName(word)) {
-      const match = closestMatch(word, commandNames);
-      throw new UsageError(`unknown command "${word}"${match === undefined ? '' : ` (did you mean ${match}?)`}; run cass-backup-run --help`);
-    }
-    command = word;
-  };
-
+  const state: SplitState = { command: undefined, options: [], positionals: [], nodetool: [], seen: new Set(), beforeCommand: [], help: false, version: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     if (arg === '--') {
-      const rest = args.slice(i + 1);
-      if (command === undefined && rest.length > 0) takeCommand(rest.shift() ?? '');
-      if (passThrough()) nodetool.push('--', ...rest);
-      else positionals.push(...rest);
+      takeRest(state, args.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') {
-      if (command === undefined) takeCommand(arg);
-      else if (passThrough()) nodetool.push(arg);
-      else positionals.push(arg);
-      continue;
-    }
-    if (arg === '-h') {
-      const next = args[i + 1];
-      if (next === undefined || next.startsWith('-')) help = true;
-      else if (passThrough() !== undefined) nodetool.push(arg, args[++i] ?? '');
-      else if (command === undefined && isCommandName(next)) help = true;
-      else throw new UsageError(`-h means --help here, not "-h ${next}": nodetool's JMX host is --nodetool-host HOST (or -h HOST after snapshot or repair)`);
-      continue;
-    }
-    if (arg === '--help') { help = true; continue; }
-    if (arg === '-V' || arg === '--version') { version = true; continue; }
-
-    const ours = ourOption(arg, command);
-    if (ours !== undefined) {
-      if (ours.arity !== 'list') {
-        if (seen.has(ours.name)) throw new UsageError(`--${ours.name} is given more than once`);
-        seen.add(ours.name);
-      }
-      if (command === undefined && globalArity(ours.name) === undefined) beforeCommand.push(ours.name);
-      if (ours.arity === 'flag') {
-        const value = ours.negated ? false : ours.inline === undefined ? true : booleanValue(`--${ours.name}`, ours.inline);
-        options.push(`--${ours.name}=${String(value)}`);
-        continue;
-      }
-      let value = ours.inline;
-      if (value === undefined) {
-        const next = args[i + 1];
-        if (next === undefined || /^--./.test(next) || next === '-h' || next === '-V') {
-          throw new UsageError(`--${ours.name} needs a value (write --${ours.name}=VALUE for a value that starts with --)`);
-        }
-        value = next;
-        i++;
-      }
-      options.push(`--${ours.name}=${value}`);
-      continue;
-    }
-    const owner = passThrough();
-    const theirs = owner === undefined ? undefined : findNodetoolOption(owner, arg);
-    if (owner !== undefined && theirs !== undefined && (theirs.takesValue || !arg.includes('='))) {
-      if (!theirs.takesValue || arg.includes('=')) {
-        nodetool.push(arg);
-        continue;
-      }
-      const value = args[i + 1];
-      if (value === undefined) throw new UsageError(`nodetool ${owner} option ${arg} needs a value`);
-      nodetool.push(arg, value);
-      i++;
-      continue;
-    }
-    throw unknownOption(arg, command);
+    if (!arg.startsWith('-') || arg === '-') takePositional(state, arg);
+    else i += takeOption(state, arg, args[i + 1]);
   }
-  for (const name of beforeCommand) {
+  const { command, options, positionals, nodetool, help, version } = state;
+  for (const name of state.beforeCommand) {
     if (command === undefined || commandArity(name, command) === undefined) throw notOptionOf(name, command);
   }
   const dashed = positionals.find((p) => p.startsWith('-'));
   if (dashed !== undefined) throw new UsageError(`${command ?? 'cass-backup-run'} takes no argument that starts with "-" (got "${dashed}")`);
   const flags = [...(help ? ['--help'] : []), ...(version ? ['--version'] : [])];
   return { command, ours: [...(command === undefined ? [] : [command]), ...positionals, ...options, ...flags], nodetool };
+}
+
+interface SplitState {
+  command: CommandName | undefined;
+  readonly options: string[];
+  readonly positionals: string[];
+  readonly nodetool: string[];
+  /** Options given once already (a repeatable option is not recorded). */
+  readonly seen: Set<string>;
+  /** Command options given before the command: checked once it is known. */
+  readonly beforeCommand: string[];
+  help: boolean;
+  version: boolean;
+}
+
+const passThrough = (state: SplitState): PassThroughCommand | undefined => (state.command === undefined ? undefined : commands[state.command].nodetool);
+
+function takeCommand(state: SplitState, word: string): void {
+  if (!isCommandName(word)) {
+    const match = closestMatch(word, commandNames);
+    throw new UsageError(`unknown command "${word}"${match === undefined ? '' : ` (did you mean ${match}?)`}; run cass-backup-run --help`);
+  }
+  state.command = word;
+}
+
+function takePositional(state: SplitState, word: string): void {
+  if (state.command === undefined) takeCommand(state, word);
+  else if (passThrough(state)) state.nodetool.push(word);
+  else state.positionals.push(word);
+}
+
+/** After `--`: positionals only (nodetool gets the `--` too, so that a name starting with "-" stays a name). */
+function takeRest(state: SplitState, rest: string[]): void {
+  if (state.command === undefined && rest.length > 0) takeCommand(state, rest.shift() ?? '');
+  if (passThrough(state)) state.nodetool.push('--', ...rest);
+  else state.positionals.push(...rest);
+}
+
+/** Takes one option (and its value, if it takes the next argument); returns how many further arguments it used. */
+function takeOption(state: SplitState, arg: string, next: string | undefined): number {
+  if (arg === '-h') return takeDashH(state, next);
+  if (arg === '--help') {
+    state.help = true;
+    return 0;
+  }
+  if (arg === '-V' || arg === '--version') {
+    state.version = true;
+    return 0;
+  }
+  const ours = ourOption(arg, state.command);
+  if (ours !== undefined) return takeOurs(state, ours, next);
+  const owner = passThrough(state);
+  const theirs = owner === undefined ? undefined : findNodetoolOption(owner, arg);
+  if (owner === undefined || theirs === undefined || (!theirs.takesValue && arg.includes('='))) throw unknownOption(arg, state.command);
+  if (!theirs.takesValue || arg.includes('=')) {
+    state.nodetool.push(arg);
+    return 0;
+  }
+  if (next === undefined) throw new UsageError(`nodetool ${owner} option ${arg} needs a value`);
+  state.nodetool.push(arg, next);
+  return 1;
+}
+
+function takeDashH(state: SplitState, next: string | undefined): number {
+  if (next === undefined || next.startsWith('-') || (state.command === undefined && isCommandName(next))) {
+    state.help = true;
+    return 0;
+  }
+  if (passThrough(state) !== undefined) {
+    state.nodetool.push('-h', next);
+    return 1;
+  }
+  throw new UsageError(`-h means --help here, not "-h ${next}": nodetool's JMX host is --nodetool-host HOST (or -h HOST after snapshot or repair)`);
+}
+
+function takeOurs(state: SplitState, ours: OurOption, next: string | undefined): number {
+  if (ours.arity !== 'list') {
+    if (state.seen.has(ours.name)) throw new UsageError(`--${ours.name} is given more than once`);
+    state.seen.add(ours.name);
+  }
+  if (state.command === undefined && globalArity(ours.name) === undefined) state.beforeCommand.push(ours.name);
+  if (ours.arity === 'flag') {
+    const value = ours.negated ? false : ours.inline === undefined ? true : booleanValue(`--${ours.name}`, ours.inline);
+    state.options.push(`--${ours.name}=${String(value)}`);
+    return 0;
+  }
+  if (ours.inline !== undefined) {
+    state.options.push(`--${ours.name}=${ours.inline}`);
+    return 0;
+  }
+  if (next === undefined || /^--./.test(next) || next === '-h' || next === '-V') {
+    throw new UsageError(`--${ours.name} needs a value (write --${ours.name}=VALUE for a value that starts with --)`);
+  }
+  state.options.push(`--${ours.name}=${next}`);
+  return 1;
 }
 
 interface OurOption {
@@ -179,7 +202,7 @@ function unknownOption(arg: string, command: CommandName | undefined): UsageErro
     }
   }
   const otherCommand = owner === undefined ? undefined : (['snapshot', 'repair'] as const).find((c) => c !== owner && findNodetoolOption(c, name) !== undefined);
-  if (otherCommand !== undefined && findNodetoolOption(owner!, name) === undefined) {
+  if (owner !== undefined && otherCommand !== undefined && findNodetoolOption(owner, name) === undefined) {
     return new UsageError(`${name} is an option of nodetool ${otherCommand}, not of nodetool ${owner} ${see}`);
   }
   const suggestion = didYouMean(name, [...ourNames(command), ...(owner === undefined ? [] : nodetoolOptionNames(owner))]);
