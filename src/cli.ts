@@ -53,11 +53,16 @@ function notes(spec: OptionSpec): string {
   ].join('');
 }
 
-/** yargs is given types for help and booleans only: values are checked by config/options.ts, one rule for every source. */
+/** Numbers are left as text for config/values.ts to check and name (yargs would make "abc" NaN). */
+function yargsType(type: OptionSpec['type']): { type?: 'boolean' | 'array' | 'string'; string?: true } {
+  return type === 'boolean' ? { type: 'boolean' } : type === 'array' ? { type: 'array', string: true } : type === 'string' ? { type: 'string' } : {};
+}
+
+/** yargs gets no defaults or choices: values are checked by config/options.ts, one rule for flag, environment and file. */
 function addGlobalOptions(y: Argv): Argv {
   for (const [name, spec] of Object.entries(globalOptions) as [string, OptionSpec][]) {
     y.option(name, {
-      ...(spec.type === 'boolean' ? { type: 'boolean' } : spec.type === 'array' ? { type: 'array', string: true } : spec.type === 'string' ? { type: 'string' } : {}),
+      ...yargsType(spec.type),
       describe: `${spec.describe}${notes(spec)}`,
       group: `${spec.group} options:`,
       hidden: spec.hidden ?? false,
@@ -79,7 +84,7 @@ function addCommand(y: Argv, name: CommandName): Argv {
     if (spec.positional) c.positional(spec.positional.name, { type: 'string', describe: spec.positional.describe });
     for (const [option, o] of Object.entries(spec.options)) {
       c.option(option, {
-        ...(o.type === 'boolean' ? { type: 'boolean' } : o.type === 'array' ? { type: 'array', string: true } : o.type === 'string' ? { type: 'string' } : {}),
+        ...yargsType(o.type),
         describe: `${o.describe}${o.type === 'number' ? ' [number]' : ''}`,
         group: `Options of ${name}:`,
         ...(o.default !== undefined ? { default: o.default } : {}),
