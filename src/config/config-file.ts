@@ -67,7 +67,7 @@ export function parseConfigFile(path: string, text: string): FileValues {
     if (name === undefined) throw new UsageError(`${path}:${line}: expected an option name as the key`);
     const option = fileOption(path, line, name);
     const raw = plainValue(globalOptions[option], pair.value as Node | null);
-    if (raw === null) throw new UsageError(`${path}:${line}: ${name}: has no value (remove the line to use the default)`);
+    if (raw === null || raw === '') throw new UsageError(`${path}:${line}: ${name}: has no value (remove the line to use the default)`);
     values.set(option, { value: checkOptionValue(option, raw, `${path}:${line}: ${name}`), line });
   }
   return { path, values };
@@ -78,7 +78,7 @@ function fileOption(path: string, line: number, key: string): GlobalOptionName {
   const settable = (Object.keys(globalOptions) as GlobalOptionName[]).filter((n) => !(globalOptions[n] as OptionSpec).notInFile);
   if ((settable as string[]).includes(key)) return key as GlobalOptionName;
   const at = `${path}:${line}`;
-  if (key in globalOptions) throw new UsageError(`${at}: "${key}" cannot be set in a configuration file`);
+  if (Object.hasOwn(globalOptions, key)) throw new UsageError(`${at}: "${key}" cannot be set in a configuration file`);
   if (SECRET_LIKE.test(key)) {
     throw new UsageError(`${at}: "${key}" looks like a secret, and secrets have no place in the configuration file: credentials come from ` +
       `the cloud SDKs' default chains, a JMX password from the file named by nodetool-password-file`);

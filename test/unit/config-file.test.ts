@@ -84,6 +84,8 @@ describe('configuration file', () => {
     fails('data-dir: [/a, [/b]]\n', /data-dir: expected a string, got a list/);
     fails('dest:\n', /:1: dest: has no value/);
     fails('data-dir: []\n', /data-dir: has no value/);
+    fails('node-id: ""\n', /node-id: has no value/);
+    fails('constructor: 1\n', /unknown option "constructor"/);
   });
 
   it('reports what is not YAML, or not a mapping, with a line', () => {
