@@ -74,7 +74,7 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
     return;
   }
   const effective = await effectiveOptions(outcome.parsed.raw, io.env);
-  const opts = effective.options;
+  const { options: opts } = effective;
   state.json = opts.json;
   const summaries = capturingSummary(opts.json
     ? createJsonReporter(io.stdout, io.now)
@@ -130,7 +130,7 @@ async function recordMetrics(
 }
 
 async function dispatch(parsed: ParsedCommand, effective: EffectiveOptions, io: AppIo, reporter: Reporter): Promise<void> {
-  const opts = effective.options;
+  const { options: opts } = effective;
   if (parsed.command === 'detect') return detect(effective, io);
   if (isCatalogCommand(parsed)) {
     const catalog = await buildCatalogContext(opts, io, reporter);
@@ -309,8 +309,7 @@ function stderrStream(io: AppIo): Writable {
   return new Writable({ write(chunk: Buffer, _enc, done) { io.stderr(chunk.toString()); done(); } });
 }
 
-async function detect(effective: EffectiveOptions, io: AppIo): Promise<void> {
-  const opts = effective.options;
+async function detect({ options: opts, configFile, values }: EffectiveOptions, io: AppIo): Promise<void> {
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   const node = await identifyNode({ options: opts, machine: io, stateDir, remember: 'read-only', warn: stderrWarning(io) },
     dataDirsInput(opts, io));
@@ -323,8 +322,7 @@ async function detect(effective: EffectiveOptions, io: AppIo): Promise<void> {
   const report = {
     cloud: node.cloud, nodeId: node.nodeId, hostname: node.hostname, dataDirs: node.dataDirs.dirs,
     dataDirsSource: node.dataDirs.yamlPath ?? node.dataDirs.source, destination, nodetool: opts.nodetool,
-    remembered: node.remembered ?? null, rememberedPath: node.rememberedPath,
-    configFile: effective.configFile ?? null, options: optionSources(effective.values),
+    remembered: node.remembered ?? null, rememberedPath: node.rememberedPath, configFile: configFile ?? null, options: optionSources(values),
   };
   io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatDetectReport(report));
 }
