@@ -18,7 +18,8 @@ import type { LocalFilesPort } from './commands/context.ts';
 import { homedir } from 'node:os';
 import { Writable, pipeline } from 'node:stream';
 import { parseCommandLine, type ParsedCommand } from './cli.ts';
-import { resolveGlobalOptions, type GlobalOptions } from './config/options.ts';
+import type { GlobalOptions } from './config/options.ts';
+import { effectiveOptions, type EffectiveOptions } from './config/effective-options.ts';
 import { resolveDestination, describeDestination, parseDestination } from './config/destination.ts';
 import { shortHostname } from './cloud/node-id.ts';
 import { identifyMachine, identifyNode } from './node-identity.ts';
@@ -36,14 +37,13 @@ import { restoreCommand } from './commands/restore.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { createLocalFiles } from './local-files.ts';
 import { acquireLock, type Lock } from './lock.ts';
-import { createHumanReporter } from './output/human.ts';
-import { createJsonReporter } from './output/json.ts';
+import { createRunOutput } from './output/run-output.ts';
 import type { Reporter } from './report.ts';
 import type { BackupContext } from './commands/context.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { repairCommand } from './commands/repair.ts';
 import { incrementalCommand } from './commands/incremental.ts';
-import { formatDetectReport } from './commands/detect.ts';
+import { formatDetectReport, optionSources } from './commands/detect.ts';
 import { connectionFromArgs } from './cassandra/connection-args.ts';
 import { resumeCommand } from './config/resume-command.ts';
 
@@ -74,20 +74,27 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
     io.stdout(outcome.text.endsWith('\n') ? outcome.text : `${outcome.text}\n`);
     return;
   }
-  const opts = resolveGlobalOptions(outcome.parsed.raw, io.env);
+  const effective = await effectiveOptions(outcome.parsed.raw, io.env);
+  const { options: opts } = effective;
   state.json = opts.json;
-  const summaries = capturingSummary(opts.json
-    ? createJsonReporter(io.stdout, io.now)
-    : createHumanReporter({ write: io.stderr, isTty: io.stderrIsTty, now: () => io.now().getTime() }));
+  const output = createRunOutput(opts, io);
+  // A signal: no more redraws (each later line, and close() below, clears the live line first).
+  io.signal.addEventListener('abort', () => output.stop(), { once: true });
+  const runIo: AppIo = { ...io, stderr: output.stderr };
+  const summaries = capturingSummary(output.reporter);
   state.reporter = summaries.reporter;
-  if (opts.lowPriority) await applyLowPriority(io, state.reporter);
-  const started = io.now();
   try {
-    await dispatch(outcome.parsed, opts, io, state.reporter);
-    await recordMetrics(opts, io, outcome.parsed.command, started, summaries.last(), undefined);
-  } catch (err) {
-    await recordMetrics(opts, io, outcome.parsed.command, started, undefined, err);
-    throw err;
+    if (opts.lowPriority) await applyLowPriority(runIo, state.reporter);
+    const started = io.now();
+    try {
+      await dispatch(outcome.parsed, effective, runIo, state.reporter);
+      await recordMetrics(opts, runIo, outcome.parsed.command, started, summaries.last(), undefined);
+    } catch (err) {
+      await recordMetrics(opts, runIo, outcome.parsed.command, started, undefined, err);
+      throw err;
+    }
+  } finally {
+    output.close(); // before main prints the outcome
   }
 }
 
@@ -97,7 +104,7 @@ type Summary = Extract<RunEvent, { type: 'summary' }>;
 function capturingSummary(inner: Reporter): { reporter: Reporter; last: () => Summary | undefined } {
   let last: Summary | undefined;
   return {
-    reporter: { emit: (e) => { if (e.type === 'summary') last = e; inner.emit(e); } },
+    reporter: { emit: (e) => { if (e.type === 'summary') last = e; inner.emit(e); }, ...(inner.live ? { live: inner.live } : {}) },
     last: () => last,
   };
 }
@@ -129,8 +136,9 @@ async function recordMetrics(
   }
 }
 
-async function dispatch(parsed: ParsedCommand, opts: GlobalOptions, io: AppIo, reporter: Reporter): Promise<void> {
-  if (parsed.command === 'detect') return detect(opts, io);
+async function dispatch(parsed: ParsedCommand, effective: EffectiveOptions, io: AppIo, reporter: Reporter): Promise<void> {
+  const { options: opts } = effective;
+  if (parsed.command === 'detect') return detect(effective, io);
   if (isCatalogCommand(parsed)) {
     const catalog = await buildCatalogContext(opts, io, reporter);
     return closing(catalog.backend, () => dispatchCatalog(parsed, catalog));
@@ -240,7 +248,7 @@ async function buildContext(
     clusterNameFromYaml: yamlFacts.clusterName,
     backend, reporter, stateDir, toolVersion: io.version, concurrency: opts.concurrency, layout: opts.layout, dryRun: opts.dryRun,
     nodetool: createNodetool({
-      exec: io.exec, path: opts.nodetool, passthrough: true, output: stderrStream(io), signal: io.signal,
+      exec: io.exec, path: opts.nodetool, passthrough: opts.json || !opts.quiet, output: stderrStream(io), signal: io.signal,
       connection: { ...connectionOf(opts), ...extraConnection },
     }),
     enumerate: {
@@ -310,7 +318,7 @@ function stderrStream(io: AppIo): Writable {
   return new Writable({ write(chunk: Buffer, _enc, done) { io.stderr(chunk.toString()); done(); } });
 }
 
-async function detect(opts: GlobalOptions, io: AppIo): Promise<void> {
+async function detect({ options: opts, configFile, values }: EffectiveOptions, io: AppIo): Promise<void> {
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   const node = await identifyNode({ options: opts, machine: io, stateDir, remember: 'read-only', warn: stderrWarning(io) },
     dataDirsInput(opts, io));
@@ -323,7 +331,7 @@ async function detect(opts: GlobalOptions, io: AppIo): Promise<void> {
   const report = {
     cloud: node.cloud, nodeId: node.nodeId, hostname: node.hostname, dataDirs: node.dataDirs.dirs,
     dataDirsSource: node.dataDirs.yamlPath ?? node.dataDirs.source, destination, nodetool: opts.nodetool,
-    remembered: node.remembered ?? null, rememberedPath: node.rememberedPath,
+    remembered: node.remembered ?? null, rememberedPath: node.rememberedPath, configFile: configFile ?? null, options: optionSources(values),
   };
   io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatDetectReport(report));
 }

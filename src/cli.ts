@@ -1,6 +1,10 @@
 // The command line: the only yargs user. Parses argv into a typed command; knows nothing of what commands do.
+// What is ours and what is nodetool's is decided first (config/command-line.ts); yargs then reads only ours.
 import yargs, { type Argv } from 'yargs';
-import { globalOptions, type OptionSpec } from './config/options.ts';
+import { globalOptions, DEFAULT_CONFIG_PATH, type OptionSpec } from './config/options.ts';
+import { commands, commandNames, type CommandName, type CommandSpec } from './config/commands.ts';
+import { splitArguments } from './config/command-line.ts';
+import { nonNegativeNumber, wholeNumber } from './config/values.ts';
 import { exitCodeHelp } from './exit-codes.ts';
 import { UsageError } from './errors.ts';
 import { parseSlotKind, type SlotKind } from './cluster/slot.ts';
@@ -26,91 +30,98 @@ export type CliOutcome =
 
 type Raw = Record<string, unknown>;
 
-const usage = `cass-backup-run: back up this Cassandra node to S3, GCS or a directory.
+const usage = 'Usage: cass-backup-run <command> [options]\n\n`cass-backup-run <command> --help` shows that command\'s own options and examples.';
 
-It runs nodetool itself, waits for it to finish, then uploads the files that command produced
-(snapshots/<tag>/ or backups/ of every table in every data directory) under
-<node-id>/<path relative to the data directory>, and writes a manifest last.
+// One line per paragraph: yargs wraps each line of an epilog to the terminal's width.
+const about = 'cass-backup-run backs up this Cassandra node to S3, GCS or a directory. It runs nodetool itself, waits for it to ' +
+  'finish, then uploads the files that command produced (snapshots/<tag>/ or backups/ of every table in every data directory) ' +
+  'under <node-id>/<path relative to the data directory>, and writes a manifest last.';
 
-Usage: cass-backup-run <command> [options]`;
+const epilog = [
+  `Configuration file: every global option can also be set in a YAML file under its flag's name (dest: s3://b/p, ` +
+    `data-dir: [/a, /b], max-rate: 50MiB), read from --config PATH, CASS_BACKUP_CONFIG, or ${DEFAULT_CONFIG_PATH} when present. ` +
+    'A flag overrides its environment variable, which overrides the file. `cass-backup-run detect` shows each value and where it came from.',
+  'Environment: BUCKET_NAME and REGION work as in the old cass-backup; every option also has a CASS_BACKUP_* variable (shown with it). ' +
+    'Credentials come from the cloud SDKs\' default chains (instance role / service account, environment, profiles), never from options.',
+  '',
+  exitCodeHelp,
+].join('\n');
 
-const epilog = `Environment: BUCKET_NAME and REGION work as in the old cass-backup; every option also has a
-CASS_BACKUP_* variable (shown above). Credentials come from the cloud SDKs' default chains
-(instance role / service account, environment, profiles).
+function notes(spec: OptionSpec): string {
+  return [
+    spec.type === 'number' ? ' [number]' : '',
+    spec.choices ? ` [choices: ${spec.choices.join(', ')}]` : '',
+    spec.env?.length ? ` [env: ${spec.env.join(', ')}]` : '',
+    spec.default !== undefined ? ` [default: ${String(spec.default)}]` : '',
+  ].join('');
+}
 
-${exitCodeHelp}`;
+/** Numbers are left as text for config/values.ts to check and name (yargs would make "abc" NaN). */
+function yargsType(type: OptionSpec['type']): { type?: 'boolean' | 'array' | 'string'; string?: true } {
+  return type === 'boolean' ? { type: 'boolean' } : type === 'array' ? { type: 'array', string: true } : type === 'string' ? { type: 'string' } : {};
+}
 
+/** yargs gets no defaults or choices: values are checked by config/options.ts, one rule for flag, environment and file. */
 function addGlobalOptions(y: Argv): Argv {
   for (const [name, spec] of Object.entries(globalOptions) as [string, OptionSpec][]) {
-    const envNote = spec.env?.length ? ` [env: ${spec.env.join(', ')}]` : '';
-    const defNote = spec.default !== undefined ? ` [default: ${String(spec.default)}]` : '';
     y.option(name, {
-      type: spec.type,
-      describe: `${spec.describe}${envNote}${defNote}`,
+      ...yargsType(spec.type),
+      describe: `${spec.describe}${notes(spec)}`,
       group: `${spec.group} options:`,
-      ...(spec.choices ? { choices: [...spec.choices] } : {}),
-      ...(spec.type === 'array' ? { string: true } : {}),
       hidden: spec.hidden ?? false,
     });
   }
   return y;
 }
 
+function commandHelp(spec: CommandSpec): string {
+  const examples = spec.examples.map(([cmd, what]) => `# ${what}\ncass-backup-run ${cmd}`).join('\n');
+  return [`Usage: cass-backup-run ${spec.usage}`, `${spec.describe}.${spec.details ? ` ${spec.details}` : ''}`,
+    `Examples:\n${examples}`, 'Global options (below) work before or after the command.'].join('\n\n');
+}
+
+function addCommand(y: Argv, name: CommandName): Argv {
+  const spec = commands[name];
+  return y.command(spec.yargs, spec.describe, (c) => {
+    c.usage(commandHelp(spec)).epilog(exitCodeHelp);
+    if (spec.positional) c.positional(spec.positional.name, { type: 'string', describe: spec.positional.describe });
+    for (const [option, o] of Object.entries(spec.options)) {
+      c.option(option, {
+        ...yargsType(o.type),
+        describe: `${o.describe}${o.type === 'number' ? ' [number]' : ''}`,
+        group: `Options of ${name}:`,
+        ...(o.default !== undefined ? { default: o.default } : {}),
+        ...(o.required ? { demandOption: true } : {}),
+      });
+    }
+    return c;
+  });
+}
+
 function buildParser(version: string): Argv {
-  const y = yargs()
+  let y = yargs()
     .scriptName('cass-backup-run')
     .usage(usage)
-    .parserConfiguration({ 'unknown-options-as-args': true, 'parse-positional-numbers': false, 'halt-at-non-option': false })
-    .command('snapshot [nodetool-args..]', 'Run `nodetool snapshot [args…]`, upload snapshots/<tag>/, write the manifest, clear the snapshot', (c) =>
-      c.positional('nodetool-args', { describe: 'Arguments for nodetool snapshot (-t TAG, -kt ks.t, keyspaces, …)', type: 'string', array: true })
-        .option('resume', { type: 'string', describe: 'Upload the existing snapshot TAG kept by a failed run (no new snapshot)' })
-        .option('keep-snapshot', { type: 'boolean', default: false, describe: 'Keep the local snapshot after a complete upload' })
-        .option('tag-slot', { type: 'string', choices: ['daily', 'hourly'], describe: 'Take this node\'s part of the cluster backup of the current UTC day or hour: every node\'s cron names the same backup, <cluster>-daily-YYYYMMDD (no -t)' })
-        .option('slot-time', { type: 'string', describe: 'With --tag-slot: the slot of this time (ISO 8601, UTC) instead of now, e.g. to take a node\'s part of a slot it missed' })
-        .option('cluster-wait', { type: 'string', describe: 'With --tag-slot: wait up to this long (e.g. 10m) for the other nodes that are up to join before the snapshot' })
-        .example('cass-backup-run snapshot', 'snapshot every keyspace with a generated tag')
-        .example('cass-backup-run snapshot -t nightly -kt ks1.t1', 'snapshot one table with tag nightly'))
-    .command('repair [nodetool-args..]', 'Run `nodetool repair [args…]`, then upload the incremental backups in backups/', (c) =>
-      c.positional('nodetool-args', { describe: 'Arguments for nodetool repair (-pr, keyspace, tables, …)', type: 'string', array: true })
-        .option('delete-uploaded', { type: 'boolean', default: false, describe: 'Remove each local backups/ file once its upload is confirmed' }))
-    .command('incremental', 'Upload the files incremental_backups left in backups/ (no nodetool call)', (c) =>
-      c.option('delete-uploaded', { type: 'boolean', default: false, describe: 'Remove each local backups/ file once its upload is confirmed' })
-        .option('flush', { type: 'boolean', default: false, describe: 'Run `nodetool flush` first, so recent writes are included' }))
-    .command('detect', 'Print the cloud, node id, data directories and destination a run would use; write nothing')
-    .command('list', 'List the backups of this node (or of every node) from their manifests', (c) =>
-      c.option('all-nodes', { type: 'boolean', default: false, describe: 'Every node under the destination, grouped by tag' })
-        .option('cluster', { type: 'string', describe: 'Cluster backups (of this cluster name, or of every cluster when given no value): complete or not, members missing, skew' }))
-    .command('verify <backup>', 'Check that every object a backup\'s manifest names is stored with its size and checksum', (c) =>
-      c.positional('backup', { type: 'string', describe: 'Backup tag, or "latest"' })
-        .option('deep', { type: 'boolean', default: false, describe: 'Download every object and re-hash it' })
-        .option('cluster', { type: 'boolean', default: false, describe: 'BACKUP is a cluster backup id: verify every member\'s backup' }))
-    .command('restore <backup>', 'Download a backup into a directory in Cassandra\'s layout (<ks>/<table>-<id>/…)', (c) =>
-      c.positional('backup', { type: 'string', describe: 'Snapshot backup tag, or "latest"' })
-        .option('to', { type: 'string', demandOption: true, describe: 'Directory to restore into' })
-        .option('table', { type: 'string', array: true, default: [], describe: 'Only this keyspace or keyspace.table (repeatable)' })
-        .option('until', { type: 'string', describe: 'Also apply the files of every incremental backup that finished after the snapshot started and started no later than this time (ISO 8601, or "now"); file times play no part' })
-        .option('force', { type: 'boolean', default: false, describe: 'Restore into a directory that is not empty' }))
-    .command('purge', 'Delete expired backups; shows what it would delete unless --yes (exits 75, deleting no data, while a backup of the node runs on any host)', (c) =>
-      c.option('keep-last', { type: 'number', describe: 'Keep the N newest snapshot backups (the newest is always kept, and so are incrementals after the oldest kept snapshot)' })
-        .option('keep-days', { type: 'number', describe: 'Keep backups younger than D days (a backup either rule keeps is kept)' })
-        .option('yes', { type: 'boolean', default: false, describe: 'Really delete' })
-        .option('grace-hours', { type: 'number', default: 24, describe: 'Never delete unreferenced objects younger than this (a backup may be in progress)' })
-        .option('keep-clusters', { type: 'number', describe: 'Keep this node\'s parts of the N newest complete cluster backups [default: 1: the newest complete one is never broken]' }))
-    .demandCommand(1, 'Name a command: snapshot, repair, incremental, detect, list, verify, restore or purge.')
-    .epilog(epilog)
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'halt-at-non-option': false })
+    .demandCommand(1, `Name a command: ${commandNames.join(', ')}.`)
+    .epilog(`${about}\n\n${epilog}`)
     .version(version)
+    .alias('V', 'version')
     .help()
+    .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .exitProcess(false);
+  for (const name of commandNames) y = addCommand(y, name);
   return addGlobalOptions(y);
 }
 
 export async function parseCommandLine(args: readonly string[], version: string): Promise<CliOutcome> {
+  const split = splitArguments(args);
   const parser = buildParser(version);
   let output = '';
   let failure: Error | undefined;
   const argv = await new Promise<Raw | undefined>((resolve) => {
-    parser.parse([...args], {}, (err: Error | undefined, parsed: Raw, text: string) => {
+    parser.parse(split.ours, {}, (err: Error | undefined, parsed: Raw, text: string) => {
       output = text;
       failure = err ?? undefined;
       resolve(parsed);
@@ -118,21 +129,21 @@ export async function parseCommandLine(args: readonly string[], version: string)
   });
   if (failure) throw new UsageError(failure.message.replace(/\s*\n\s*/g, ' ')); // one line, like every error
   if (output !== '') return { kind: 'print', text: output, exitCode: 0 };
-  return { kind: 'run', parsed: toCommand(argv ?? {}) };
+  return { kind: 'run', parsed: toCommand(argv ?? {}, split.nodetool) };
 }
 
-function toCommand(argv: Raw): ParsedCommand {
+function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
   const positional = ((argv._ as unknown[]) ?? []).map(String);
   const command = positional[0];
-  const rest = [...positional.slice(1), ...((argv['nodetool-args'] as string[] | undefined) ?? [])];
+  const rest = positional.slice(1);
   switch (command) {
     case 'snapshot':
-      return { command, raw: argv, nodetoolArgs: rest, resume: argv.resume as string | undefined, keepSnapshot: Boolean(argv['keep-snapshot']),
+      return { command, raw: argv, nodetoolArgs, resume: argv.resume as string | undefined, keepSnapshot: Boolean(argv['keep-snapshot']),
         tagSlot: argv['tag-slot'] === undefined ? undefined : parseSlotKind(String(argv['tag-slot'])),
         clusterWaitMs: argv['cluster-wait'] === undefined ? undefined : parseDuration('cluster-wait', String(argv['cluster-wait'])),
         slotTime: argv['slot-time'] as string | undefined };
     case 'repair':
-      return { command, raw: argv, nodetoolArgs: rest, deleteUploaded: Boolean(argv['delete-uploaded']) };
+      return { command, raw: argv, nodetoolArgs, deleteUploaded: Boolean(argv['delete-uploaded']) };
     case 'incremental':
       refuseExtra(command, rest);
       return { command, raw: argv, deleteUploaded: Boolean(argv['delete-uploaded']), flush: Boolean(argv.flush) };
@@ -142,7 +153,7 @@ function toCommand(argv: Raw): ParsedCommand {
     case 'list':
       refuseExtra(command, rest);
       return { command, raw: argv, allNodes: Boolean(argv['all-nodes']),
-        cluster: argv.cluster === undefined ? undefined : String(argv.cluster) === '' ? true : String(argv.cluster) };
+        cluster: argv['cluster-name'] !== undefined ? String(argv['cluster-name']) : argv.cluster === true ? true : undefined };
     case 'verify':
       refuseExtra(command, rest);
       return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster) };
@@ -153,17 +164,15 @@ function toCommand(argv: Raw): ParsedCommand {
     case 'purge':
       refuseExtra(command, rest);
       return { command, raw: argv, keepLast: optionalCount('keep-last', argv['keep-last']), keepDays: optionalCount('keep-days', argv['keep-days']),
-        yes: Boolean(argv.yes), graceHours: Number(argv['grace-hours']), keepClusters: optionalCount('keep-clusters', argv['keep-clusters']) };
+        yes: Boolean(argv.yes), graceHours: nonNegativeNumber('--grace-hours', argv['grace-hours']),
+        keepClusters: optionalCount('keep-clusters', argv['keep-clusters']) };
     default:
       throw new UsageError(`unknown command "${command ?? ''}"; run cass-backup-run --help`);
   }
 }
 
 function optionalCount(name: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got ${String(v)}`);
-  return n;
+  return v === undefined ? undefined : wholeNumber(`--${name}`, v);
 }
 
 function refuseExtra(command: string, rest: readonly string[]): void {

@@ -1,8 +1,7 @@
-#!/usr/bin/env node
-// The entry point and the only module that touches `process`: argv, env, stdio, signals and the exit code.
+// The program, loaded by src/entry.ts once the Node version is known to be good, and the only module that touches
+// `process`: argv, env, stdio, signals and the exit code.
 // A signal stops the run as src/interrupt.ts describes; whatever happens, the run ends with at most one error line.
 import { hostname } from 'node:os';
-import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { execa } from 'execa';
 import { runApp, type AppState } from './app.ts';
@@ -11,8 +10,7 @@ import { IncompleteError, LockedError, NodetoolError, StorageError, UnsafePathEr
 import { redact } from './redact.ts';
 import { interruptedMessage, watchInterrupts, type InterruptSignal } from './interrupt.ts';
 import { batchedWriter } from './output/batched-writer.ts';
-
-const MIN_NODE_MAJOR = 22;
+import { packageVersion } from './version.ts';
 
 // Bounded memory on big machines: V8 sizes its heap to the machine (a 24 GiB host lets the young generation grow
 // to tens of MiB and the old one to ~4x its live data), so the per-file garbage of a 100,000-file backup showed as
@@ -23,12 +21,7 @@ setFlagsFromString('--heap-growing-percent=30');
 const stdout = batchedWriter((t) => void process.stdout.write(t));
 
 async function main(): Promise<number> {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < MIN_NODE_MAJOR) {
-    process.stderr.write(`cass-backup-run: error: Node.js >= ${MIN_NODE_MAJOR} is required (this is ${process.version})\n`);
-    return ExitCode.usage;
-  }
-  const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+  const version = packageVersion();
   const state: AppState = { json: false };
   const abort = new AbortController();
   const interrupts = watchInterrupts({
@@ -93,4 +86,5 @@ function exitAfterOutput(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
-exitAfterOutput(await main());
+// Not a top-level await: the single executable's bundle is CommonJS (scripts/binary/bundle.ts).
+void main().then(exitAfterOutput);

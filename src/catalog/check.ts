@@ -43,9 +43,15 @@ export function compareWithStored(file: StoredRef, info: ObjectInfo | undefined)
   return { ok: true, method: 'size' };
 }
 
-/** Downloads the object (streaming, nothing kept) and compares its length and CRC32C with the manifest. */
-export async function checkContent(backend: Backend, file: StoredRef, signal?: AbortSignal): Promise<CheckOutcome> {
+/**
+ * Downloads the object (streaming, nothing kept) and compares its length and CRC32C with the manifest.
+ * `onBytes` is told of the bytes as they arrive (live progress).
+ */
+export async function checkContent(
+  backend: Backend, file: StoredRef, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<CheckOutcome> {
   const hasher = new Crc32cStream();
+  if (onBytes) hasher.on('data', (chunk: Buffer) => onBytes(chunk.length));
   await pipeline(await backend.get(file.key, { signal }), hasher, discard(), { signal });
   if (hasher.bytes !== file.size) return fail(file, 'size', `size: recorded ${file.size} bytes, downloaded ${hasher.bytes}`);
   const crc = crc32cToBase64(hasher.crc);

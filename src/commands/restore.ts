@@ -9,7 +9,7 @@ import { assertNoSymlinks, inspectRoot, prepareRoot } from '../restore/target-di
 import { restoreFile } from '../restore/download.ts';
 import { dryRunDocument, dryRunText, resultDocument, resultText, type RestoreFacts, type TargetReport } from '../restore/report.ts';
 import { forEachLimit } from '../upload/pool.ts';
-import { formatBytes } from '../output/human.ts';
+import { endTransfer, trackFile } from '../report.ts';
 
 export interface RestoreInput {
   /** A snapshot backup tag, or `latest`. */
@@ -120,22 +120,31 @@ async function downloadAll(items: readonly RestoreItem[], root: string, force: b
   // A refused path stops the whole restore: the workers take no new file once this is aborted.
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
-  await forEachLimit(items, ctx.concurrency, signal, async (item) => {
-    try {
-      const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal);
-      if (done === 'written') outcome.written += 1;
-      else outcome.present += 1;
-      outcome.bytes += item.file.size;
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      if (err instanceof UnsafePathError) {
-        outcome.unsafe ??= err;
-        stop.abort(err);
-        return;
+  try {
+    await forEachLimit(items, ctx.concurrency, signal, async (item) => {
+      const tracker = trackFile(ctx.reporter, item.target, item.file.size);
+      try {
+        const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal, (n) => tracker.add(n));
+        if (done === 'written') outcome.written += 1;
+        else outcome.present += 1;
+        outcome.bytes += item.file.size;
+        ctx.reporter.emit({ type: 'file', path: item.target, key: item.file.key, action: done === 'written' ? 'restored' : 'present',
+          bytes: done === 'written' ? item.file.size : 0, size: item.file.size });
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        if (err instanceof UnsafePathError) {
+          outcome.unsafe ??= err;
+          stop.abort(err);
+          return;
+        }
+        outcome.failures.push(`${item.target}: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        tracker.end();
       }
-      outcome.failures.push(`${item.target}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  });
+    });
+  } finally {
+    endTransfer(ctx.reporter);
+  }
   return outcome;
 }
 
@@ -143,10 +152,12 @@ function announce(snapshot: Manifest, plan: RestorePlan, root: string, ctx: Cata
   const bytes = plan.items.reduce((n, i) => n + i.file.size, 0);
   const extra = plan.items.filter((i) => i.from.kind === 'incremental').length;
   info(ctx, `restore ${snapshot.tag} of node ${snapshot.nodeId} (snapshot started ${snapshot.startedAt}` +
-    `${extra > 0 ? `, plus ${extra} incremental files` : ''}): ${plan.items.length} files, ${formatBytes(bytes)} → ${root}`);
+    `${extra > 0 ? `, plus ${extra} incremental files` : ''})`);
+  ctx.reporter.emit({ type: 'start', command: 'restore', tag: snapshot.tag, source: ctx.backend.description, destination: root,
+    files: plan.items.length, bytes });
 }
 
-// In --json mode stdout carries the one result document; progress would only get in its way.
+// In --json mode stdout ends with the one result document; these lines would say nothing a script needs.
 function info(ctx: CatalogContext, message: string): void {
   if (!ctx.json) ctx.reporter.emit({ type: 'info', message });
 }

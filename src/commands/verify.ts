@@ -5,6 +5,7 @@ import type { Manifest, ManifestFile } from '../catalog/manifest.ts';
 import { manifestCache, resolveBackup } from '../catalog/select.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { formatBytes } from '../output/human.ts';
+import { endTransfer, trackFile } from '../report.ts';
 
 export interface VerifyInput {
   /** A backup tag, or `latest`. */
@@ -23,8 +24,13 @@ export async function verifyCommand(input: VerifyInput, ctx: CatalogContext): Pr
     warn: (message) => ctx.reporter.emit({ type: 'warning', message }),
   }, ctx.nodeId, input.backup);
   if (!ctx.json) {
-    ctx.reporter.emit({ type: 'info', message: `verify ${manifest.tag} (${manifest.kind} of node ${manifest.nodeId}): ` +
-      `${manifest.files.length} objects, ${formatBytes(manifest.totals.bytes)}${input.deep ? ', downloading each' : ''}` });
+    const what = input.deep ? 'downloading and re-hashing every object' : `${manifest.files.length} objects, ${formatBytes(manifest.totals.bytes)}`;
+    ctx.reporter.emit({ type: 'info', message: `verify ${manifest.tag} (${manifest.kind} of node ${manifest.nodeId}): ${what}` });
+  }
+  // --deep moves every byte of the backup: a transfer, shown live like a backup's or a restore's.
+  if (input.deep) {
+    ctx.reporter.emit({ type: 'start', command: 'verify', tag: manifest.tag, source: ctx.backend.description,
+      files: manifest.files.length, bytes: manifest.totals.bytes });
   }
   const tally = await checkAll(manifest.files, input.deep, ctx);
   ctx.signal.throwIfAborted();
@@ -37,11 +43,16 @@ export async function verifyCommand(input: VerifyInput, ctx: CatalogContext): Pr
 
 export async function checkAll(files: readonly ManifestFile[], deep: boolean, ctx: CatalogContext): Promise<Tally> {
   const tally: Tally = { problems: [], methods: { crc32c: 0, etag: 0, size: 0, download: 0 } };
-  await forEachLimit(files, ctx.concurrency, ctx.signal, async (file) => {
-    const outcome = await checkOne(file, deep, ctx);
-    if (outcome.ok) tally.methods[outcome.method] += 1;
-    else tally.problems.push(outcome.problem);
-  });
+  try {
+    await forEachLimit(files, ctx.concurrency, ctx.signal, async (file) => {
+      const outcome = await checkOne(file, deep, ctx);
+      if (outcome.ok) tally.methods[outcome.method] += 1;
+      else tally.problems.push(outcome.problem);
+      if (deep && outcome.ok) ctx.reporter.emit({ type: 'file', path: file.path, key: file.key, action: 'verified', bytes: file.size, size: file.size });
+    });
+  } finally {
+    if (deep) endTransfer(ctx.reporter);
+  }
   tally.problems.sort();
   return tally;
 }
@@ -52,7 +63,13 @@ async function checkOne(file: ManifestFile, deep: boolean, ctx: CatalogContext):
   try {
     const meta = await checkMetadata(ctx.backend, file, ctx.signal);
     const settled = !meta.ok && meta.kind !== 'checksum';
-    return deep && !settled ? await checkContent(ctx.backend, file, ctx.signal) : meta;
+    if (!deep || settled) return meta;
+    const tracker = trackFile(ctx.reporter, file.path, file.size);
+    try {
+      return await checkContent(ctx.backend, file, ctx.signal, (n) => tracker.add(n));
+    } finally {
+      tracker.end();
+    }
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     return fail(file, 'error', `error: ${err instanceof Error ? err.message : String(err)}`);

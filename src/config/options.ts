@@ -1,20 +1,35 @@
-// Every global option, declared once: name, type, environment variable, default and help.
-// Precedence: command-line flag > environment variable > default (DESIGN section 3).
+// The global options: one table for the flags, their environment variables, the configuration file and the help,
+// and the one place that decides which of those gives each value (flag > environment > file > default).
+import { booleanValue, nonNegativeNumber, oneOf, portNumber, positiveInteger, rateValue, sizeValue, shown } from './values.ts';
+import { parseFreeSpaceRule } from '../disk-space.ts';
 import { UsageError } from '../errors.ts';
 
+export { parseSize } from './values.ts';
+
 export type OptionType = 'string' | 'number' | 'boolean' | 'array';
+
+/** What a value must be beyond its type; the same check whoever gave it. */
+export type ValueCheck = 'positive-integer' | 'non-negative' | 'port' | 'size' | 'rate' | 'free-space';
 
 export interface OptionSpec {
   readonly type: OptionType;
   readonly env?: readonly string[];
   readonly default?: string | number | boolean | readonly string[];
   readonly choices?: readonly string[];
+  readonly check?: ValueCheck;
   readonly describe: string;
-  readonly group: 'Destination' | 'Cassandra' | 'Run' | 'Output';
+  readonly group: 'Configuration' | 'Destination' | 'Cassandra' | 'Run' | 'Output';
   readonly hidden?: boolean;
+  /** Not accepted in the configuration file (the file's own path). */
+  readonly notInFile?: boolean;
 }
 
+/** Where the configuration file is read from when neither --config nor CASS_BACKUP_CONFIG names one. */
+export const DEFAULT_CONFIG_PATH = '/etc/cass-backup-run/config.yaml';
+
 export const globalOptions = {
+  config: { type: 'string', env: ['CASS_BACKUP_CONFIG'], group: 'Configuration', notInFile: true,
+    describe: `YAML file of global options under the flags' names (e.g. dest: s3://b/p, data-dir: [/a, /b]); flags and environment variables override it. Default: ${DEFAULT_CONFIG_PATH} when present` },
   dest: { type: 'string', env: ['CASS_BACKUP_DEST'], group: 'Destination',
     describe: 'Where to store backups: s3://bucket/prefix, gs://bucket/prefix or file:///path. Default: the bucket BUCKET_NAME in the detected cloud' },
   bucket: { type: 'string', env: ['BUCKET_NAME'], group: 'Destination',
@@ -36,41 +51,41 @@ export const globalOptions = {
   'node-id': { type: 'string', env: ['CASS_BACKUP_NODE_ID'], group: 'Destination',
     describe: 'Name of this node in the bucket (default: <hostname>-<instance id>, or the hostname off-cloud)' },
   'data-dir': { type: 'array', env: ['CASS_BACKUP_DATA_DIRS'], group: 'Cassandra',
-    describe: 'Cassandra data directory (repeatable; env: colon-separated). Default: data_file_directories from cassandra.yaml' },
+    describe: 'Cassandra data directory, one per flag (repeat the flag for more: --data-dir /a --data-dir /b; env: colon-separated; file: a list). Default: data_file_directories from cassandra.yaml' },
   'cassandra-yaml': { type: 'string', env: ['CASS_BACKUP_CASSANDRA_YAML'], group: 'Cassandra',
     describe: 'Path of cassandra.yaml (default: $CASSANDRA_CONF/cassandra.yaml, then /etc/cassandra/cassandra.yaml)' },
   nodetool: { type: 'string', env: ['CASS_BACKUP_NODETOOL'], default: 'nodetool', group: 'Cassandra',
     describe: 'nodetool executable' },
   'nodetool-host': { type: 'string', env: ['CASS_BACKUP_NODETOOL_HOST'], group: 'Cassandra', describe: 'nodetool -h (JMX host)' },
-  'nodetool-port': { type: 'number', env: ['CASS_BACKUP_NODETOOL_PORT'], group: 'Cassandra', describe: 'nodetool -p (JMX port)' },
+  'nodetool-port': { type: 'number', env: ['CASS_BACKUP_NODETOOL_PORT'], check: 'port', group: 'Cassandra', describe: 'nodetool -p (JMX port)' },
   'nodetool-user': { type: 'string', env: ['CASS_BACKUP_NODETOOL_USER'], group: 'Cassandra', describe: 'nodetool -u (JMX user)' },
   'nodetool-password-file': { type: 'string', env: ['CASS_BACKUP_NODETOOL_PASSWORD_FILE'], group: 'Cassandra',
     describe: 'nodetool -pwf (JMX password file; a password is never put on a command line)' },
-  concurrency: { type: 'number', env: ['CASS_BACKUP_CONCURRENCY'], default: 8, group: 'Run',
+  concurrency: { type: 'number', env: ['CASS_BACKUP_CONCURRENCY'], default: 8, check: 'positive-integer', group: 'Run',
     describe: 'Files uploaded in parallel' },
-  'part-concurrency': { type: 'number', env: ['CASS_BACKUP_PART_CONCURRENCY'], default: 4, group: 'Run',
+  'part-concurrency': { type: 'number', env: ['CASS_BACKUP_PART_CONCURRENCY'], default: 4, check: 'positive-integer', group: 'Run',
     describe: 'Parts of one large file uploaded in parallel' },
-  'multipart-threshold': { type: 'string', env: ['CASS_BACKUP_MULTIPART_THRESHOLD'], default: '64MiB', group: 'Run',
+  'multipart-threshold': { type: 'string', env: ['CASS_BACKUP_MULTIPART_THRESHOLD'], default: '64MiB', check: 'size', group: 'Run',
     describe: 'Files larger than this go multipart (S3) or resumable (GCS)' },
   'state-dir': { type: 'string', env: ['CASS_BACKUP_STATE_DIR'], group: 'Run',
     describe: 'Lock, journal and manifest cache (default: /var/lib/cass-backup-run as root, else ~/.local/state/cass-backup-run)' },
-  'metadata-timeout': { type: 'number', env: ['CASS_BACKUP_METADATA_TIMEOUT_MS'], default: 1000, group: 'Run',
+  'metadata-timeout': { type: 'number', env: ['CASS_BACKUP_METADATA_TIMEOUT_MS'], default: 1000, check: 'positive-integer', group: 'Run',
     describe: 'Milliseconds to wait for each cloud metadata service' },
-  'max-rate': { type: 'string', env: ['CASS_BACKUP_MAX_RATE'], group: 'Run',
+  'max-rate': { type: 'string', env: ['CASS_BACKUP_MAX_RATE'], check: 'rate', group: 'Run',
     describe: 'Upper bound on upload bandwidth for the whole run, e.g. 50MiB (per second); default unlimited' },
   'low-priority': { type: 'boolean', env: ['CASS_BACKUP_LOW_PRIORITY'], default: false, group: 'Run',
     describe: 'Run at nice 19 and in the idle I/O class (ionice -c3), so the node keeps serving' },
-  'min-free-disk': { type: 'string', env: ['CASS_BACKUP_MIN_FREE_DISK'], default: '5%', group: 'Run',
+  'min-free-disk': { type: 'string', env: ['CASS_BACKUP_MIN_FREE_DISK'], default: '5%', check: 'free-space', group: 'Run',
     describe: 'Refuse to snapshot when a data disk has less free space than this (percent or size)' },
-  'stale-snapshot-age': { type: 'number', env: ['CASS_BACKUP_STALE_SNAPSHOT_AGE_HOURS'], default: 72, group: 'Run',
+  'stale-snapshot-age': { type: 'number', env: ['CASS_BACKUP_STALE_SNAPSHOT_AGE_HOURS'], default: 72, check: 'non-negative', group: 'Run',
     describe: 'Clear snapshots this tool took and left behind (after a crash) once older than this many hours; 0 never' },
-  'io-timeout': { type: 'number', env: ['CASS_BACKUP_IO_TIMEOUT_MS'], default: 120_000, group: 'Run',
+  'io-timeout': { type: 'number', env: ['CASS_BACKUP_IO_TIMEOUT_MS'], default: 120_000, check: 'positive-integer', group: 'Run',
     describe: 'Milliseconds an S3 request may make no progress, or a GCS request (one resumable chunk) may take, before it is abandoned and retried' },
-  'retry-attempts': { type: 'number', env: ['CASS_BACKUP_RETRY_ATTEMPTS'], default: 10, group: 'Run',
+  'retry-attempts': { type: 'number', env: ['CASS_BACKUP_RETRY_ATTEMPTS'], default: 10, check: 'positive-integer', group: 'Run',
     describe: 'Attempts per object operation before a file counts as failed (transient errors only)' },
-  'retry-delay': { type: 'number', env: ['CASS_BACKUP_RETRY_DELAY_MS'], default: 500, group: 'Run',
+  'retry-delay': { type: 'number', env: ['CASS_BACKUP_RETRY_DELAY_MS'], default: 500, check: 'positive-integer', group: 'Run',
     describe: 'First retry delay in milliseconds; doubles per attempt (with jitter), at most 20 s' },
-  'lease-timeout': { type: 'number', env: ['CASS_BACKUP_LEASE_TIMEOUT'], default: 600, group: 'Run',
+  'lease-timeout': { type: 'number', env: ['CASS_BACKUP_LEASE_TIMEOUT'], default: 600, check: 'positive-integer', group: 'Run',
     describe: 'Seconds without a heartbeat after which a run announced in the bucket (a backup or purge on any host) is judged dead' },
   'allow-host-id-change': { type: 'boolean', env: ['CASS_BACKUP_ALLOW_HOST_ID_CHANGE'], default: false, group: 'Run',
     describe: 'Write under a node id whose latest backup names another Cassandra host id (after replacing that node)' },
@@ -80,6 +95,10 @@ export const globalOptions = {
     describe: 'After each run, update this node_exporter textfile (last success time, duration, bytes, files, failures)' },
   json: { type: 'boolean', env: ['CASS_BACKUP_JSON'], default: false, group: 'Output',
     describe: 'Machine-readable JSON lines on stdout (events and a final summary)' },
+  quiet: { type: 'boolean', env: ['CASS_BACKUP_QUIET'], default: false, group: 'Output',
+    describe: 'Print only warnings, errors and the final summary line (ignored with --json)' },
+  verbose: { type: 'boolean', env: ['CASS_BACKUP_VERBOSE'], default: false, group: 'Output',
+    describe: 'Also print every file as it is finished, with its size, and every retry (ignored with --json)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type GlobalOptionName = keyof typeof globalOptions;
@@ -119,112 +138,178 @@ export interface GlobalOptions {
   readonly allowHostIdChange: boolean;
   readonly dryRun: boolean;
   readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
 }
 
-type Raw = Record<string, unknown>;
+type Raw = Readonly<Record<string, unknown>>;
+
+/** A value as given, once checked: what `detect` shows and what GlobalOptions is built from. */
+export type OptionValue = string | number | boolean | readonly string[];
+
+/** Where a value came from. */
+export type OptionOrigin =
+  | { readonly kind: 'flag' }
+  | { readonly kind: 'env'; readonly variable: string }
+  | { readonly kind: 'config'; readonly file: string; readonly line: number }
+  | { readonly kind: 'default' };
+
+/** "flag", "env CASS_BACKUP_DEST", "config /etc/cass-backup-run/config.yaml:3" or "default". */
+export function describeOrigin(origin: OptionOrigin): string {
+  switch (origin.kind) {
+    case 'flag': return 'flag';
+    case 'env': return `env ${origin.variable}`;
+    case 'config': return `config ${origin.file}:${origin.line}`;
+    case 'default': return 'default';
+  }
+}
+
+/** The values a configuration file gives, already checked (src/config/config-file.ts). */
+export interface FileValues {
+  readonly path: string;
+  readonly values: ReadonlyMap<GlobalOptionName, { readonly value: OptionValue; readonly line: number }>;
+}
+
+export interface ResolvedValue {
+  readonly value: OptionValue;
+  readonly origin: OptionOrigin;
+}
+
+export interface ResolvedOptions {
+  readonly options: GlobalOptions;
+  /** Every option that has a value, and where that value came from. */
+  readonly values: Readonly<Partial<Record<GlobalOptionName, ResolvedValue>>>;
+}
+
+/**
+ * Checks one value of option `name` against its type, choices and rule; `label` says who gave it, for the message
+ * ("--concurrency", "CASS_BACKUP_CONCURRENCY (for --concurrency)", "/etc/…/config.yaml:3: concurrency").
+ */
+export function checkOptionValue(name: GlobalOptionName, raw: unknown, label: string): OptionValue {
+  const spec: OptionSpec = globalOptions[name];
+  switch (spec.type) {
+    case 'boolean':
+      return booleanValue(label, raw);
+    case 'number':
+      return checkNumber(spec.check, label, raw);
+    case 'array':
+      return (Array.isArray(raw) ? raw : [raw]).map((item: unknown) => text(label, item));
+    case 'string': {
+      const value = text(label, raw);
+      if (spec.choices) oneOf(label, value, spec.choices);
+      checkText(spec.check, label, value);
+      return value;
+    }
+  }
+}
+
+function text(label: string, raw: unknown): string {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number') return String(raw);
+  throw new UsageError(`${label}: expected a string, got ${shown(raw)}`);
+}
+
+function checkNumber(check: ValueCheck | undefined, label: string, raw: unknown): number {
+  switch (check) {
+    case 'positive-integer': return positiveInteger(label, raw);
+    case 'non-negative': return nonNegativeNumber(label, raw);
+    case 'port': return portNumber(label, raw);
+    default: {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+      if (!Number.isFinite(n)) throw new UsageError(`${label}: expected a number, got ${shown(raw)}`);
+      return n;
+    }
+  }
+}
+
+function checkText(check: ValueCheck | undefined, label: string, value: string): void {
+  if (check === 'size') sizeValue(label, value);
+  if (check === 'rate') rateValue(label, value);
+  if (check === 'free-space') {
+    try {
+      parseFreeSpaceRule(value, (_name, size) => sizeValue(label, size));
+    } catch (err) {
+      if (err instanceof UsageError && err.message.startsWith(`${label}: `)) throw err; // the size's own message
+      throw new UsageError(`${label}: expected a percentage of at most 100% or a size (e.g. 5%, 10GiB), got ${shown(value)}`);
+    }
+  }
+}
 
 /** Applies env and defaults to what yargs parsed (yargs itself is given no defaults, so "not given" is visible). */
-export function resolveGlobalOptions(argv: Raw, env: NodeJS.ProcessEnv): GlobalOptions {
-  const get = (name: GlobalOptionName): unknown => valueOf(name, argv, env);
+export function resolveGlobalOptions(argv: Raw, env: NodeJS.ProcessEnv, file?: FileValues): GlobalOptions {
+  return resolveOptions(argv, env, file).options;
+}
+
+/** Every global option's value: the flag, else the first environment variable set, else the file, else the default. */
+export function resolveOptions(argv: Raw, env: NodeJS.ProcessEnv, file?: FileValues): ResolvedOptions {
+  const values: Partial<Record<GlobalOptionName, ResolvedValue>> = {};
+  for (const name of Object.keys(globalOptions) as GlobalOptionName[]) {
+    const resolved = resolveOne(name, argv, env, file);
+    if (resolved !== undefined) values[name] = resolved;
+  }
+  return { options: toGlobalOptions((name) => values[name]?.value), values };
+}
+
+function resolveOne(name: GlobalOptionName, argv: Raw, env: NodeJS.ProcessEnv, file: FileValues | undefined): ResolvedValue | undefined {
+  const spec: OptionSpec = globalOptions[name];
+  const given = argv[name];
+  if (given !== undefined && given !== '' && !(Array.isArray(given) && given.length === 0)) {
+    return { value: checkOptionValue(name, given, `--${name}`), origin: { kind: 'flag' } };
+  }
+  for (const variable of spec.env ?? []) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    const value = spec.type === 'array' ? raw.split(':').filter((s) => s !== '') : raw;
+    return { value: checkOptionValue(name, value, `${variable} (for --${name})`), origin: { kind: 'env', variable } };
+  }
+  const fromFile = file?.values.get(name);
+  if (fromFile !== undefined && file !== undefined) return { value: fromFile.value, origin: { kind: 'config', file: file.path, line: fromFile.line } };
+  if (spec.default !== undefined) return { value: spec.default, origin: { kind: 'default' } };
+  return undefined;
+}
+
+function toGlobalOptions(get: (name: GlobalOptionName) => OptionValue | undefined): GlobalOptions {
+  const str = (name: GlobalOptionName): string | undefined => {
+    const v = get(name);
+    return v === undefined || v === '' ? undefined : String(v);
+  };
+  const num = (name: GlobalOptionName): number => Number(get(name));
   return {
-    dest: str(get('dest')),
-    bucket: str(get('bucket')),
+    dest: str('dest'),
+    bucket: str('bucket'),
     cloud: get('cloud') as GlobalOptions['cloud'],
     region: String(get('region')),
-    s3Endpoint: str(get('s3-endpoint')),
+    s3Endpoint: str('s3-endpoint'),
     s3PathStyle: get('s3-path-style') as boolean | undefined,
     s3Checksum: get('s3-checksum') as GlobalOptions['s3Checksum'],
-    gcsEndpoint: str(get('gcs-endpoint')),
-    nodeId: str(get('node-id')),
+    gcsEndpoint: str('gcs-endpoint'),
+    nodeId: str('node-id'),
     layout: get('layout') as GlobalOptions['layout'],
-    dataDirs: (get('data-dir') as string[] | undefined) ?? [],
-    cassandraYaml: str(get('cassandra-yaml')),
+    dataDirs: (get('data-dir') as readonly string[] | undefined) ?? [],
+    cassandraYaml: str('cassandra-yaml'),
     nodetool: String(get('nodetool')),
-    nodetoolHost: str(get('nodetool-host')),
+    nodetoolHost: str('nodetool-host'),
     nodetoolPort: get('nodetool-port') as number | undefined,
-    nodetoolUser: str(get('nodetool-user')),
-    nodetoolPasswordFile: str(get('nodetool-password-file')),
-    concurrency: positiveInt('concurrency', get('concurrency')),
-    partConcurrency: positiveInt('part-concurrency', get('part-concurrency')),
-    multipartThreshold: parseSize('multipart-threshold', String(get('multipart-threshold'))),
-    stateDir: str(get('state-dir')),
-    metadataTimeoutMs: positiveInt('metadata-timeout', get('metadata-timeout')),
-    maxRate: optionalSize('max-rate', get('max-rate')),
+    nodetoolUser: str('nodetool-user'),
+    nodetoolPasswordFile: str('nodetool-password-file'),
+    concurrency: num('concurrency'),
+    partConcurrency: num('part-concurrency'),
+    multipartThreshold: sizeValue('--multipart-threshold', get('multipart-threshold')),
+    stateDir: str('state-dir'),
+    metadataTimeoutMs: num('metadata-timeout'),
+    maxRate: get('max-rate') === undefined ? undefined : rateValue('--max-rate', get('max-rate')),
     lowPriority: Boolean(get('low-priority')),
     minFreeDisk: String(get('min-free-disk')),
-    staleSnapshotAgeHours: nonNegative('stale-snapshot-age', get('stale-snapshot-age')),
-    prometheusFile: str(get('prometheus-file')),
-    ioTimeoutMs: positiveInt('io-timeout', get('io-timeout')),
-    retryAttempts: positiveInt('retry-attempts', get('retry-attempts')),
-    retryDelayMs: positiveInt('retry-delay', get('retry-delay')),
-    leaseTimeoutMs: positiveInt('lease-timeout', get('lease-timeout')) * 1000,
+    staleSnapshotAgeHours: num('stale-snapshot-age'),
+    prometheusFile: str('prometheus-file'),
+    ioTimeoutMs: num('io-timeout'),
+    retryAttempts: num('retry-attempts'),
+    retryDelayMs: num('retry-delay'),
+    leaseTimeoutMs: num('lease-timeout') * 1000,
     allowHostIdChange: Boolean(get('allow-host-id-change')),
     dryRun: Boolean(get('dry-run')),
     json: Boolean(get('json')),
+    quiet: Boolean(get('quiet')),
+    verbose: Boolean(get('verbose')),
   };
-}
-
-function valueOf(name: GlobalOptionName, argv: Raw, env: NodeJS.ProcessEnv): unknown {
-  const spec: OptionSpec = globalOptions[name];
-  const given = argv[name];
-  if (given !== undefined && !(Array.isArray(given) && given.length === 0)) return given;
-  for (const envName of spec.env ?? []) {
-    const raw = env[envName];
-    if (raw !== undefined && raw !== '') return fromEnv(name, spec, envName, raw);
-  }
-  return spec.default;
-}
-
-function fromEnv(name: string, spec: OptionSpec, envName: string, raw: string): unknown {
-  switch (spec.type) {
-    case 'number': {
-      const n = Number(raw);
-      if (!Number.isFinite(n)) throw new UsageError(`${envName}=${raw} is not a number (for --${name})`);
-      return n;
-    }
-    case 'boolean':
-      if (/^(1|true|yes|on)$/i.test(raw)) return true;
-      if (/^(0|false|no|off)$/i.test(raw)) return false;
-      throw new UsageError(`${envName}=${raw} is not a boolean (for --${name})`);
-    case 'array':
-      return raw.split(':').filter((s) => s !== '');
-    default:
-      if (spec.choices && !spec.choices.includes(raw)) {
-        throw new UsageError(`${envName}=${raw} is not one of ${spec.choices.join(', ')} (for --${name})`);
-      }
-      return raw;
-  }
-}
-
-function str(v: unknown): string | undefined {
-  return v === undefined || v === null || v === '' ? undefined : String(v);
-}
-
-function positiveInt(name: string, v: unknown): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${String(v)}`);
-  return n;
-}
-
-function nonNegative(name: string, v: unknown): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a number >= 0, got ${String(v)}`);
-  return n;
-}
-
-function optionalSize(name: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = parseSize(name, String(v).replace(/\/s$/i, ''));
-  if (n <= 0) throw new UsageError(`--${name} must be more than 0`);
-  return n;
-}
-
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
-
-/** Parses sizes like 64MiB, 5mb, 1048576. */
-export function parseSize(name: string, raw: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
-  const unit = m ? UNITS[(m[2] ?? '').toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError(`--${name}: cannot read size "${raw}" (e.g. 64MiB, 100MB, 1048576)`);
-  return Math.round(Number(m[1]) * unit);
 }

@@ -26,8 +26,13 @@ export interface DownloadTarget {
   readonly file: ManifestFile;
 }
 
-/** Writes one file; with `reuse`, a file already there with the recorded size and CRC32C is kept as it is. */
-export async function restoreFile(backend: Backend, t: DownloadTarget, reuse: boolean, signal?: AbortSignal): Promise<Written> {
+/**
+ * Writes one file; with `reuse`, a file already there with the recorded size and CRC32C is kept as it is.
+ * `onBytes` is told of the downloaded bytes as they arrive (live progress).
+ */
+export async function restoreFile(
+  backend: Backend, t: DownloadTarget, reuse: boolean, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<Written> {
   const path = insideRoot(t.root, t.target);
   const relDir = t.target.split('/').slice(0, -1).join('/');
   if (relDir !== '') await ensureParents(t.root, relDir);
@@ -35,7 +40,7 @@ export async function restoreFile(backend: Backend, t: DownloadTarget, reuse: bo
   if (reuse && (await alreadyThere(path, t.file, signal))) return 'present';
   const tmp = join(dirname(path), `.${basename(path)}${TEMP_MARK}${randomUUID()}`);
   try {
-    await download(backend, t.file, tmp, signal);
+    await download(backend, t.file, tmp, signal, onBytes);
     // Cassandra does not need it, but the original mtime keeps `ls -lt` and later comparisons meaningful.
     const mtime = new Date(t.file.mtimeMs);
     await utimes(tmp, mtime, mtime);
@@ -48,8 +53,11 @@ export async function restoreFile(backend: Backend, t: DownloadTarget, reuse: bo
   }
 }
 
-async function download(backend: Backend, file: ManifestFile, tmp: string, signal?: AbortSignal): Promise<void> {
+async function download(
+  backend: Backend, file: ManifestFile, tmp: string, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<void> {
   const hasher = new Crc32cStream();
+  if (onBytes) hasher.on('data', (chunk: Buffer) => onBytes(chunk.length));
   // `wx`: the temp name is fresh; never write through something that appeared under it.
   await pipeline(await backend.get(file.key, { signal }), hasher, createWriteStream(tmp, { flags: 'wx' }), { signal });
   if (hasher.bytes !== file.size) {

@@ -11,6 +11,7 @@ import type { Journal } from './journal.ts';
 import { forEachLimit } from './pool.ts';
 import { isPermanent } from '../storage/retry.ts';
 import { resend, storeFile, type StoreContext, type UploadDeps } from './store-file.ts';
+import { endTransfer } from '../report.ts';
 
 export type { UploadDeps } from './store-file.ts';
 
@@ -49,15 +50,19 @@ export async function uploadFiles(input: UploadInput, deps: UploadDeps): Promise
   };
   // A permanent error (no bucket, no permission) will fail every other file the same way.
   const onFailure = (err: unknown): void => { if (isPermanent(err)) stop.abort(err); };
-  await forEachLimit(input.files, input.concurrency, signal, async (file) => {
-    try {
-      count(result, await storeFile(file, c));
-    } catch (err) {
-      await recordFailure(file, err, input, deps, result);
-      onFailure(err);
-    }
-  });
-  if (!signal.aborted) await confirmReused(result, input, c, onFailure);
+  try {
+    await forEachLimit(input.files, input.concurrency, signal, async (file) => {
+      try {
+        count(result, await storeFile(file, c));
+      } catch (err) {
+        await recordFailure(file, err, input, deps, result);
+        onFailure(err);
+      }
+    });
+    if (!signal.aborted) await confirmReused(result, input, c, onFailure);
+  } finally {
+    endTransfer(deps.reporter); // every byte this backup moves is moved by now, whatever the outcome
+  }
   return result;
 }
 

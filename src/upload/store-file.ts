@@ -8,7 +8,7 @@ import type { ManifestFile } from '../catalog/manifest.ts';
 import { disambiguatedKey, isDisambiguatedKey } from '../catalog/keys.ts';
 import { isCreateOnlyKey, localFileIdentity, objectKeyFor, type Layout } from '../catalog/layouts.ts';
 import { crc32cToBase64 } from '../checksum/crc32c.ts';
-import type { Reporter } from '../report.ts';
+import { trackFile, type FileAction, type Reporter } from '../report.ts';
 import { decide, type StoredRecord } from './plan.ts';
 import { hashingSource } from './hashing-source.ts';
 import type { Journal } from './journal.ts';
@@ -57,17 +57,26 @@ export async function storeFile(file: LocalFile, c: StoreContext): Promise<Manif
 
 /** Sends the bytes again: to the same key when the object is gone, to a new key when another object holds it. */
 export async function resend(file: LocalFile, key: string, occupied: boolean, c: StoreContext): Promise<ManifestFile> {
-  if (!occupied) return send(file, key, c);
+  if (!occupied) return send(file, key, c, true);
   const crc = crc32cToBase64(await c.deps.hashFile(file));
-  return send(file, isDisambiguatedKey(key) ? key : disambiguatedKey(key, crcHex(crc)), c);
+  return send(file, isDisambiguatedKey(key) ? key : disambiguatedKey(key, crcHex(crc)), c, true);
+}
+
+/**
+ * The file is finished: its `file` event. `again`: it was counted as reused before its object was found missing
+ * (run.ts confirms reused objects after storing), so it must not be counted twice.
+ */
+function finished(file: LocalFile, key: string, action: FileAction, c: StoreContext, again: boolean): void {
+  c.deps.reporter.emit({ type: 'file', path: file.relPath, key, action, bytes: action === 'uploaded' ? file.size : 0, size: file.size,
+    ...(again ? { resent: true as const } : {}) });
 }
 
 function crcHex(base64: string): string {
   return Buffer.from(base64, 'base64').toString('hex');
 }
 
-function reuse(file: LocalFile, record: StoredRecord, c: StoreContext): ManifestFile {
-  c.deps.reporter.emit({ type: 'file', path: file.relPath, key: record.key, action: 'reused', bytes: 0 });
+function reuse(file: LocalFile, record: StoredRecord, c: StoreContext, again = false): ManifestFile {
+  finished(file, record.key, 'reused', c, again);
   return entryFor(file, c, { key: record.key, crc32c: record.crc32c, etag: record.etag, how: 'reused' });
 }
 
@@ -77,46 +86,56 @@ function reuse(file: LocalFile, record: StoredRecord, c: StoreContext): Manifest
  */
 async function copyOrSend(file: LocalFile, twin: StoredRecord, key: string, c: StoreContext): Promise<ManifestFile> {
   let info;
+  const tracker = trackFile(c.deps.reporter, file.relPath, file.size); // in flight, though no bytes pass through here
   try {
     info = await c.deps.backend.copy(twin.key, key, { signal: c.signal, size: twin.size });
   } catch {
     // e.g. the source was purged meanwhile; sending the bytes is always correct (and reports real store errors)
     return send(file, key, c);
+  } finally {
+    tracker.end();
   }
   if (info.size !== file.size) return send(file, key, c);
   const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c: twin.crc32c, etag: info.etag };
   await c.journal.append(record);
-  c.deps.reporter.emit({ type: 'file', path: file.relPath, key, action: 'copied', bytes: 0 });
+  finished(file, key, 'copied', c, false);
   return entryFor(file, c, { key, crc32c: twin.crc32c, etag: info.etag, how: 'copied' });
 }
 
-async function send(file: LocalFile, key: string, c: StoreContext): Promise<ManifestFile> {
+async function send(file: LocalFile, key: string, c: StoreContext, again = false): Promise<ManifestFile> {
   const source = hashingSource(c.deps.openSource(file));
   const createOnly = isCreateOnlyKey(c.nodeId, key);
-  let info;
+  // Counted as they reach the store, so that a large file shows progress long before it is finished.
+  const tracker = trackFile(c.deps.reporter, file.relPath, file.size);
   try {
-    info = await c.deps.backend.put(key, source, { signal: c.signal, createOnly });
-  } catch (err) {
-    if (createOnly && isAlreadyExists(err)) return settleLostRace(file, key, c);
-    throw err;
+    let info;
+    try {
+      info = await c.deps.backend.put(key, source, { signal: c.signal, createOnly, onBytes: (n) => tracker.add(n) });
+    } catch (err) {
+      if (!createOnly || !isAlreadyExists(err)) throw err;
+      tracker.end();
+      return await settleLostRace(file, key, c, again);
+    }
+    const crcValue = source.result();
+    if (crcValue === undefined) throw new Error(`internal: the bytes sent for ${key} were not fully hashed`);
+    const crc32c = crc32cToBase64(crcValue);
+    if (info.crc32c !== undefined && info.crc32c !== crc32c) {
+      throw new Error(`the store reports CRC32C ${info.crc32c} for ${key}, but ${crc32c} was sent`);
+    }
+    const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c, etag: info.etag };
+    await c.journal.append(record);
+    finished(file, key, 'uploaded', c, again);
+    return entryFor(file, c, { key, crc32c, etag: info.etag, how: 'uploaded' });
+  } finally {
+    tracker.end();
   }
-  const crcValue = source.result();
-  if (crcValue === undefined) throw new Error(`internal: the bytes sent for ${key} were not fully hashed`);
-  const crc32c = crc32cToBase64(crcValue);
-  if (info.crc32c !== undefined && info.crc32c !== crc32c) {
-    throw new Error(`the store reports CRC32C ${info.crc32c} for ${key}, but ${crc32c} was sent`);
-  }
-  const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c, etag: info.etag };
-  await c.journal.append(record);
-  c.deps.reporter.emit({ type: 'file', path: file.relPath, key, action: 'uploaded', bytes: file.size });
-  return entryFor(file, c, { key, crc32c, etag: info.etag, how: 'uploaded' });
 }
 
 /**
  * Another writer created the key first. Its object is reused when the store shows the same bytes (size and
  * CRC32C); a `…@<crc32c>` key of the right size holds them by construction; otherwise ours go under such a key.
  */
-async function settleLostRace(file: LocalFile, key: string, c: StoreContext): Promise<ManifestFile> {
+async function settleLostRace(file: LocalFile, key: string, c: StoreContext, again: boolean): Promise<ManifestFile> {
   const crc = crc32cToBase64(await c.deps.hashFile(file));
   const existing = await c.deps.backend.stat(key, { signal: c.signal });
   const same = existing !== undefined && existing.size === file.size &&
@@ -124,10 +143,10 @@ async function settleLostRace(file: LocalFile, key: string, c: StoreContext): Pr
   if (same) {
     const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c: crc, etag: existing.etag };
     await c.journal.append(record);
-    return reuse(file, record, c);
+    return reuse(file, record, c, again);
   }
   if (isDisambiguatedKey(key)) throw new Error(`${key} exists with other bytes than ${file.absPath} (${existing?.size ?? 'no'} bytes stored)`);
-  return send(file, disambiguatedKey(key, crcHex(crc)), c);
+  return send(file, disambiguatedKey(key, crcHex(crc)), c, again);
 }
 
 function entryFor(

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client, PutObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { requireEnv, runCli, tempDir, type CliResult } from '../support/run-cli.ts';
+import { jsonEvents, requireEnv, runCli, tempDir, type CliResult } from '../support/run-cli.ts';
 import { s3Reader } from '../support/stores.ts';
 import { manifestKeyOf, type StoredManifest } from '../support/manifest.ts';
 import { sampleKeyspaceForFile } from '../support/cql.ts';
@@ -39,6 +39,13 @@ function cli(nodeId: string, ...args: string[]): Promise<CliResult> {
 }
 
 
+
+/** verify's result document among the --json lines: --deep's transfer events come before it, an error event after it. */
+function verifyDocument(stdout: string): { problems: string[]; deep: boolean } {
+  const doc = jsonEvents(stdout).find((e) => e.type === undefined && e.command === 'verify');
+  assert.ok(doc, stdout);
+  return doc as unknown as { problems: string[]; deep: boolean };
+}
 
 describe('list and verify on S3', () => {
   const store = s3Reader();
@@ -89,14 +96,14 @@ describe('list and verify on S3', () => {
     await bucket.put(corrupted.key, bytes);
     const plain = await cli('cat-a', 'verify', tag, '--json');
     assert.equal(plain.exitCode, 4);
-    const plainDoc = JSON.parse(plain.stdout.split('\n')[0] ?? '') as { problems: string[] };
+    const plainDoc = verifyDocument(plain.stdout);
     const aboutCorrupted = plainDoc.problems.filter((p) => p.startsWith(corrupted.key));
     // S3 has no CRC32C in HEAD here: the replaced object shows, if at all, by its ETag.
     for (const p of aboutCorrupted) assert.match(p, /: etag: recorded/);
 
     const deep = await cli('cat-a', 'verify', tag, '--deep', '--json');
     assert.equal(deep.exitCode, 4, deep.stderr);
-    const deepDoc = JSON.parse(deep.stdout.split('\n')[0] ?? '') as { problems: string[]; deep: boolean };
+    const deepDoc = verifyDocument(deep.stdout);
     assert.equal(deepDoc.deep, true);
     assert.equal(deepDoc.problems.length, 3, deep.stdout);
     assert.ok(deepDoc.problems.some((p) => p.startsWith(`${corrupted.key}: checksum: recorded crc32c ${corrupted.crc32c}, downloaded `)), deep.stdout);

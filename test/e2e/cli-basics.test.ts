@@ -30,7 +30,7 @@ describe('cli basics', () => {
   it('a bad flag value is a usage error (exit 2)', async () => {
     const run = await runCli(['incremental', '--concurrency', '0', '--dest', 'file:///tmp/x'], baseEnv());
     assert.equal(run.exitCode, 2);
-    assert.match(run.stderr, /--concurrency must be a positive integer/);
+    assert.match(run.stderr, /--concurrency: expected a positive integer, got "0"/);
     const bad = await runCli(['incremental', '--dest', 'ftp://x'], baseEnv());
     assert.equal(bad.exitCode, 2);
     assert.match(bad.stderr, /--dest must start with s3:\/\/, gs:\/\/ or file:\/\//);

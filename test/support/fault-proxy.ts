@@ -5,6 +5,7 @@
 // through the proxy.
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { forwardUpstream } from './forward.ts';
+import { createRateLimiter, throttle, type RateLimiter } from '../../src/upload/throttle.ts';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface FaultPlan {
@@ -19,6 +20,8 @@ export interface FaultPlan {
   readonly stallMethod?: string;
   /** Reset every connection for this long, starting when the n-th request arrives. */
   readonly outage?: { readonly afterRequests: number; readonly seconds: number };
+  /** Answer bodies, all together, pass at no more than this many bytes per second (a slow link for downloads). */
+  readonly answerBytesPerSecond?: number;
   readonly seed?: number;
 }
 
@@ -66,6 +69,7 @@ export function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultP
   let bigBodies = 0;
   let outageUntil = 0;
   let proxyHost = '';
+  const limiter: RateLimiter | undefined = plan.answerBytesPerSecond === undefined ? undefined : createRateLimiter(plan.answerBytesPerSecond);
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     counts.requests++;
@@ -96,7 +100,7 @@ export function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultP
 
   const forward = (req: IncomingMessage, res: ServerResponse, resetMidBody: boolean, length: number): void => {
     counts.forwarded++;
-    const out = forwardUpstream(req, res, upstream, plan.flavour, proxyHost);
+    const out = forwardUpstream(req, res, upstream, plan.flavour, proxyHost, limiter && (() => throttle(limiter)));
     if (resetMidBody) {
       let seen = 0;
       req.on('data', (chunk: Buffer) => {

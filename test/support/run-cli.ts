@@ -1,4 +1,4 @@
-// Runs the built CLI (dist/main.js) as a subprocess, the way an operator or cron would.
+// Runs the built CLI (dist/entry.js, the package's bin) as a subprocess, the way an operator or cron would.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-export const cliPath = join(repoRoot, 'dist', 'main.js');
+export const cliPath = join(repoRoot, 'dist', 'entry.js');
 
 export interface CliResult {
   readonly exitCode: number;
@@ -85,7 +85,8 @@ export async function requireOwnHostnames(): Promise<void> {
   }
 }
 
-function runProgram(file: string, argv: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliResult> {
+/** Runs any program (e.g. the single executable, or the CLI under another Node) to its end. */
+export function runProgram(file: string, argv: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     execFile(file, argv, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new Error(`cli did not finish: ${err.message}\n${stderr}`));

@@ -22,10 +22,16 @@ describe('options', () => {
   });
 
   it('rejects bad values with the option name', () => {
-    assert.throws(() => resolveGlobalOptions({ concurrency: 0 }, {}), /--concurrency must be a positive integer/);
-    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CONCURRENCY: 'x' }), /CASS_BACKUP_CONCURRENCY=x is not a number/);
-    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CLOUD: 'azure' }), /not one of auto, aws, gcp, none/);
-    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_DRY_RUN: 'maybe' }), /not a boolean/);
+    assert.throws(() => resolveGlobalOptions({ concurrency: 0 }, {}), /^UsageError: --concurrency: expected a positive integer, got 0$/);
+    assert.throws(() => resolveGlobalOptions({ concurrency: 'abc' }, {}), /--concurrency: expected a positive integer, got "abc"/);
+    assert.throws(() => resolveGlobalOptions({ 'nodetool-port': 'x' }, {}), /--nodetool-port: expected a port number \(1-65535\), got "x"/);
+    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CONCURRENCY: 'x' }), /CASS_BACKUP_CONCURRENCY \(for --concurrency\): expected a positive integer, got "x"/);
+    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CLOUD: 'azure' }), /CASS_BACKUP_CLOUD \(for --cloud\): expected one of auto, aws, gcp, none, got "azure"/);
+    assert.throws(() => resolveGlobalOptions({ cloud: 'azure' }, {}), /--cloud: expected one of auto, aws, gcp, none, got "azure"/);
+    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_DRY_RUN: 'maybe' }), /expected true or false, got "maybe"/);
+    assert.throws(() => resolveGlobalOptions({ 'max-rate': '0' }, {}), /--max-rate: expected a rate more than 0/);
+    assert.throws(() => resolveGlobalOptions({ 'min-free-disk': '120%' }, {}), /--min-free-disk: expected a percentage of at most 100% or a size/);
+    assert.equal(resolveGlobalOptions({ 'max-rate': '2MiB/s', 'min-free-disk': '10GiB' }, {}).maxRate, 2 * 1024 * 1024);
   });
 
   it('parses sizes', () => {

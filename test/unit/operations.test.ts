@@ -11,6 +11,7 @@ import { assertFreeSpace, parseFreeSpaceRule } from '../../src/disk-space.ts';
 import { parseSize } from '../../src/config/options.ts';
 import { fileSnapshotRegistry } from '../../src/snapshot-registry.ts';
 import { createHumanReporter } from '../../src/output/human.ts';
+import { createLogWriter } from '../../src/output/log-writer.ts';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'cbr-ops-'));
 
@@ -82,22 +83,34 @@ describe('snapshot registry', () => {
 });
 
 describe('human reporter', () => {
-  it('draws a progress line in place on a terminal, and prints the summary on its own line', () => {
+  const reporter = (isTty: boolean) => {
     let out = '';
+    let tick: (() => void) | undefined;
     let t = 0;
-    const r = createHumanReporter({ write: (s) => (out += s), isTty: true, now: () => (t += 1000) });
+    const log = createLogWriter({ write: (s) => (out += s), isTty, now: () => new Date(Date.UTC(2026, 11, 1, 3, 15, 2)) });
+    const r = createHumanReporter({ log, level: 'normal', isTty, now: () => t, every: (_ms, fn) => { tick = fn; return () => { tick = undefined; }; } });
+    return { r, out: () => out, advance: (ms: number) => { t += ms; tick?.(); } };
+  };
+
+  it('draws a progress line in place on a terminal, and prints the summary on its own line', () => {
+    const { r, out, advance } = reporter(true);
     r.emit({ type: 'start', command: 'snapshot', tag: 't', destination: 'file:///x', files: 2, bytes: 2048 });
-    r.emit({ type: 'file', path: 'a', key: 'k', action: 'uploaded', bytes: 1024 });
-    assert.match(out, /\r\x1b\[K1\/2 files, 1\.0 KiB sent/);
+    const tracker = r.live.track('a', 1024);
+    tracker.add(512);
+    advance(1000);
+    assert.match(out(), /\r\x1b\[K\x1b\[\?7l25% 512 B \/ 2\.0 KiB, 512 B\/s, ETA 3s, 0\/2 files, 1 in flight\x1b\[\?7h/);
+    r.emit({ type: 'file', path: 'a', key: 'k', action: 'uploaded', bytes: 1024, size: 1024 });
     r.emit({ type: 'summary', command: 'snapshot', tag: 't', ok: true, files: 2, uploadedFiles: 2, reusedFiles: 0, copiedFiles: 0,
       bytes: 2048, uploadedBytes: 2048, seconds: 1, mbPerSecond: 0.002, manifest: 'm', failures: [] });
-    assert.match(out, /\r\x1b\[Ksnapshot t complete: 2 files/);
+    assert.match(out(), /\r\x1b\[Ksnapshot t complete: 2 files, 2\.0 KiB .* in 1\.0 s, 2\.0 KiB\/s; manifest m\n$/);
   });
 
-  it('prints no progress line when not on a terminal', () => {
-    let out = '';
-    const r = createHumanReporter({ write: (s) => (out += s), isTty: false, now: () => 0 });
-    r.emit({ type: 'file', path: 'a', key: 'k', action: 'uploaded', bytes: 1 });
-    assert.equal(out, '');
+  it('prints no progress line when not on a terminal, and stamps each line with the time', () => {
+    const { r, out, advance } = reporter(false);
+    r.emit({ type: 'start', command: 'snapshot', tag: 't', destination: 'file:///x', files: 1, bytes: 1 });
+    r.live.track('a', 1).add(1);
+    advance(1000);
+    r.emit({ type: 'file', path: 'a', key: 'k', action: 'uploaded', bytes: 1, size: 1 });
+    assert.equal(out(), '2026-12-01T03:15:02Z snapshot t: 1 files, 1 B → file:///x\n');
   });
 });

@@ -101,10 +101,11 @@ describe('command-line helpers', () => {
       return outcome.kind === 'run' ? outcome.parsed.raw : {};
     };
     const cmd = resumeCommand(await parsed(['snapshot', '-t', 'x', '-kt', 'ks.t', '--dest', 's3://b/p', '--data-dir', '/d 1',
-      '--data-dir=/d2', '--keep-snapshot', '--json', '--no-s3-path-style']), 'x');
-    assert.equal(cmd, "cass-backup-run snapshot --resume x --dest s3://b/p --no-s3-path-style --data-dir '/d 1' --data-dir /d2 --json --keep-snapshot");
-    // Several values after one flag (yargs arrays), and a value with a quote in it.
-    assert.equal(resumeCommand(await parsed(['--data-dir', '/a', "/b'c", '--json', 'snapshot']), 't'),
+      '--data-dir=/d2', '--keep-snapshot', '--json', '--no-s3-path-style', '--config', '/etc/c.yaml', '--concurrency', '3']), 'x');
+    assert.equal(cmd, 'cass-backup-run snapshot --resume x --config /etc/c.yaml --dest s3://b/p --no-s3-path-style ' +
+      "--data-dir '/d 1' --data-dir /d2 --concurrency 3 --json --keep-snapshot");
+    // One value per flag, before the command too, and a value with a quote in it.
+    assert.equal(resumeCommand(await parsed(['--data-dir', '/a', '--data-dir', "/b'c", '--json', 'snapshot']), 't'),
       "cass-backup-run snapshot --resume t --data-dir /a --data-dir '/b'\\''c' --json");
   });
 

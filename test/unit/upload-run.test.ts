@@ -8,7 +8,8 @@ import { uploadFiles, type UploadInput } from '../../src/upload/run.ts';
 import { openJournal } from '../../src/upload/journal.ts';
 import { createLocalBackend } from '../../src/storage/local.ts';
 import { createLocalFiles } from '../../src/local-files.ts';
-import { silentReporter } from '../../src/report.ts';
+import { silentReporter, type Reporter } from '../../src/report.ts';
+import { createJsonReporter } from '../../src/output/json.ts';
 import type { LocalFile } from '../../src/domain.ts';
 import type { StoredRecord } from '../../src/upload/plan.ts';
 import type { Backend } from '../../src/storage/backend.ts';
@@ -37,7 +38,8 @@ function localFile(relPath: string, content?: string | Buffer): LocalFile {
   return { dataDir, relPath, absPath, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
 }
 
-async function run(files: LocalFile[], over: Partial<UploadInput> = {}, backend: Backend = createLocalBackend({ root: destDir })) {
+async function run(files: LocalFile[], over: Partial<UploadInput> = {}, backend: Backend = createLocalBackend({ root: destDir }),
+  reporter: Reporter = silentReporter) {
   const files_ = createLocalFiles();
   const input: UploadInput = {
     files, nodeId: 'n1', layout: 'seed', dataDirs: [dataDir], referenced: new Map(),
@@ -45,7 +47,7 @@ async function run(files: LocalFile[], over: Partial<UploadInput> = {}, backend:
     vanishedIsFailure: true, ...over,
   };
   return uploadFiles(input, {
-    backend, reporter: silentReporter, openSource: (f) => files_.openSource(f), hashFile: (f) => files_.hashFile(f),
+    backend, reporter, openSource: (f) => files_.openSource(f), hashFile: (f) => files_.hashFile(f),
     exists: async (p) => existsSync(p),
   });
 }
@@ -94,6 +96,25 @@ describe('uploadFiles', () => {
     assert.equal(r.entries[0]?.reused, undefined, 'not counted as reused');
     assert.equal(r.resentFiles, 1);
     assert.equal(readFileSync(join(destDir, key), 'utf8'), 'abc');
+  });
+
+  it('reports the bytes it sends as they go, and a reused file sent again once (its file event says resent)', async () => {
+    const gone = localFile(`${T}/backups/nb-1-big-Data.db`, 'abc');
+    const fresh = localFile(`${T}/backups/nb-2-big-Data.db`, 'defgh');
+    const key = `n1/${gone.relPath}`;
+    const lines: Record<string, unknown>[] = [];
+    let t = 0;
+    const reporter = createJsonReporter({ write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>), now: () => new Date(t),
+      clock: () => (t += 10), every: () => () => {} });
+    reporter.emit({ type: 'start', command: 'incremental', tag: 'i1', destination: 'file:///d', files: 2, bytes: 8 });
+    const r = await run([gone, fresh], { referenced: new Map([[key, recordOf(gone, key, Buffer.from('abc'))]]) }, undefined, reporter);
+    assert.deepEqual(r.failures, []);
+    const files = lines.filter((l) => l.type === 'file').map((l) => [l.path, l.action, l.bytes, l.size, l.resent]);
+    assert.deepEqual(files.sort(), [[gone.relPath, 'reused', 0, 3, undefined], [gone.relPath, 'uploaded', 3, 3, true],
+      [fresh.relPath, 'uploaded', 5, 5, undefined]].sort());
+    const final = lines.at(-1);
+    assert.deepEqual([final?.type, final?.final, final?.doneFiles, final?.reusedFiles, final?.doneBytes, final?.transferredBytes, final?.inFlightFiles],
+      ['progress', true, 2, 0, 8, 8, 0], 'counted once, its bytes moved through onBytes, and the transfer ended by uploadFiles');
   });
 
   it('a referenced object replaced by other bytes is not reused: this file goes under a disambiguated key', async () => {

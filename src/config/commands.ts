@@ -1,0 +1,140 @@
+// The commands and their own options, declared once: the parser (src/cli.ts), the split of the command line
+// into ours and nodetool's (command-line.ts), the configuration file's messages and the help all read this. Pure.
+import type { PassThroughCommand } from '../cassandra/nodetool-options.ts';
+
+export type CommandName = 'snapshot' | 'repair' | 'incremental' | 'detect' | 'list' | 'verify' | 'restore' | 'purge';
+
+export interface CommandOptionSpec {
+  readonly type: 'string' | 'number' | 'boolean' | 'array';
+  readonly describe: string;
+  readonly default?: string | number | boolean | readonly string[];
+  readonly required?: boolean;
+}
+
+export interface CommandSpec {
+  /** yargs' command string: the name and its positionals (`verify <backup>`). */
+  readonly yargs: string;
+  /** The usage line shown in the command's help (after `cass-backup-run `). */
+  readonly usage: string;
+  /** One line, for the list of commands. */
+  readonly describe: string;
+  /** More, for the command's own help. */
+  readonly details?: string;
+  readonly positional?: { readonly name: string; readonly describe: string };
+  /** Arguments that are not ours go to `nodetool <this>`, checked against what it accepts. */
+  readonly nodetool?: PassThroughCommand;
+  readonly options: Readonly<Record<string, CommandOptionSpec>>;
+  readonly examples: readonly (readonly [command: string, what: string])[];
+}
+
+const deleteUploaded: CommandOptionSpec = { type: 'boolean', default: false, describe: 'Remove each local backups/ file once its upload is confirmed' };
+
+export const commands: Readonly<Record<CommandName, CommandSpec>> = {
+  snapshot: {
+    yargs: 'snapshot', usage: 'snapshot [options] [nodetool snapshot options] [keyspace…]', nodetool: 'snapshot',
+    describe: 'Run `nodetool snapshot [args…]`, upload snapshots/<tag>/, write the manifest, clear the snapshot',
+    details: 'Arguments that are not options of ours go to nodetool snapshot (-t TAG, -kt ks.t, -cf TABLE, -sf, --ttl TTL, keyspaces, ' +
+      'and -h HOST, -p PORT, -u USER, -pwf FILE); an option that Cassandra 5.0\'s nodetool snapshot does not accept is refused before anything runs.',
+    options: {
+      resume: { type: 'string', describe: 'Upload the existing snapshot TAG kept by a failed run (no new snapshot)' },
+      'keep-snapshot': { type: 'boolean', default: false, describe: 'Keep the local snapshot after a complete upload' },
+      'tag-slot': { type: 'string', describe: 'daily or hourly: take this node\'s part of the cluster backup of the current UTC day or hour; every node\'s cron names the same backup, <cluster>-daily-YYYYMMDD (no -t)' },
+      'slot-time': { type: 'string', describe: 'With --tag-slot: the slot of this time (ISO 8601, UTC) instead of now, e.g. to take a node\'s part of a slot it missed' },
+      'cluster-wait': { type: 'string', describe: 'With --tag-slot: wait up to this long (e.g. 10m) for the other nodes that are up to join before the snapshot' },
+    },
+    examples: [
+      ['snapshot', 'snapshot every keyspace with a generated tag'],
+      ['snapshot -t nightly -kt ks1.t1', 'snapshot one table with tag nightly'],
+      ['snapshot --resume nightly', 'upload the snapshot a failed run kept'],
+      ['snapshot --tag-slot daily --cluster-wait 10m', 'this node\'s part of today\'s cluster backup (the same line on every node\'s cron)'],
+    ],
+  },
+  repair: {
+    yargs: 'repair', usage: 'repair [options] [nodetool repair options] [keyspace [table…]]', nodetool: 'repair',
+    describe: 'Run `nodetool repair [args…]`, then upload the incremental backups in backups/',
+    details: 'Arguments that are not options of ours go to nodetool repair (-pr, -full, -seq, -dc DC, -st/-et TOKEN, keyspace, tables, ' +
+      'and -h HOST, -p PORT, -u USER, -pwf FILE); an option that Cassandra 5.0\'s nodetool repair does not accept is refused before anything runs.',
+    options: { 'delete-uploaded': deleteUploaded },
+    examples: [['repair -pr ks1', 'repair the primary range of ks1, then upload backups/']],
+  },
+  incremental: {
+    yargs: 'incremental', usage: 'incremental [options]',
+    describe: 'Upload the files incremental_backups left in backups/ (no nodetool call)',
+    options: {
+      'delete-uploaded': deleteUploaded,
+      flush: { type: 'boolean', default: false, describe: 'Run `nodetool flush` first, so recent writes are included' },
+    },
+    examples: [['incremental --delete-uploaded', 'upload backups/ and remove what was stored, e.g. hourly from cron']],
+  },
+  detect: {
+    yargs: 'detect', usage: 'detect [options]',
+    describe: 'Print the cloud, node id, data directories and destination a run would use; write nothing',
+    details: 'Also every option\'s value and where it came from: flag, env VARIABLE, config FILE:LINE or default.',
+    options: {},
+    examples: [['detect --json', 'the same as one JSON object']],
+  },
+  list: {
+    yargs: 'list', usage: 'list [options]',
+    describe: 'List the backups of this node (or of every node) from their manifests',
+    options: {
+      'all-nodes': { type: 'boolean', default: false, describe: 'Every node under the destination, grouped by tag' },
+      cluster: { type: 'boolean', default: false, describe: 'Cluster backups: complete or not, the members missing, skew, files and bytes' },
+      'cluster-name': { type: 'string', describe: 'With --cluster: only this cluster\'s backups' },
+    },
+    examples: [
+      ['list --all-nodes', 'every node\'s backups; a tag present on several nodes reads as one cluster backup'],
+      ['list --cluster', 'cluster backups: complete or not, and which members are missing'],
+    ],
+  },
+  verify: {
+    yargs: 'verify <backup>', usage: 'verify <backup> [options]',
+    describe: 'Check that every object a backup\'s manifest names is stored with its size and checksum',
+    positional: { name: 'backup', describe: 'Backup tag, or "latest"' },
+    options: {
+      deep: { type: 'boolean', default: false, describe: 'Download every object and re-hash it' },
+      cluster: { type: 'boolean', default: false, describe: 'BACKUP is a cluster backup id: verify every member\'s backup (exit 4 when one is missing)' },
+    },
+    examples: [
+      ['verify latest --deep', 'download and re-hash every object of the newest backup'],
+      ['verify --cluster prod-daily-20261201', 'every member of a cluster backup'],
+    ],
+  },
+  restore: {
+    yargs: 'restore <backup>', usage: 'restore <backup> --to DIR [options]',
+    describe: 'Download a backup into a directory in Cassandra\'s layout (<ks>/<table>-<id>/…)',
+    positional: { name: 'backup', describe: 'Snapshot backup tag, or "latest"' },
+    options: {
+      to: { type: 'string', required: true, describe: 'Directory to restore into' },
+      table: { type: 'array', default: [], describe: 'Only this keyspace or keyspace.table (one per flag; repeat the flag for more)' },
+      until: { type: 'string', describe: 'Also apply the files of every incremental backup that finished after the snapshot started and started no later than this time (ISO 8601, or "now"); file times play no part' },
+      force: { type: 'boolean', default: false, describe: 'Restore into a directory that is not empty' },
+    },
+    examples: [
+      ['restore latest --to /var/restore --table ks1.users', 'one table of the newest snapshot'],
+      ['restore nightly --to /var/restore --until now', 'a snapshot and every incremental backup after it'],
+    ],
+  },
+  purge: {
+    yargs: 'purge', usage: 'purge --keep-last N | --keep-days D [--yes] [options]',
+    describe: 'Delete expired backups; shows what it would delete unless --yes (exits 75, deleting no data, while a backup of the node runs on any host)',
+    options: {
+      'keep-last': { type: 'number', describe: 'Keep the N newest snapshot backups (the newest is always kept, and so are incrementals after the oldest kept snapshot)' },
+      'keep-days': { type: 'number', describe: 'Keep backups younger than D days (a backup either rule keeps is kept)' },
+      yes: { type: 'boolean', default: false, describe: 'Really delete' },
+      'grace-hours': { type: 'number', default: 24, describe: 'Never delete unreferenced objects younger than this (a backup may be in progress)' },
+      'keep-clusters': { type: 'number', describe: 'Keep this node\'s parts of the N newest complete cluster backups (default 1: the newest complete one is never broken)' },
+    },
+    examples: [['purge --keep-last 7 --yes', 'keep the 7 newest snapshots (and what --until restores of them need)']],
+  },
+};
+
+export const commandNames = Object.keys(commands) as CommandName[];
+
+export function isCommandName(word: string): word is CommandName {
+  return Object.hasOwn(commands, word);
+}
+
+/** The commands that have an option of this name. */
+export function commandsWithOption(name: string): CommandName[] {
+  return commandNames.filter((c) => Object.hasOwn(commands[c].options, name));
+}
