@@ -1,6 +1,6 @@
 // `snapshot [nodetool snapshot args…]`: take the snapshot, upload it, write the manifest, clear the snapshot.
 // On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one.
-import { IncompleteError, UsageError } from '../errors.ts';
+import { CleanupIncompleteError, IncompleteError, UsageError } from '../errors.ts';
 import {
   assertDataDirsHaveTables, assertSameCassandraHost, assertTagIsNew, emitSummary, loadCatalog, runBackup, withBackupLease, type BackupRunResult,
 } from './backup-run.ts';
@@ -62,19 +62,69 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
   else await ctx.registry.record(tag, record);
   const result = await runBackup(
     { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra,
-      nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`,
-      vanishedIsFailure: true, onIncomplete: `The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}` },
+      nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`, vanishedIsFailure: true },
     catalog, lease, ctx,
-  ).catch((err: unknown) => {
-    if (err instanceof IncompleteError || err instanceof UsageError) throw err;
-    throw new IncompleteError(`${errMessage(err)}. The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}`, [], { cause: err });
+  ).catch(async (err: unknown) => {
+    throw err instanceof UsageError ? err : await uploadFailure(err, tag, record, ctx);
   });
-  if (!input.keepSnapshot) {
-    await ctx.nodetool.clearSnapshot(tag);
-    await ctx.registry.remove(tag);
-  }
+  const notCleared = input.keepSnapshot ? undefined : await clearUploaded(tag, ctx);
   emitSummary(ctx, 'snapshot', tag, startedAt, result);
+  if (notCleared !== undefined) {
+    throw new CleanupIncompleteError(`snapshot backup ${tag} is complete (manifest ${result.manifestKey}), but the snapshot ` +
+      `could not be cleared (${errMessage(notCleared)}); it holds disk space until cleared: nodetool clearsnapshot -t ${tag}`,
+      result.manifestKey, { cause: notCleared });
+  }
   return result;
+}
+
+/** Clears the uploaded snapshot; what went wrong, if it could not be (the backup is complete either way). */
+async function clearUploaded(tag: string, ctx: BackupContext): Promise<unknown> {
+  try {
+    await ctx.nodetool.clearSnapshot(tag);
+  } catch (err) {
+    return err; // its registry entry stays: a later run clears it once stale
+  }
+  // The registry only helps clear snapshots left behind; this one is gone, whatever the file says.
+  await ctx.registry.remove(tag).catch((err: unknown) =>
+    ctx.reporter.emit({ type: 'warning', message: `could not update the snapshot registry in ${ctx.stateDir}: ${errMessage(err)}` }));
+  return undefined;
+}
+
+/**
+ * The error of a failed upload, saying what can be done with the snapshot: resume it (it is as it was), take a new
+ * one because files of it are gone or changed, or, when someone cleared it meanwhile, only take a new one.
+ */
+async function uploadFailure(err: unknown, tag: string, record: SnapshotRecord, ctx: BackupContext): Promise<IncompleteError> {
+  const failures = err instanceof IncompleteError ? err.failures : [];
+  const message = err instanceof IncompleteError ? err.message : `${errMessage(err)}; no manifest was written.`;
+  const state = await snapshotStateNow(tag, record, ctx);
+  if (state === 'gone') {
+    await forgetSnapshot(tag, ctx);
+    return new IncompleteError(`the snapshot "${tag}" was removed by someone else during the upload (nodetool clearsnapshot ` +
+      'from another shell?): no manifest was written, and it cannot be resumed; take a new snapshot', [], { cause: err });
+  }
+  if (state === 'changed') {
+    return new IncompleteError(`${message} Files of the snapshot "${tag}" were removed or changed during the upload, so it ` +
+      `cannot be resumed: take a new snapshot (and clear this one: nodetool clearsnapshot -t ${tag})`, failures, { cause: err });
+  }
+  return new IncompleteError(`${message} The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}`, failures, { cause: err });
+}
+
+/** Whether the snapshot is still what was enumerated; when that cannot be told, it is taken to be (a resume checks). */
+async function snapshotStateNow(tag: string, then: SnapshotRecord, ctx: BackupContext): Promise<'intact' | 'changed' | 'gone'> {
+  try {
+    if (!(await ctx.enumerate.snapshotExists(ctx.dataDirs, tag))) return 'gone';
+    const now = recordOf(ctx.dataDirs, (await ctx.enumerate.snapshot(ctx.dataDirs, tag)).files);
+    return describeChange(then, now) === undefined ? 'intact' : 'changed';
+  } catch {
+    return 'intact';
+  }
+}
+
+/** A snapshot that no longer exists needs neither its registry entry nor its journal (nothing can resume it). */
+async function forgetSnapshot(tag: string, ctx: BackupContext): Promise<void> {
+  await ctx.registry.remove(tag).catch(() => undefined);
+  await ctx.files.remove(journalPath(ctx.stateDir, ctx.nodeId, `snapshot-${tag}`)).catch(() => undefined);
 }
 
 async function takeSnapshot(input: SnapshotInput, ctx: BackupContext): Promise<{ tag: string; args: string[] }> {
@@ -92,7 +142,7 @@ async function clearStaleSnapshots(ctx: BackupContext, keep: string | undefined)
     if (tag === keep) continue;
     if (await ctx.enumerate.snapshotExists(ctx.dataDirs, tag)) {
       await ctx.nodetool.clearSnapshot(tag);
-      ctx.reporter.emit({ type: 'warning', message: `cleared stale snapshot "${tag}" left by an earlier run (older than ${ctx.staleSnapshotAgeHours} h); its upload was never completed` });
+      ctx.reporter.emit({ type: 'warning', message: `cleared stale snapshot "${tag}" that an earlier run took and did not clear (older than ${ctx.staleSnapshotAgeHours} h)` });
     }
     await ctx.files.remove(journalPath(ctx.stateDir, ctx.nodeId, `snapshot-${tag}`)).catch(() => undefined); // may not exist
     await ctx.registry.remove(tag);
@@ -135,15 +185,21 @@ function recordOf(dataDirs: readonly string[], files: readonly LocalFile[]): Sna
 
 /** The snapshot's files must be the ones first enumerated: a snapshot is immutable hard links. */
 function assertUnchanged(tag: string, then: SnapshotRecord, now: SnapshotRecord): void {
+  const change = describeChange(then, now);
+  if (change === undefined) return;
+  throw new IncompleteError(`snapshot "${tag}" is not what it was when its upload started (${change}); it cannot be resumed: take a new snapshot`);
+}
+
+/** How the snapshot's files differ from the record, or undefined when they do not. */
+function describeChange(then: SnapshotRecord, now: SnapshotRecord): string | undefined {
   const id = (f: RecordedFile) => `${f.dataDir}\0${f.relPath}\0${f.size}\0${f.mtimeMs}\0${f.ino}`;
   const nowIds = new Set(now.files.map(id));
   const thenIds = new Set(then.files.map(id));
   const missing = then.files.filter((f) => !nowIds.has(id(f))).map((f) => f.relPath);
   const extra = now.files.filter((f) => !thenIds.has(id(f))).map((f) => f.relPath);
-  if (missing.length === 0 && extra.length === 0) return;
+  if (missing.length === 0 && extra.length === 0) return undefined;
   const first = [...missing.map((p) => `missing or changed: ${p}`), ...extra.map((p) => `not in it then: ${p}`)].slice(0, 3).join('; ');
-  throw new IncompleteError(`snapshot "${tag}" is not what it was when its upload started (${missing.length} file(s) missing or ` +
-    `changed, ${extra.length} new; ${first}); it cannot be resumed: take a new snapshot`);
+  return `${missing.length} file(s) missing or changed, ${extra.length} new; ${first}`;
 }
 
 function dryRun(input: SnapshotInput, ctx: BackupContext): undefined {

@@ -9,7 +9,7 @@ import { confirmInStore } from '../catalog/confirm.ts';
 import type { StoredRecord } from './plan.ts';
 import type { Journal } from './journal.ts';
 import { forEachLimit } from './pool.ts';
-import { isPermanent } from '../storage/retry.ts';
+import { stopsTheRun } from '../storage/failure-kind.ts';
 import { resend, storeFile, type StoreContext, type UploadDeps } from './store-file.ts';
 
 export type { UploadDeps } from './store-file.ts';
@@ -48,7 +48,7 @@ export async function uploadFiles(input: UploadInput, deps: UploadDeps): Promise
     twins: identityIndex(input.referenced), journal: input.journal, deps, signal,
   };
   // A permanent error (no bucket, no permission) will fail every other file the same way.
-  const onFailure = (err: unknown): void => { if (isPermanent(err)) stop.abort(err); };
+  const onFailure = (err: unknown): void => { if (stopsTheRun(err)) stop.abort(err); };
   await forEachLimit(input.files, input.concurrency, signal, async (file) => {
     try {
       count(result, await storeFile(file, c));
