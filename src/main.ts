@@ -100,9 +100,12 @@ function stackOf(err: unknown): string[] {
 
 // Exit once output is flushed, not when every handle is gone: a library may keep an abandoned request (e.g. a
 // stalled upload that was retried elsewhere) open for minutes, and cron must not wait for it.
+// A reader that went away while the last output was on its way is known only then (its 'error' event follows the
+// failed write by a tick): the exit code is chosen after that, as 141 if a pipe was closed.
 function exitAfterOutput(code: number): void {
   stdout.flush();
-  const afterStderr = (): void => void (pipes.writable('stderr') ? process.stderr.write('', () => process.exit(code)) : process.exit(code));
+  const exit = (): void => void setImmediate(() => process.exit(pipes.closed() === undefined ? code : ExitCode.brokenPipe));
+  const afterStderr = (): void => void (pipes.writable('stderr') ? process.stderr.write('', exit) : exit());
   if (pipes.writable('stdout')) process.stdout.write('', afterStderr);
   else afterStderr();
 }
