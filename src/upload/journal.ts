@@ -58,6 +58,9 @@ export async function openJournal(path: string, options: JournalOptions = {}): P
         }
       } catch (err) {
         disable('write', err);
+        const failed = handle;
+        handle = undefined;
+        await failed?.then((h) => h.close()).catch(() => {});
       }
       for (const resolve of batch) resolve();
     }
