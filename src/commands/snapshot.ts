@@ -1,6 +1,7 @@
 // `snapshot [nodetool snapshot args…]`: take the snapshot, upload it, write the manifest, clear the snapshot.
-// On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one.
-import { CleanupIncompleteError, IncompleteError, UsageError } from '../errors.ts';
+// On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one
+// (snapshot-outcome.ts: unless the snapshot changed or was removed meanwhile).
+import { IncompleteError, UsageError } from '../errors.ts';
 import {
   assertDataDirsHaveTables, assertSameCassandraHost, assertTagIsNew, emitSummary, loadCatalog, runBackup, withBackupLease, type BackupRunResult,
 } from './backup-run.ts';
@@ -9,9 +10,9 @@ import type { BackupContext } from './context.ts';
 import { journalPath } from '../state-dir.ts';
 import { tagFromSnapshotArgs } from './snapshot-args.ts';
 import { resolve } from 'node:path';
-import type { LocalFile } from '../domain.ts';
-import type { RecordedFile, SnapshotRecord } from '../snapshot-registry.ts';
+import type { SnapshotRecord } from '../snapshot-registry.ts';
 import { shellQuote } from '../config/resume-command.ts';
+import { clearUploaded, describeChange, recordOf, uploadFailure } from './snapshot-outcome.ts';
 
 export interface SnapshotInput {
   readonly nodetoolArgs: readonly string[];
@@ -67,64 +68,10 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
   ).catch(async (err: unknown) => {
     throw err instanceof UsageError ? err : await uploadFailure(err, tag, record, ctx);
   });
-  const notCleared = input.keepSnapshot ? undefined : await clearUploaded(tag, ctx);
+  const notCleared = input.keepSnapshot ? undefined : await clearUploaded(tag, result, ctx);
   emitSummary(ctx, 'snapshot', tag, startedAt, result);
-  if (notCleared !== undefined) {
-    throw new CleanupIncompleteError(`snapshot backup ${tag} is complete (manifest ${result.manifestKey}), but the snapshot ` +
-      `could not be cleared (${errMessage(notCleared)}); it holds disk space until cleared: nodetool clearsnapshot -t ${tag}`,
-      result.manifestKey, { cause: notCleared });
-  }
+  if (notCleared !== undefined) throw notCleared;
   return result;
-}
-
-/** Clears the uploaded snapshot; what went wrong, if it could not be (the backup is complete either way). */
-async function clearUploaded(tag: string, ctx: BackupContext): Promise<unknown> {
-  try {
-    await ctx.nodetool.clearSnapshot(tag);
-  } catch (err) {
-    return err; // its registry entry stays: a later run clears it once stale
-  }
-  // The registry only helps clear snapshots left behind; this one is gone, whatever the file says.
-  await ctx.registry.remove(tag).catch((err: unknown) =>
-    ctx.reporter.emit({ type: 'warning', message: `could not update the snapshot registry in ${ctx.stateDir}: ${errMessage(err)}` }));
-  return undefined;
-}
-
-/**
- * The error of a failed upload, saying what can be done with the snapshot: resume it (it is as it was), take a new
- * one because files of it are gone or changed, or, when someone cleared it meanwhile, only take a new one.
- */
-async function uploadFailure(err: unknown, tag: string, record: SnapshotRecord, ctx: BackupContext): Promise<IncompleteError> {
-  const failures = err instanceof IncompleteError ? err.failures : [];
-  const message = err instanceof IncompleteError ? err.message : `${errMessage(err)}; no manifest was written.`;
-  const state = await snapshotStateNow(tag, record, ctx);
-  if (state === 'gone') {
-    await forgetSnapshot(tag, ctx);
-    return new IncompleteError(`the snapshot "${tag}" was removed by someone else during the upload (nodetool clearsnapshot ` +
-      'from another shell?): no manifest was written, and it cannot be resumed; take a new snapshot', [], { cause: err });
-  }
-  if (state === 'changed') {
-    return new IncompleteError(`${message} Files of the snapshot "${tag}" were removed or changed during the upload, so it ` +
-      `cannot be resumed: take a new snapshot (and clear this one: nodetool clearsnapshot -t ${tag})`, failures, { cause: err });
-  }
-  return new IncompleteError(`${message} The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}`, failures, { cause: err });
-}
-
-/** Whether the snapshot is still what was enumerated; when that cannot be told, it is taken to be (a resume checks). */
-async function snapshotStateNow(tag: string, then: SnapshotRecord, ctx: BackupContext): Promise<'intact' | 'changed' | 'gone'> {
-  try {
-    if (!(await ctx.enumerate.snapshotExists(ctx.dataDirs, tag))) return 'gone';
-    const now = recordOf(ctx.dataDirs, (await ctx.enumerate.snapshot(ctx.dataDirs, tag)).files);
-    return describeChange(then, now) === undefined ? 'intact' : 'changed';
-  } catch {
-    return 'intact';
-  }
-}
-
-/** A snapshot that no longer exists needs neither its registry entry nor its journal (nothing can resume it). */
-async function forgetSnapshot(tag: string, ctx: BackupContext): Promise<void> {
-  await ctx.registry.remove(tag).catch(() => undefined);
-  await ctx.files.remove(journalPath(ctx.stateDir, ctx.nodeId, `snapshot-${tag}`)).catch(() => undefined);
 }
 
 async function takeSnapshot(input: SnapshotInput, ctx: BackupContext): Promise<{ tag: string; args: string[] }> {
@@ -176,30 +123,11 @@ async function resumable(tag: string, ctx: BackupContext): Promise<{ tag: string
   return { tag, record };
 }
 
-function recordOf(dataDirs: readonly string[], files: readonly LocalFile[]): SnapshotRecord {
-  return {
-    dataDirs: [...dataDirs],
-    files: files.map((f) => ({ relPath: f.relPath, dataDir: dataDirs.indexOf(f.dataDir), size: f.size, mtimeMs: f.mtimeMs, ino: f.ino })),
-  };
-}
-
 /** The snapshot's files must be the ones first enumerated: a snapshot is immutable hard links. */
 function assertUnchanged(tag: string, then: SnapshotRecord, now: SnapshotRecord): void {
   const change = describeChange(then, now);
   if (change === undefined) return;
   throw new IncompleteError(`snapshot "${tag}" is not what it was when its upload started (${change}); it cannot be resumed: take a new snapshot`);
-}
-
-/** How the snapshot's files differ from the record, or undefined when they do not. */
-function describeChange(then: SnapshotRecord, now: SnapshotRecord): string | undefined {
-  const id = (f: RecordedFile) => `${f.dataDir}\0${f.relPath}\0${f.size}\0${f.mtimeMs}\0${f.ino}`;
-  const nowIds = new Set(now.files.map(id));
-  const thenIds = new Set(then.files.map(id));
-  const missing = then.files.filter((f) => !nowIds.has(id(f))).map((f) => f.relPath);
-  const extra = now.files.filter((f) => !thenIds.has(id(f))).map((f) => f.relPath);
-  if (missing.length === 0 && extra.length === 0) return undefined;
-  const first = [...missing.map((p) => `missing or changed: ${p}`), ...extra.map((p) => `not in it then: ${p}`)].slice(0, 3).join('; ');
-  return `${missing.length} file(s) missing or changed, ${extra.length} new; ${first}`;
 }
 
 function dryRun(input: SnapshotInput, ctx: BackupContext): undefined {
@@ -208,8 +136,4 @@ function dryRun(input: SnapshotInput, ctx: BackupContext): undefined {
     : `run: nodetool snapshot ${input.nodetoolArgs.join(' ')}`.trim();
   ctx.reporter.emit({ type: 'info', message: `dry run: would ${what}, upload it to ${ctx.backend.description}, then clear it` });
   return undefined;
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
