@@ -27,7 +27,8 @@ export function fileSource(path: string, size: number): PutSource {
       return createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK, fs: sourceFs(path) });
     },
     readAll: (signal) => readFileExactly(path, size, signal).catch((err: unknown) => {
-      throw err instanceof Error && err.name === 'AbortError' ? err : new SourceReadError(path, err);
+      // Only the file system's own failures (an abort's reason is passed on as it is).
+      throw typeof (err as { syscall?: unknown } | null)?.syscall === 'string' ? new SourceReadError(path, err) : err;
     }),
   };
 }
