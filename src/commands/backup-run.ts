@@ -12,6 +12,7 @@ import { openJournal } from '../upload/journal.ts';
 import { uploadFiles, type UploadResult } from '../upload/run.ts';
 import type { StoredRecord } from '../upload/plan.ts';
 import type { BackupContext } from './context.ts';
+import { cacheWrite } from './state-cache.ts';
 
 export interface BackupRunInput {
   readonly command: string;
@@ -146,8 +147,8 @@ export async function runBackup(
   await journal.remove();
   if (cassandra.hostId !== undefined) {
     // A cache only: failing to write it must not turn a complete backup into a reported failure.
-    await ctx.hostIds.remember(cassandra.hostId).catch((err: unknown) =>
-      ctx.reporter.emit({ type: 'warning', message: `could not remember the Cassandra host id in ${ctx.stateDir}: ${String(err)}` }));
+    const hostId = cassandra.hostId;
+    await cacheWrite(ctx, 'remember the Cassandra host id', () => ctx.hostIds.remember(hostId));
   }
   return { manifest, manifestKey: key, upload };
 }

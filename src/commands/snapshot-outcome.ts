@@ -7,6 +7,7 @@ import type { RecordedFile, SnapshotRecord } from '../snapshot-registry.ts';
 import { journalPath } from '../state-dir.ts';
 import type { BackupRunResult } from './backup-run.ts';
 import type { BackupContext } from './context.ts';
+import { cacheWrite } from './state-cache.ts';
 
 /**
  * Clears the uploaded snapshot. The backup is complete either way: a snapshot that could not be cleared is the
@@ -22,8 +23,7 @@ export async function clearUploaded(tag: string, result: BackupRunResult, ctx: B
       result.manifestKey, { cause: err });
   }
   // The registry only helps clear snapshots left behind; this one is gone, whatever the file says.
-  await ctx.registry.remove(tag).catch((err: unknown) =>
-    ctx.reporter.emit({ type: 'warning', message: `could not update the snapshot registry in ${ctx.stateDir}: ${errMessage(err)}` }));
+  await cacheWrite(ctx, `remove snapshot "${tag}" from the snapshot registry`, () => ctx.registry.remove(tag));
   return undefined;
 }
 

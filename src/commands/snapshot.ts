@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import type { SnapshotRecord } from '../snapshot-registry.ts';
 import { shellQuote } from '../config/resume-command.ts';
 import { clearUploaded, describeChange, recordOf, uploadFailure } from './snapshot-outcome.ts';
+import { cacheWrite } from './state-cache.ts';
 
 export interface SnapshotInput {
   readonly nodetoolArgs: readonly string[];
@@ -60,7 +61,10 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
   }
   const record = recordOf(ctx.dataDirs, enumerated.files);
   if (recorded?.record !== undefined) assertUnchanged(tag, recorded.record, record);
-  else await ctx.registry.record(tag, record);
+  else {
+    await cacheWrite(ctx, `record the files of snapshot "${tag}" (a resume of it then needs every --data-dir named)`,
+      () => ctx.registry.record(tag, record));
+  }
   const result = await runBackup(
     { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra,
       nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`, vanishedIsFailure: true },
@@ -77,7 +81,8 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, lease: R
 async function takeSnapshot(input: SnapshotInput, ctx: BackupContext): Promise<{ tag: string; args: string[] }> {
   await ctx.checkFreeSpace();
   const taken = await ctx.nodetool.snapshot(input.nodetoolArgs);
-  await ctx.registry.add(taken.tag, ctx.now());
+  await cacheWrite(ctx, `register snapshot "${taken.tag}" (a later run would not clear it if it were left behind)`,
+    () => ctx.registry.add(taken.tag, ctx.now()));
   return taken;
 }
 
