@@ -233,6 +233,31 @@ describe('a full state directory', () => {
       execFileSync('umount', [stateDir]);
     }
   });
+
+  it('a snapshot whose state directory fills up during the upload completes, clears its snapshot and warns', async (t) => {
+    if (!isRoot) return t.skip('mounts a small tmpfs (root only)');
+    const stateDir = tempDir('state-full');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', stateDir]);
+    const tag = `operr-full-${Date.now()}`;
+    try {
+      const dest = tempDir('dest-operr');
+      const run = startCli(['snapshot', '-t', tag, keyspace, '--concurrency', '1', '--max-rate', '2MiB', '--dest', `file://${dest}`,
+        '--node-id', 'node-full'], env({ CASS_BACKUP_STATE_DIR: stateDir }));
+      const journal = join(stateDir, 'journal', 'node-full', `snapshot-${tag}.jsonl`);
+      await waitFor('the first journal line', async () => existsSync(journal) && readFileSync(journal, 'utf8').includes('\n'), 120_000);
+      spawnSync('dd', ['if=/dev/zero', `of=${join(stateDir, 'fill')}`, 'bs=4k']); // until ENOSPC
+      const done = await run.done;
+      assert.equal(done.exitCode, 0, done.stderr);
+      assertNoStackTrace(done);
+      assert.deepEqual(errorLines(done.stderr), []);
+      assert.equal(done.stderr.split('\n').filter((l) => /cannot write the journal/.test(l)).length, 1, done.stderr);
+      assert.deepEqual(manifestsIn(dest, 'node-full'), [`${tag}.json`]);
+      assert.equal(snapshotFiles(dataDirsFromEnv(), tag).size, 0, 'the snapshot was cleared');
+    } finally {
+      execFileSync('umount', [stateDir]);
+      nodetool('clearsnapshot', '-t', tag); // in case the test failed before it was cleared
+    }
+  });
 });
 
 describe('a closed stdout (EPIPE): exit 141', () => {
