@@ -27,6 +27,41 @@ export class IncompleteError extends Error {
   }
 }
 
+/**
+ * The backup is complete (its manifest is stored), but local clean-up after it was not: files --delete-uploaded
+ * could not remove, or a snapshot that could not be cleared. Exit 5: nothing needs backing up again, something
+ * needs removing by hand (the message says what and how).
+ */
+export class CleanupIncompleteError extends Error {
+  override readonly name = 'CleanupIncompleteError';
+  /** The manifest of the complete backup. */
+  readonly manifestKey: string;
+  constructor(message: string, manifestKey: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.manifestKey = manifestKey;
+  }
+}
+
+/**
+ * A local file to be uploaded could not be read (it vanished, or may not be read). Thrown by the file source
+ * itself, so that every adapter and the retry layer see the cause is the file, not the store: not retried, and
+ * a failure of this file only.
+ */
+export class SourceReadError extends Error {
+  override readonly name = 'SourceReadError';
+  readonly path: string;
+  /** The errno code, e.g. ENOENT. */
+  readonly code: string;
+  constructor(path: string, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const errno = typeof code === 'string' ? code : 'EIO';
+    const text = errno === 'ENOENT' ? 'it no longer exists' : cause instanceof Error ? cause.message : String(cause);
+    super(`cannot read ${path}: ${text} (${errno})`, { cause });
+    this.path = path;
+    this.code = errno;
+  }
+}
+
 /** Another run holds the lock. Exit 75 (EX_TEMPFAIL: cron may simply try again later). */
 export class LockedError extends Error {
   override readonly name = 'LockedError';

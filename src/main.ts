@@ -6,11 +6,14 @@ import { setFlagsFromString } from 'node:v8';
 import { execa } from 'execa';
 import { runApp, type AppState } from './app.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
-import { IncompleteError, LockedError, NodetoolError, StorageError, UnsafePathError, UsageError } from './errors.ts';
+import {
+  CleanupIncompleteError, IncompleteError, LockedError, NodetoolError, SourceReadError, StorageError, UnsafePathError, UsageError,
+} from './errors.ts';
 import { redact } from './redact.ts';
 import { interruptedMessage, watchInterrupts, type InterruptSignal } from './interrupt.ts';
 import { batchedWriter } from './output/batched-writer.ts';
 import { packageVersion } from './version.ts';
+import { brokenPipeMessage, watchBrokenPipes } from './broken-pipe.ts';
 
 // Bounded memory on big machines: V8 sizes its heap to the machine (a 24 GiB host lets the young generation grow
 // to tens of MiB and the old one to ~4x its live data), so the per-file garbage of a 100,000-file backup showed as
@@ -18,7 +21,9 @@ import { packageVersion } from './version.ts';
 // brought that to 237 MiB at the same speed (bench/README.md, Memory). Set before any real work starts.
 setFlagsFromString('--semi-space-growth-factor=1');
 setFlagsFromString('--heap-growing-percent=30');
-const stdout = batchedWriter((t) => void process.stdout.write(t));
+const pipes = watchBrokenPipes({ stdout: process.stdout, stderr: process.stderr });
+const stdout = batchedWriter((t) => void (pipes.writable('stdout') && process.stdout.write(t)));
+const writeStderr = (t: string): void => void (pipes.writable('stderr') && process.stderr.write(t));
 
 async function main(): Promise<number> {
   const version = packageVersion();
@@ -33,13 +38,14 @@ async function main(): Promise<number> {
   try {
     await runApp({
       args: process.argv.slice(2), env: process.env, version, hostname: hostname(), pid: process.pid,
-      isRoot: process.getuid?.() === 0, exec: execa, signal: abort.signal, now: () => new Date(),
-      stdout: (t) => stdout.write(t), stderr: (t) => void process.stderr.write(t),
+      isRoot: process.getuid?.() === 0, exec: execa, signal: AbortSignal.any([abort.signal, pipes.signal]), now: () => new Date(),
+      stdout: (t) => stdout.write(t), stderr: writeStderr,
       stderrIsTty: Boolean(process.stderr.isTTY),
     }, state);
   } catch (err) {
     return reportFailure(err, state, interrupts.received());
   }
+  if (pipes.closed() !== undefined) return ExitCode.brokenPipe; // the output was cut short: quietly, as `… | head` expects
   const signal = interrupts.received();
   return signal === undefined ? ExitCode.ok : reportLine(ExitCode.incomplete, interruptedMessage(signal, undefined), [], state);
 }
@@ -48,6 +54,11 @@ async function main(): Promise<number> {
 function reportFailure(err: unknown, state: AppState, signal: InterruptSignal | undefined): number {
   const code = exitCodeFor(err);
   const message = redact(err instanceof Error ? err.message : String(err), process.env);
+  const closed = pipes.closed();
+  if (closed !== undefined) {
+    // Quiet when stopping was all there was to it; otherwise one line says what the stopped run left undone.
+    return pipes.isOwnAbort(err) ? ExitCode.brokenPipe : reportLine(ExitCode.brokenPipe, brokenPipeMessage(closed, message), [], state, err);
+  }
   if (signal !== undefined) return reportLine(code, interruptedMessage(signal, message), [], state, err);
   const details: string[] = [];
   if (err instanceof IncompleteError) details.push(...err.failures.slice(0, 20).map((f) => `  - ${redact(f, process.env)}`));
@@ -62,17 +73,18 @@ function reportLine(code: number, message: string, details: readonly string[], s
   if (reported !== undefined) return reported;
   reported = code;
   stdout.flush();
-  if (state.json) {
+  if (state.json && pipes.writable('stdout')) {
     // nodetool's own output already went to stderr as it ran; JSON consumers get its tail here.
     const tail = err instanceof NodetoolError && err.stderrTail ? { nodetoolOutputTail: redact(err.stderrTail, process.env) } : {};
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), type: 'error', exitCode: code, message, details, ...tail })}\n`);
   }
-  process.stderr.write(`cass-backup-run: error: ${message}\n${details.map((d) => `${redact(d, process.env)}\n`).join('')}`);
+  writeStderr(`cass-backup-run: error: ${message}\n${details.map((d) => `${redact(d, process.env)}\n`).join('')}`);
   return code;
 }
 
 function knownError(err: Error): boolean {
-  return [UsageError, UnsafePathError, NodetoolError, LockedError, StorageError, IncompleteError].some((c) => err instanceof c);
+  return [UsageError, UnsafePathError, NodetoolError, LockedError, StorageError, IncompleteError, CleanupIncompleteError, SourceReadError]
+    .some((c) => err instanceof c);
 }
 
 function stackOf(err: unknown): string[] {
@@ -81,9 +93,14 @@ function stackOf(err: unknown): string[] {
 
 // Exit once output is flushed, not when every handle is gone: a library may keep an abandoned request (e.g. a
 // stalled upload that was retried elsewhere) open for minutes, and cron must not wait for it.
+// A reader that went away while the last output was on its way is known only then (its 'error' event follows the
+// failed write by a tick): the exit code is chosen after that, as 141 if a pipe was closed.
 function exitAfterOutput(code: number): void {
   stdout.flush();
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  const exit = (): void => void setImmediate(() => process.exit(pipes.closed() === undefined ? code : ExitCode.brokenPipe));
+  const afterStderr = (): void => void (pipes.writable('stderr') ? process.stderr.write('', exit) : exit());
+  if (pipes.writable('stdout')) process.stdout.write('', afterStderr);
+  else afterStderr();
 }
 
 // Not a top-level await: the single executable's bundle is CommonJS (scripts/binary/bundle.ts).

@@ -103,10 +103,33 @@ export async function readClusterBackup(deps: ClusterCatalogDeps, cluster: strin
       problems.push(`${o.key}: ${err instanceof Error ? err.message : String(err)}`);
     }
   });
+  await recoverCompletions(deps, records, completed, problems);
   const expected = expectedMembers(records);
   const joined = new Set(records.map((r) => r.hostId));
   const missing = expected.filter((m) => !completed.has(m.hostId)).map((member) => ({ member, joined: joined.has(member.hostId) }));
   return { cluster, id, records: records.sort((a, b) => a.hostId.localeCompare(b.hostId)), expected, completed, missing, summary, problems };
+}
+
+/**
+ * A member whose node manifest is in the bucket but whose completion record is not (its run stopped, or could not
+ * write it, between the two) is complete: its record is written now, from the manifest.
+ */
+async function recoverCompletions(deps: ClusterCatalogDeps, records: readonly MemberRecord[], completed: Map<string, CompleteRecord>,
+  problems: string[]): Promise<void> {
+  await forEachLimit(records.filter((r) => !completed.has(r.hostId)), deps.concurrency, deps.signal, async (r) => {
+    try {
+      const object = await deps.backend.stat(r.manifestKey, { signal: deps.signal });
+      const tag = tagOfManifestKey(r.nodeId, r.manifestKey);
+      if (object === undefined || tag === undefined) return;
+      const entry = await readCatalogEntry(deps.backend, { nodeId: r.nodeId, tag, key: r.manifestKey, object }, deps.cacheDir);
+      if (!('manifest' in entry)) throw new Error(entry.damaged.error);
+      const record = completeRecordOf(entry.manifest, r.hostId, r.manifestKey);
+      await putOnce(deps, completeKey(r.cluster, r.id, r.hostId), record).catch(() => false); // a read-only caller may not
+      completed.set(r.hostId, record);
+    } catch (err) {
+      problems.push(`${r.manifestKey}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
 }
 
 /**

@@ -12,6 +12,7 @@ import { openJournal } from '../upload/journal.ts';
 import { uploadFiles, type UploadResult } from '../upload/run.ts';
 import type { StoredRecord } from '../upload/plan.ts';
 import type { BackupContext } from './context.ts';
+import { cacheWrite } from './state-cache.ts';
 
 export interface BackupRunInput {
   readonly command: string;
@@ -27,8 +28,6 @@ export interface BackupRunInput {
   /** Name of the journal that survives failures of this backup (so a rerun does not resend). */
   readonly journalName: string;
   readonly vanishedIsFailure: boolean;
-  /** Extra words for the error when the upload is incomplete (e.g. how to resume). */
-  readonly onIncomplete?: string;
 }
 
 export interface BackupRunResult {
@@ -116,7 +115,8 @@ export async function runBackup(
   input: BackupRunInput, catalog: NodeCatalog, lease: RunLease, ctx: BackupContext,
 ): Promise<BackupRunResult> {
   const referenced = catalog.referenced;
-  const journal = await openJournal(journalPath(ctx.stateDir, ctx.nodeId, input.journalName));
+  const journal = await openJournal(journalPath(ctx.stateDir, ctx.nodeId, input.journalName),
+    { warn: (message) => ctx.reporter.emit({ type: 'warning', message }) });
   const totalBytes = input.files.reduce((n, f) => n + f.size, 0);
   ctx.reporter.emit({ type: 'start', command: input.command, tag: input.tag, destination: ctx.backend.description,
     files: input.files.length, bytes: totalBytes });
@@ -128,10 +128,9 @@ export async function runBackup(
   );
   const notStored = input.files.length - upload.entries.length - upload.vanished.length;
   if (notStored > 0 || ctx.signal.aborted) {
-    const hint = input.onIncomplete ? ` ${input.onIncomplete}` : '';
     const first = upload.failures[0] ?? (ctx.signal.aborted ? 'interrupted' : 'not attempted');
     throw new IncompleteError(
-      `${notStored} of ${input.files.length} files were not stored (first: ${first}); no manifest was written.${hint}`,
+      `${notStored} of ${input.files.length} files were not stored (first: ${first}); no manifest was written.`,
       upload.failures,
     );
   }
@@ -151,8 +150,8 @@ export async function runBackup(
   await journal.remove();
   if (cassandra.hostId !== undefined) {
     // A cache only: failing to write it must not turn a complete backup into a reported failure.
-    await ctx.hostIds.remember(cassandra.hostId).catch((err: unknown) =>
-      ctx.reporter.emit({ type: 'warning', message: `could not remember the Cassandra host id in ${ctx.stateDir}: ${String(err)}` }));
+    const hostId = cassandra.hostId;
+    await cacheWrite(ctx, 'remember the Cassandra host id', () => ctx.hostIds.remember(hostId));
   }
   return { manifest, manifestKey: key, upload };
 }

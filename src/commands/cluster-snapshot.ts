@@ -76,7 +76,12 @@ export async function waitForOthers(ctx: BackupContext, slot: ClusterSlot, ring:
 /** After this node's manifest: this member's completion record, then the cluster's completion. */
 export async function markNodeComplete(ctx: BackupContext, slot: ClusterSlot, facts: CassandraFacts, manifest: Manifest): Promise<void> {
   if (facts.hostId === undefined) return;
-  await markComplete(catalogDeps(ctx), slot.cluster, slot.id, completeRecordOf(manifest, facts.hostId, manifestKey(ctx.nodeId, slot.id)));
+  try {
+    await markComplete(catalogDeps(ctx), slot.cluster, slot.id, completeRecordOf(manifest, facts.hostId, manifestKey(ctx.nodeId, slot.id)));
+  } catch (err) {
+    // The node manifest is what counts: a later list --cluster finds it and records the completion then.
+    warn(ctx, `could not record this node's completion of cluster backup ${slot.id}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /**

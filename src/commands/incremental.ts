@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Manifest } from '../catalog/manifest.ts';
+import { CleanupIncompleteError } from '../errors.ts';
 import { assertDataDirsHaveTables, emitSummary, loadCatalog, runBackup, withBackupLease, type BackupRunResult, type NodeCatalog } from './backup-run.ts';
 import type { RunLease } from '../catalog/run-lease.ts';
 import type { BackupContext } from './context.ts';
@@ -52,8 +53,9 @@ export async function uploadBackups(input: UploadBackupsInput, ctx: BackupContex
       ...(input.nodetool ? { nodetool: input.nodetool } : {}), journalName: 'incremental', vanishedIsFailure: false },
     input.catalog, input.lease, ctx,
   );
-  if (input.deleteUploaded) await deleteConfirmed(result.manifest, ctx);
+  const notRemoved = input.deleteUploaded ? await deleteConfirmed(result.manifest, ctx) : [];
   emitSummary(ctx, input.command, tag, input.startedAt, result);
+  if (notRemoved.length > 0) throw notRemovedError(tag, result, notRemoved);
   return result;
 }
 
@@ -67,19 +69,46 @@ export function incrementalTag(command: string, at: Date, random = randomBytes(2
   return `${command === 'repair' ? 'repair' : 'incr'}-${stamp}-${random}`;
 }
 
-/** Removes local hard links whose bytes the stored manifest now references, and only if unchanged since. */
-async function deleteConfirmed(manifest: Manifest, ctx: BackupContext): Promise<void> {
+interface NotRemoved {
+  readonly path: string;
+  readonly code: string;
+}
+
+/**
+ * Removes local hard links whose bytes the stored manifest now references, and only if unchanged since. A file that
+ * cannot be removed (e.g. EACCES for a user that does not own backups/) is reported, the others still removed.
+ */
+async function deleteConfirmed(manifest: Manifest, ctx: BackupContext): Promise<NotRemoved[]> {
   let removed = 0;
+  const notRemoved: NotRemoved[] = [];
   for (const entry of manifest.files) {
     const dataDir = manifest.dataDirs[entry.dataDir];
     if (dataDir === undefined) continue;
     const absPath = join(dataDir, entry.path);
     const now = await ctx.files.identity(absPath);
     if (!now || now.size !== entry.size || now.mtimeMs !== entry.mtimeMs || now.ino !== entry.ino) continue;
-    await ctx.files.remove(absPath);
-    removed++;
+    try {
+      await ctx.files.remove(absPath);
+      removed++;
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code !== 'ENOENT') notRemoved.push({ path: absPath, code: typeof code === 'string' ? code : String(err) });
+    }
   }
   ctx.reporter.emit({ type: 'info', message: `removed ${removed} uploaded files from backups/ (--delete-uploaded)` });
+  return notRemoved;
+}
+
+/** Exit 5: the backup is complete; what is left in backups/ is in it, so it may go whenever someone can remove it. */
+function notRemovedError(tag: string, result: BackupRunResult, notRemoved: readonly NotRemoved[]): CleanupIncompleteError {
+  const first = notRemoved[0]!;
+  const who = notRemoved.some((f) => f.code === 'EACCES' || f.code === 'EPERM')
+    ? 'run --delete-uploaded as the user that owns the data directories (the one Cassandra runs as), or remove them by hand'
+    : 'remove them by hand';
+  return new CleanupIncompleteError(
+    `incremental backup ${tag} is complete (manifest ${result.manifestKey}), but ${notRemoved.length} of ` +
+    `${result.manifest.files.length} uploaded files could not be removed from backups/ (first: ${first.path}: ${first.code}); ` +
+    `they are in this backup: ${who}`, result.manifestKey);
 }
 
 async function dryRun(ctx: BackupContext): Promise<undefined> {

@@ -1,5 +1,6 @@
 // `snapshot [nodetool snapshot args…]`: take the snapshot, upload it, write the manifest, clear the snapshot.
-// On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one.
+// On failure the snapshot is kept and the error says how to resume (`snapshot --resume TAG`) without a new one
+// (snapshot-outcome.ts: unless the snapshot changed or was removed meanwhile).
 import { IncompleteError, UsageError } from '../errors.ts';
 import {
   assertDataDirsHaveTables, assertSameCassandraHost, assertTagIsNew, emitSummary, loadCatalog, runBackup, withBackupLease, type BackupRunResult,
@@ -9,13 +10,14 @@ import type { BackupContext } from './context.ts';
 import { journalPath } from '../state-dir.ts';
 import { tagFromSnapshotArgs } from './snapshot-args.ts';
 import { resolve } from 'node:path';
-import type { LocalFile } from '../domain.ts';
-import type { RecordedFile, SnapshotRecord } from '../snapshot-registry.ts';
+import type { SnapshotRecord } from '../snapshot-registry.ts';
 import { shellQuote } from '../config/resume-command.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SlotKind } from '../cluster/slot.ts';
 import { parseTimeOption } from '../config/time.ts';
 import { alreadyBackedUp, joinSlot, markNodeComplete, reportCompletion, slotFor, waitForOthers } from './cluster-snapshot.ts';
+import { clearUploaded, describeChange, recordOf, uploadFailure } from './snapshot-outcome.ts';
+import { cacheWrite } from './state-cache.ts';
 
 export interface SnapshotInput {
   readonly nodetoolArgs: readonly string[];
@@ -90,32 +92,33 @@ async function snapshotAnnounced(input: SnapshotInput, startedAt: Date, slotAt: 
   }
   const record = recordOf(ctx.dataDirs, enumerated.files);
   if (recorded?.record !== undefined) assertUnchanged(tag, recorded.record, record);
-  else await ctx.registry.record(tag, record);
+  else {
+    await cacheWrite(ctx, `record the files of snapshot "${tag}" (a resume of it then needs every --data-dir named)`,
+      () => ctx.registry.record(tag, record));
+  }
   const result = await runBackup(
     { command: 'snapshot', kind: 'snapshot', tag, files: enumerated.files, startedAt, cassandra, snapshotAt,
-      nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`,
-      vanishedIsFailure: true, onIncomplete: `The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}` },
+      nodetool: { command: ['nodetool', ...taken.args], exitCode: 0 }, journalName: `snapshot-${tag}`, vanishedIsFailure: true },
     catalog, lease, ctx,
-  ).catch((err: unknown) => {
-    if (err instanceof IncompleteError || err instanceof UsageError) throw err;
-    throw new IncompleteError(`${errMessage(err)}. The snapshot "${tag}" was kept; resume with: ${ctx.resumeCommand(tag)}`, [], { cause: err });
+  ).catch(async (err: unknown) => {
+    throw err instanceof UsageError ? err : await uploadFailure(err, tag, record, ctx);
   });
-  if (!input.keepSnapshot) {
-    await ctx.nodetool.clearSnapshot(tag);
-    await ctx.registry.remove(tag);
-  }
+  const notCleared = input.keepSnapshot ? undefined : await clearUploaded(tag, result, ctx);
   emitSummary(ctx, 'snapshot', tag, startedAt, result);
+  // The manifest is written: this member is complete, whether or not its local clean-up is.
   if (slot !== undefined) {
     await markNodeComplete(ctx, slot, facts, result.manifest);
     await reportCompletion(ctx, slot, ring);
   }
+  if (notCleared !== undefined) throw notCleared;
   return result;
 }
 
 async function takeSnapshot(input: SnapshotInput, ctx: BackupContext): Promise<{ tag: string; args: string[] }> {
   await ctx.checkFreeSpace();
   const taken = await ctx.nodetool.snapshot(input.nodetoolArgs);
-  await ctx.registry.add(taken.tag, ctx.now());
+  await cacheWrite(ctx, `register snapshot "${taken.tag}" (a later run would not clear it if it were left behind)`,
+    () => ctx.registry.add(taken.tag, ctx.now()));
   return taken;
 }
 
@@ -127,7 +130,7 @@ async function clearStaleSnapshots(ctx: BackupContext, keep: string | undefined)
     if (tag === keep) continue;
     if (await ctx.enumerate.snapshotExists(ctx.dataDirs, tag)) {
       await ctx.nodetool.clearSnapshot(tag);
-      ctx.reporter.emit({ type: 'warning', message: `cleared stale snapshot "${tag}" left by an earlier run (older than ${ctx.staleSnapshotAgeHours} h); its upload was never completed` });
+      ctx.reporter.emit({ type: 'warning', message: `cleared stale snapshot "${tag}" that an earlier run took and did not clear (older than ${ctx.staleSnapshotAgeHours} h)` });
     }
     await ctx.files.remove(journalPath(ctx.stateDir, ctx.nodeId, `snapshot-${tag}`)).catch(() => undefined); // may not exist
     await ctx.registry.remove(tag);
@@ -161,24 +164,11 @@ async function resumable(tag: string, ctx: BackupContext): Promise<{ tag: string
   return { tag, record };
 }
 
-function recordOf(dataDirs: readonly string[], files: readonly LocalFile[]): SnapshotRecord {
-  return {
-    dataDirs: [...dataDirs],
-    files: files.map((f) => ({ relPath: f.relPath, dataDir: dataDirs.indexOf(f.dataDir), size: f.size, mtimeMs: f.mtimeMs, ino: f.ino })),
-  };
-}
-
 /** The snapshot's files must be the ones first enumerated: a snapshot is immutable hard links. */
 function assertUnchanged(tag: string, then: SnapshotRecord, now: SnapshotRecord): void {
-  const id = (f: RecordedFile) => `${f.dataDir}\0${f.relPath}\0${f.size}\0${f.mtimeMs}\0${f.ino}`;
-  const nowIds = new Set(now.files.map(id));
-  const thenIds = new Set(then.files.map(id));
-  const missing = then.files.filter((f) => !nowIds.has(id(f))).map((f) => f.relPath);
-  const extra = now.files.filter((f) => !thenIds.has(id(f))).map((f) => f.relPath);
-  if (missing.length === 0 && extra.length === 0) return;
-  const first = [...missing.map((p) => `missing or changed: ${p}`), ...extra.map((p) => `not in it then: ${p}`)].slice(0, 3).join('; ');
-  throw new IncompleteError(`snapshot "${tag}" is not what it was when its upload started (${missing.length} file(s) missing or ` +
-    `changed, ${extra.length} new; ${first}); it cannot be resumed: take a new snapshot`);
+  const change = describeChange(then, now);
+  if (change === undefined) return;
+  throw new IncompleteError(`snapshot "${tag}" is not what it was when its upload started (${change}); it cannot be resumed: take a new snapshot`);
 }
 
 function dryRun(input: SnapshotInput, ctx: BackupContext): undefined {
@@ -187,8 +177,4 @@ function dryRun(input: SnapshotInput, ctx: BackupContext): undefined {
     : `run: nodetool snapshot ${input.nodetoolArgs.join(' ')}`.trim();
   ctx.reporter.emit({ type: 'info', message: `dry run: would ${what}, upload it to ${ctx.backend.description}, then clear it` });
   return undefined;
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

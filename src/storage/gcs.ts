@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File, type FileMetadata } from '@google-cloud/storage';
 import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import { StorageError } from '../errors.ts';
-import { alreadyExistsError } from './already-exists.ts';
+import { missingGoogleCredentialsMessage } from './credential-sources.ts';
+import { gcsError, statusOf } from './gcs-errors.ts';
 import type { Backend, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 import { assertDirPrefix, normalizePrefix } from './prefix.ts';
 import { readWholeSource } from './source.ts';
@@ -63,6 +64,27 @@ function nativeCrc32cValidator(): { update(data: Buffer): void; toString(): stri
 }
 
 export function createGcsBackend(config: GcsBackendConfig): Backend {
+  return gcsBackend(config).backend;
+}
+
+/**
+ * The backend, once credentials are found: against Google's service (no custom endpoint) they are looked up before
+ * the first request, because without them the library would go on unauthenticated and a missing credential would
+ * look like a network or permission failure. An emulator's endpoint is used without authentication, as the library does.
+ */
+export async function openGcsBackend(config: GcsBackendConfig): Promise<Backend> {
+  const { backend, storage } = gcsBackend(config);
+  if (!storage.customEndpoint) {
+    try {
+      await storage.authClient.getClient();
+    } catch (err) {
+      throw new StorageError(missingGoogleCredentialsMessage(err), { permanent: true, code: 'NoCredentials', cause: err });
+    }
+  }
+  return backend;
+}
+
+function gcsBackend(config: GcsBackendConfig): { backend: Backend; storage: Storage } {
   const storage = new Storage({
     ...(config.apiEndpoint === undefined ? {} : { apiEndpoint: config.apiEndpoint }),
     ...(config.projectId === undefined ? {} : { projectId: config.projectId }),
@@ -81,7 +103,7 @@ export function createGcsBackend(config: GcsBackendConfig): Backend {
     requestTimeoutMs: config.requestTimeoutMs ?? 120_000,
     chunkSize: config.chunkSize,
   };
-  return {
+  const backend: Backend = {
     description: `gs://${config.bucket}/${ctx.prefix}`,
     put: (key, source, options) => put(ctx, key, source, options),
     stat: (key, options) => stat(ctx, key, options),
@@ -92,52 +114,7 @@ export function createGcsBackend(config: GcsBackendConfig): Backend {
     delete: (keys, options) => deleteKeys(ctx, keys, options),
     close: async () => {},
   };
-}
-
-// ---------- errors ----------
-
-function statusOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown; status?: unknown } | null)?.code;
-  if (typeof code === 'number') return code;
-  const status = (err as { status?: unknown } | null)?.status;
-  return typeof status === 'number' ? status : undefined;
-}
-
-function codeOf(err: unknown, status: number | undefined): string {
-  const reason = (err as { errors?: Array<{ reason?: unknown }> } | null)?.errors?.[0]?.reason;
-  if (typeof reason === 'string') return reason;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code; // Node errno, or the library's FILE_NO_UPLOAD
-  return status === undefined ? 'Unknown' : String(status);
-}
-
-/** What a 404 means depends on the call: a put or a list can only be missing its bucket. */
-type Missing = 'bucket' | 'object';
-
-function describe(ctx: Ctx, op: string, key: string | undefined, code: string, status: number | undefined,
-  missing: Missing, err: unknown): string {
-  const at = key === undefined ? `bucket "${ctx.bucketName}"` : `gs://${ctx.bucketName}/${key}`;
-  const text = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
-  if (status === 404 && (missing === 'bucket' || /bucket/i.test(text))) {
-    return `GCS bucket "${ctx.bucketName}" does not exist (NoSuchBucket)`;
-  }
-  if (status === 404) return `GCS object ${at} does not exist (${code})`;
-  if (status === 401 || status === 403) return `GCS denied ${op} on ${at}: ${text} (${code})`;
-  if (code === 'FILE_NO_UPLOAD') return `GCS ${op} of ${at}: stored bytes do not match what was sent, object deleted (${code})`;
-  return `GCS ${op} on ${at} failed: ${text} (${code})`;
-}
-
-function gcsError(ctx: Ctx, err: unknown, op: string, key?: string, missing: Missing = 'object',
-  signal?: AbortSignal): unknown {
-  if (signal?.aborted) return signal.reason;
-  if (err instanceof StorageError) return err;
-  const status = statusOf(err);
-  // Only create-only puts send a precondition (ifGenerationMatch=0), so a 412 is their refusal.
-  if (status === 412) return alreadyExistsError(`GCS object gs://${ctx.bucketName}/${key ?? ''}`, codeOf(err, status), err);
-  const bucketGone = status === 404 && (missing === 'bucket' || /bucket/i.test(String((err as Error)?.message)));
-  const code = bucketGone ? 'NoSuchBucket' : codeOf(err, status);
-  const permanent = status === 401 || status === 403 || status === 404 || code === 'FILE_NO_UPLOAD_DELETE';
-  return new StorageError(describe(ctx, op, key, code, status, missing, err), { permanent, code, cause: err });
+  return { backend, storage };
 }
 
 function infoOf(ctx: Ctx, meta: FileMetadata): ObjectInfo {

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
-import { StorageError, UnsafePathError } from '../errors.ts';
+import { SourceReadError, StorageError, UnsafePathError } from '../errors.ts';
 import { alreadyExistsError } from './already-exists.ts';
 import type { Backend, GetOptions, IncompleteUpload, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 import { assertDirPrefix } from './prefix.ts';
@@ -69,7 +69,8 @@ const PERMANENT_ERRNOS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPER
 
 function localError(err: unknown, op: string, key: string, signal?: AbortSignal): unknown {
   if (signal?.aborted) return signal.reason;
-  if (err instanceof StorageError || err instanceof UnsafePathError) return err;
+  // A source file's read failure is passed on as it is: the file failed, not the destination.
+  if (err instanceof StorageError || err instanceof UnsafePathError || err instanceof SourceReadError) return err;
   const code = errnoCode(err) ?? 'Unknown';
   const text = code === 'ENOENT' ? 'does not exist' : err instanceof Error ? err.message : String(err);
   return new StorageError(`local ${op} of "${key}" failed: ${text} (${code})`,

@@ -46,8 +46,8 @@ async function openAdapter(dest: Destination, o: OpenBackendOptions): Promise<Ba
       });
     }
     case 'gs': {
-      const { createGcsBackend } = await import('./gcs.ts');
-      return createGcsBackend({
+      const { openGcsBackend } = await import('./gcs.ts');
+      return openGcsBackend({
         bucket: dest.bucket, prefix: dest.prefix, resumableThreshold: o.multipartThreshold, requestTimeoutMs: o.ioTimeoutMs,
         ...(o.gcsEndpoint ? { apiEndpoint: o.gcsEndpoint } : {}), ...(o.projectId ? { projectId: o.projectId } : {}),
       });

@@ -1,6 +1,7 @@
 // Retries a backend's operations on transient failures: the one owner of file-level retries.
-// A put is retried from scratch by reopening its source; permanent errors (auth, missing bucket) are not retried.
-import { StorageError } from '../errors.ts';
+// A put is retried from scratch by reopening its source; what failure-kind.ts calls permanent (auth, missing bucket)
+// or a source failure (the local file vanished) is not retried.
+import { isRetryable } from './failure-kind.ts';
 import type {
   Backend, CopyOptions, GetOptions, IncompleteUpload, ObjectInfo, PutOptions, PutSource, SignalOptions,
 } from './backend.ts';
@@ -18,12 +19,6 @@ export interface RetryPolicy {
 
 // With 10 attempts the waits add up to at least ~45 s: a store that is gone for half a minute does not fail a run.
 export const defaultRetryPolicy: RetryPolicy = { attempts: 10, baseDelayMs: 500, maxDelayMs: 20_000 };
-
-export function isPermanent(err: unknown): boolean {
-  if (err instanceof StorageError) return err.permanent;
-  if (err instanceof Error && err.name === 'AbortError') return true;
-  return false;
-}
 
 function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -50,7 +45,7 @@ export async function withRetry<T>(
     try {
       return await op();
     } catch (err) {
-      if (attempt >= policy.attempts || isPermanent(err) || signal?.aborted) throw err;
+      if (attempt >= policy.attempts || !isRetryable(err) || signal?.aborted) throw err;
       policy.onRetry?.(what, attempt, err);
       await (policy.sleep ?? sleepFor)(backoffDelay(policy, attempt), signal);
     }

@@ -3,6 +3,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3BackendConfig } from './s3-config.ts';
+import { assertUsableRegion } from './s3-region.ts';
 
 // The SDK console.warns on every failed streaming request; failures surface as thrown errors instead.
 const QUIET_LOGGER = { debug(): void {}, info(): void {}, warn(): void {}, error(): void {} };
@@ -17,7 +18,9 @@ export function createAgents(config: S3BackendConfig): Agents {
   return { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
 }
 
+/** Throws a permanent StorageError for a region that cannot be one (before any request is made). */
 export function createClient(config: S3BackendConfig, agents: Agents): S3Client {
+  assertUsableRegion(config.region, config.endpoint);
   const mode = config.checksumMode ?? 'WHEN_SUPPORTED';
   return new S3Client({
     region: config.region,

@@ -1,6 +1,8 @@
 // S3 failures as StorageErrors: one line per cause naming the bucket or key, and whether a retry can help.
-import { StorageError } from '../errors.ts';
+import { SourceReadError, StorageError } from '../errors.ts';
 import { alreadyExistsError } from './already-exists.ts';
+import { isMissingAwsCredentials, missingAwsCredentialsMessage } from './credential-sources.ts';
+import { unresolvedHost, unresolvedHostMessage } from './network-errors.ts';
 
 export const PERMANENT_CODES: ReadonlySet<string> = new Set([
   'NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken',
@@ -54,18 +56,31 @@ function describe(code: string, op: string, bucket: string, key: string | undefi
 }
 
 /**
- * The StorageError for an SDK (or direct-request) failure, or the abort reason when the caller aborted.
+ * The StorageError for an SDK (or direct-request) failure, or the abort reason when the caller aborted; a source
+ * file's read failure is passed on as it is (the file failed, not the store).
  * Only create-only puts send a condition, so a 412 is their refusal: the key already holds an object.
  * A 409 ConditionalRequestConflict (a concurrent conditional write was in progress) stays transient.
  */
 export function s3Error(err: unknown, op: string, bucket: string, key?: string, signal?: AbortSignal): unknown {
   if (signal?.aborted) return signal.reason;
-  if (err instanceof StorageError) return err;
+  if (err instanceof StorageError || err instanceof SourceReadError) return err;
+  const setup = configurationFailure(err);
+  if (setup !== undefined) return new StorageError(setup.message, { permanent: true, code: setup.code, cause: err });
   const code = errorCode(err);
   const status = httpStatus(err);
   if (code === 'PreconditionFailed' || status === 412) return alreadyExistsError(`S3 object ${where(bucket, key)}`, code, err);
   const permanent = PERMANENT_CODES.has(code) || status === 301 || status === 401 || status === 403 || status === 404;
   return new StorageError(describe(code, op, bucket, key, err), { permanent, code, cause: err });
+}
+
+/** Failures before any request reaches S3 that only the operator can fix: credentials, the endpoint's host. */
+function configurationFailure(err: unknown): { message: string; code: string } | undefined {
+  if (isMissingAwsCredentials(err)) return { message: missingAwsCredentialsMessage(err), code: 'NoCredentials' };
+  const host = unresolvedHost(err);
+  if (host !== undefined) {
+    return { message: unresolvedHostMessage('S3', host, 'the region (REGION, AWS_REGION or --region) and --s3-endpoint'), code: 'ENOTFOUND' };
+  }
+  return undefined;
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -11,11 +11,11 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { StorageError } from '../errors.ts';
 import type { PutOptions, PutSource } from './backend.ts';
 import { sendWithBody } from './s3-body.ts';
 import type { Settings } from './s3-config.ts';
 import { errorCode, s3Error, unquote } from './s3-errors.ts';
+import { isRetryable } from './failure-kind.ts';
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -134,8 +134,7 @@ async function withPartRetry<T>(attempts: number, signal: AbortSignal, run: () =
     try {
       return await run();
     } catch (err) {
-      const permanent = err instanceof StorageError && err.permanent;
-      if (signal.aborted || permanent || attempt >= attempts) throw err;
+      if (signal.aborted || !isRetryable(err) || attempt >= attempts) throw err;
       // Exponential backoff with full jitter: parts failing together do not retry together.
       await sleep(Math.random() * 250 * 2 ** attempt, undefined, { signal });
     }

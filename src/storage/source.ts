@@ -1,8 +1,10 @@
 // Re-openable byte sources for Backend.put: a retry (of a whole object or of one part) opens the range again
 // instead of buffering it, so memory stays bounded whatever the file size.
-import { createReadStream } from 'node:fs';
+// A local file's read failures are SourceReadErrors, whichever adapter reads it: the file, not the store, failed.
+import { close, createReadStream, open, read } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { SourceReadError } from '../errors.ts';
 import type { PutSource } from './backend.ts';
 
 // 1 MiB reads: few syscalls and few stream callbacks per part, still small next to a part in flight.
@@ -22,9 +24,25 @@ export function fileSource(path: string, size: number): PutSource {
       checkRange(size, start, end);
       // createReadStream's `end` is inclusive; an empty range must not read byte `start`.
       if (end === start) return Readable.from([], { objectMode: false });
-      return createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK });
+      return createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK, fs: sourceFs(path) });
     },
-    readAll: (signal) => readFileExactly(path, size, signal),
+    readAll: (signal) => readFileExactly(path, size, signal).catch((err: unknown) => {
+      // Only the file system's own failures (an abort's reason is passed on as it is).
+      throw typeof (err as { syscall?: unknown } | null)?.syscall === 'string' ? new SourceReadError(path, err) : err;
+    }),
+  };
+}
+
+type Callback = (err: NodeJS.ErrnoException | null, ...rest: unknown[]) => void;
+
+/** The stream's file operations (the documented `fs` option), their errors made SourceReadErrors. */
+function sourceFs(path: string): { open: typeof open; read: typeof read; close: typeof close } {
+  const tagged = (cb: Callback): Callback => (err, ...rest) => cb(err === null ? null : new SourceReadError(path, err), ...rest);
+  return {
+    open: ((p: string, flags: string, mode: number, cb: Callback) => open(p, flags, mode, tagged(cb))) as typeof open,
+    read: ((fd: number, buf: Buffer, offset: number, length: number, position: number, cb: Callback) =>
+      read(fd, buf, offset, length, position, tagged(cb))) as typeof read,
+    close,
   };
 }
 

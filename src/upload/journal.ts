@@ -1,5 +1,8 @@
 // A local record of the objects a run has confirmed stored, so that a rerun after a crash or failure does not
 // send them again. One JSON line per confirmed object; a torn last line (crash mid-write) is ignored.
+// Only a cache: the bucket is the truth (what a rerun reuses is confirmed in the store first), so a journal that
+// cannot be read or written (a full or read-only state directory) is warned about once and the run goes on
+// without it; it never turns a stored object into a failure.
 import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { journalDir } from '../state-dir.ts';
@@ -9,26 +12,38 @@ export interface Journal {
   readonly path: string;
   /** What earlier attempts confirmed (read at open); this run's own records are written, not kept in memory. */
   records(): ReadonlyMap<string, StoredRecord>;
-  /** Resolves once the record's line is written. */
+  /** Resolves once the record's line is written, or once writing it has failed (warned about, never thrown). */
   append(record: StoredRecord): Promise<void>;
+  /** Removes the file (a failure is warned about, not thrown). */
   remove(): Promise<void>;
 }
 
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
+export interface JournalOptions {
+  /** Told, once, that the journal cannot be used from now on and why. */
+  readonly warn?: (message: string) => void;
 }
 
-export async function openJournal(path: string): Promise<Journal> {
+export async function openJournal(path: string, options: JournalOptions = {}): Promise<Journal> {
+  let broken = false;
+  const disable = (what: string, err: unknown): void => {
+    if (broken) return;
+    broken = true;
+    options.warn?.(`cannot ${what} the journal ${path} (${errnoText(err)}); going on without it: the bucket is what ` +
+      'counts, and a rerun after a failure sends again what it does not record');
+  };
   const records = new Map<string, StoredRecord>();
-  for (const record of await readJournal(path)) records.set(record.key, record);
-  await mkdir(dirname(path), { recursive: true });
+  try {
+    for (const record of await readJournal(path)) records.set(record.key, record);
+    await mkdir(dirname(path), { recursive: true });
+  } catch (err) {
+    disable('use', err);
+  }
   // Group commit: lines that arrive while a write is in flight go out together in the next single write(2) on
   // an O_APPEND handle, so thousands of small files cost a few hundred writes, and a line is never torn by
   // another (only by a crash, which readJournal tolerates).
   let handle: Promise<FileHandle> | undefined;
   let lines: string[] = [];
-  let waiters: Waiter[] = [];
+  let waiters: Array<() => void> = [];
   let flushing: Promise<void> | undefined;
   const flush = async (): Promise<void> => {
     while (lines.length > 0) {
@@ -37,12 +52,17 @@ export async function openJournal(path: string): Promise<Journal> {
       lines = [];
       waiters = [];
       try {
-        handle ??= open(path, 'a');
-        await (await handle).write(text);
-        for (const w of batch) w.resolve();
+        if (!broken) {
+          handle ??= open(path, 'a');
+          await (await handle).write(text);
+        }
       } catch (err) {
-        for (const w of batch) w.reject(err);
+        disable('write', err);
+        const failed = handle;
+        handle = undefined;
+        await failed?.then((h) => h.close()).catch(() => {});
       }
+      for (const resolve of batch) resolve();
     }
     flushing = undefined;
   };
@@ -50,19 +70,31 @@ export async function openJournal(path: string): Promise<Journal> {
     path,
     records: () => records,
     append(record) {
-      return new Promise<void>((resolve, reject) => {
+      // Also what keeps flush() from ever finishing synchronously (before `flushing` is assigned): it starts only
+      // with a write to make, which it awaits.
+      if (broken) return Promise.resolve();
+      return new Promise<void>((resolve) => {
         lines.push(`${JSON.stringify(record)}\n`);
-        waiters.push({ resolve, reject });
+        waiters.push(resolve);
         flushing ??= flush();
       });
     },
     async remove() {
       await flushing;
-      if (handle) await (await handle).close().catch(() => {});
+      if (handle) await handle.then((h) => h.close()).catch(() => {});
       handle = undefined;
-      await rm(path, { force: true });
+      await rm(path, { force: true }).catch((err: unknown) => {
+        broken = false; // this is news even after a write failure: a stale journal is left behind
+        disable('remove', err);
+      });
     },
   };
+}
+
+function errnoText(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const text = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' && !text.startsWith(code) ? `${code}: ${text}` : text;
 }
 
 /** The records of one journal file; a torn line (crash mid-write) is skipped. */

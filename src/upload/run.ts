@@ -9,7 +9,7 @@ import { confirmInStore } from '../catalog/confirm.ts';
 import type { StoredRecord } from './plan.ts';
 import type { Journal } from './journal.ts';
 import { forEachLimit } from './pool.ts';
-import { isPermanent } from '../storage/retry.ts';
+import { stopsTheRun } from '../storage/failure-kind.ts';
 import { resend, storeFile, type StoreContext, type UploadDeps } from './store-file.ts';
 import { endTransfer } from '../report.ts';
 
@@ -49,7 +49,7 @@ export async function uploadFiles(input: UploadInput, deps: UploadDeps): Promise
     twins: identityIndex(input.referenced), journal: input.journal, deps, signal,
   };
   // A permanent error (no bucket, no permission) will fail every other file the same way.
-  const onFailure = (err: unknown): void => { if (isPermanent(err)) stop.abort(err); };
+  const onFailure = (err: unknown): void => { if (stopsTheRun(err)) stop.abort(err); };
   try {
     await forEachLimit(input.files, input.concurrency, signal, async (file) => {
       try {

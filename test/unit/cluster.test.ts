@@ -158,6 +158,20 @@ describe('the cluster manifest: once, when every expected member is complete', (
     assert.equal(listed[0]?.summary?.writtenBy, a?.writtenBy);
   });
 
+  it('a member whose run stopped between its manifest and its completion record is found complete, and recorded', async () => {
+    const { deps, backend } = setup();
+    for (const h of ['h1', 'h2', 'h3']) {
+      await joinClusterBackup(deps, record(h));
+      await complete(deps, h, '2026-12-01T03:00:00.000Z');
+    }
+    const lost = 'c-daily-20261201';
+    await backend.delete([`.cass-backup-run/clusters/c/${lost}/complete/h2.json`]);
+    const state = await readClusterBackup(deps, 'c', lost);
+    assert.deepEqual(state.missing, []);
+    assert.ok(await backend.stat(`.cass-backup-run/clusters/c/${lost}/complete/h2.json`), 'the completion record is written again');
+    assert.equal((await completeClusterBackup(deps, state, 'list', new Date()))?.members.length, 3);
+  });
+
   it('a Cassandra host that joined under another node id is refused', async () => {
     const { deps } = setup();
     await joinClusterBackup(deps, record('h1'));

@@ -15,6 +15,7 @@ import type { StoredRecord } from '../../src/upload/plan.ts';
 import type { Backend } from '../../src/storage/backend.ts';
 import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 import { StorageError } from '../../src/errors.ts';
+import { withRetries } from '../../src/storage/retry.ts';
 
 let dataDir: string;
 let destDir: string;
@@ -224,6 +225,33 @@ describe('uploadFiles', () => {
     assert.ok(puts <= 3, `stopped early (${puts} puts)`);
     assert.equal(r.entries.length, 0);
     assert.ok(r.failures.length >= 1 && r.failures.length <= 3);
+  });
+});
+
+describe('uploadFiles when the local side fails', () => {
+  it('a journal that cannot be written: every file is stored and counted, and one warning says so', async () => {
+    const files = Array.from({ length: 10 }, (_, i) => localFile(`${T}/backups/nb-${i}-big-Data.db`, `f${i}`));
+    const warnings: string[] = [];
+    // A state directory whose journal directory is a file: neither the directory nor the journal can be made.
+    writeFileSync(join(dirname(stateDir), 'state-is-a-file'), '');
+    const journal = await openJournal(join(dirname(stateDir), 'state-is-a-file', 'j.jsonl'), { warn: (m) => warnings.push(m) });
+    const r = await run(files, { journal });
+    assert.deepEqual(r.failures, []);
+    assert.equal(r.uploadedFiles, 10);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, /cannot use the journal .*ENOTDIR.*going on without it/);
+  });
+
+  it('a file that vanishes is not sent again and again, and does not stop the others (file://)', async () => {
+    const files = Array.from({ length: 6 }, (_, i) => localFile(`${T}/backups/nb-${i}-big-Data.db`, `f${i}`));
+    rmSync(files[2]!.absPath);
+    let puts = 0;
+    const local = createLocalBackend({ root: destDir });
+    const counting: Backend = { ...local, put: (key, source, options) => { puts++; return local.put(key, source, options); } };
+    const r = await run(files, { vanishedIsFailure: false, concurrency: 1 }, withRetries(counting, { attempts: 10, baseDelayMs: 1, maxDelayMs: 1 }));
+    assert.deepEqual(r.vanished, [files[2]!.relPath]);
+    assert.equal(r.uploadedFiles, 5);
+    assert.equal(puts, 6, 'one put per file: the vanished one was not retried');
   });
 });
 
