@@ -2,7 +2,7 @@
 // dispatches to a command. Everything process-specific arrives in `AppIo` from main.ts.
 import { join } from 'node:path';
 import { mkdir, access, writeFile, rm, constants } from 'node:fs/promises';
-import { UsageError } from './errors.ts';
+import { CleanupIncompleteError, UsageError } from './errors.ts';
 import { exitCodeFor } from './exit-codes.ts';
 import type { RunEvent } from './report.ts';
 import { recordRun } from './output/prometheus.ts';
@@ -125,7 +125,7 @@ async function recordMetrics(
   try {
     await recordRun(opts.prometheusFile, {
       // Not the derived node id: a run refused for its identity must land in the same series as its successes.
-      command, node: opts.nodeId ?? shortHostname(io.hostname), ok: err === undefined,
+      command, node: opts.nodeId ?? shortHostname(io.hostname), ok: err === undefined, backupStored: err instanceof CleanupIncompleteError,
       exitCode: err === undefined ? 0 : exitCodeFor(err), finishedAt, seconds: (finishedAt.getTime() - started.getTime()) / 1000,
       bytes: summary?.bytes ?? 0, uploadedBytes: summary?.uploadedBytes ?? 0, files: summary?.files ?? 0,
     });

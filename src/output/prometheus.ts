@@ -7,6 +7,8 @@ export interface RunSample {
   readonly command: string;
   readonly node: string;
   readonly ok: boolean;
+  /** A complete backup was stored, even if the run then failed to clean up locally (exit 5). */
+  readonly backupStored?: boolean;
   readonly exitCode: number;
   readonly finishedAt: Date;
   readonly seconds: number;
@@ -16,7 +18,7 @@ export interface RunSample {
 }
 
 const METRICS: Record<string, { type: 'gauge' | 'counter'; help: string }> = {
-  cass_backup_run_last_success_timestamp_seconds: { type: 'gauge', help: 'Unix time of the last successful run' },
+  cass_backup_run_last_success_timestamp_seconds: { type: 'gauge', help: 'Unix time of the last run that stored a complete backup' },
   cass_backup_run_last_run_timestamp_seconds: { type: 'gauge', help: 'Unix time of the last run, successful or not' },
   cass_backup_run_last_run_success: { type: 'gauge', help: '1 if the last run succeeded, else 0' },
   cass_backup_run_last_exit_code: { type: 'gauge', help: 'Exit code of the last run' },
@@ -54,7 +56,9 @@ export function updateSeries(previous: Series, sample: RunSample): Series {
   set('cass_backup_run_last_duration_seconds', sample.seconds);
   const failures = `cass_backup_run_failures_total${l}`;
   series.set(failures, (series.get(failures) ?? 0) + (sample.ok ? 0 : 1));
-  if (sample.ok) {
+  // A complete backup with a clean-up left to do (exit 5) is a backup: its age alert must not fire, while
+  // last_run_success 0 and the failure counter still say that something needs the operator.
+  if (sample.ok || sample.backupStored) {
     set('cass_backup_run_last_success_timestamp_seconds', t);
     set('cass_backup_run_last_bytes', sample.bytes);
     set('cass_backup_run_last_uploaded_bytes', sample.uploadedBytes);

@@ -59,6 +59,17 @@ describe('prometheus textfile', () => {
     assert.match(text, /^cass_backup_run_last_exit_code\{command="snapshot",node="n1"\} 4$/m);
     assert.match(text, /^cass_backup_run_last_success_timestamp_seconds\{command="incremental",node="n1"\} 1767398400$/m);
   });
+
+  it('a complete backup whose local clean-up failed (exit 5) refreshes the backup\'s age, and still counts as a failed run', async () => {
+    const path = join(tmp(), 'cass_backup.prom');
+    await recordRun(path, sample({}));
+    await recordRun(path, sample({ ok: false, backupStored: true, exitCode: 5, finishedAt: new Date('2026-01-02T00:00:00Z') }));
+    const text = readFileSync(path, 'utf8');
+    assert.match(text, /^cass_backup_run_last_success_timestamp_seconds\{command="snapshot",node="n1"\} 1767312000$/m);
+    assert.match(text, /^cass_backup_run_last_run_success\{command="snapshot",node="n1"\} 0$/m);
+    assert.match(text, /^cass_backup_run_failures_total\{command="snapshot",node="n1"\} 1$/m);
+    assert.match(text, /^cass_backup_run_last_exit_code\{command="snapshot",node="n1"\} 5$/m);
+  });
 });
 
 describe('free disk rule', () => {
