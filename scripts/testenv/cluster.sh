@@ -1,6 +1,7 @@
 # Sourced by scripts/testenv.sh: a three-node Cassandra 5.0 cluster on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (all on
 # `lo`), standing for three hosts: one data center (dc1), racks r1..r3, 16 fixed tokens per node (interleaved, so
-# all three start together as seeds), its own data, commit log, JMX port, nodetool and logs per node.
+# all three start together as seeds), its own data, commit log, JMX port, nodetool and logs per node; keyspaces cbr_rf3
+# and cbr_rf2 (NetworkTopologyStrategy, replication factor 3 and 2) with a few rows each.
 # Facts behind the settings: shared/research/testinfra-cluster.md. Commands: cluster-up|cluster-down|cluster-status|cluster-env.
 
 cluster_dir=$state/cluster
@@ -105,6 +106,9 @@ cmd_cluster_up() {
     [ $SECONDS -lt $deadline ] || die "the cluster is not ready after ${CBR_CLUSTER_START_TIMEOUT:-300}s"
     sleep 2
   done
+  # shellcheck source=../lib/node-env.sh
+  source "$repo/scripts/lib/node-env.sh"
+  (cd "$repo" && node "$here/cluster-keyspaces.ts" 127.0.0.1,127.0.0.2,127.0.0.3 "$cluster_cql_port") || die "creating the cluster's keyspaces failed"
   cmd_cluster_env | tee "$cluster_dir/env.sh"
   log "cluster ready"
 }
