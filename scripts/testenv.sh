@@ -283,16 +283,20 @@ cmd_up() {
   log "ready"
 }
 
-stop_one() {
-  local name=$1 f; f=$(pidfile "$1")
-  if ! running "$name"; then rm -f "$f"; return 0; fi
+# stop_process LABEL PIDFILE CHECK...: stops the process group of PIDFILE's pid while CHECK says it is still ours
+# (TERM, then KILL after 30 s), and removes PIDFILE.
+stop_process() {
+  local label=$1 f=$2; shift 2
+  if ! "$@"; then rm -f "$f"; return 0; fi
   local pid; pid=$(cat "$f")
-  log "stopping $name (pid $pid)"
+  log "stopping $label (pid $pid)"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do running "$name" || break; sleep 0.5; done
-  running "$name" && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; }
+  for _ in $(seq 1 60); do "$@" || break; sleep 0.5; done
+  "$@" && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; }
   rm -f "$f"
 }
+
+stop_one() { stop_process "$1" "$(pidfile "$1")" running "$1"; }
 
 cmd_down() {
   for s in "${services[@]}"; do stop_one "$s"; done

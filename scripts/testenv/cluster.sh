@@ -82,16 +82,7 @@ cluster_ready() { # every node sees three nodes Up/Normal
   done
 }
 
-stop_cluster_node() {
-  local i=$1 f; f=$(node_pidfile "$1")
-  if ! node_running "$i"; then rm -f "$f"; return 0; fi
-  local pid; pid=$(cat "$f")
-  log "stopping cluster node $i (pid $pid)"
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do node_running "$i" || break; sleep 0.5; done
-  node_running "$i" && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; }
-  rm -f "$f"
-}
+stop_cluster_node() { stop_process "cluster node $1" "$(node_pidfile "$1")" node_running "$1"; }
 
 cmd_cluster_up() {
   cmd_install

@@ -50,19 +50,9 @@ export function parseCompleteRecord(text: string, key: string): CompleteRecord {
   return v as CompleteRecord;
 }
 
-export interface ClusterMember {
-  readonly hostId: string;
-  readonly address: string;
-  readonly dataCenter: string;
-  readonly rack: string;
-  readonly tokens: readonly string[];
-  readonly nodeId: string;
-  readonly manifestKey: string;
-  readonly snapshotAt: string;
-  readonly finishedAt: string;
-  readonly files: number;
-  readonly bytes: number;
-}
+/** A member as the cluster manifest records it: where it stood in the ring, and its completed backup. */
+export type ClusterMember = Pick<MemberRecord, 'hostId' | 'address' | 'dataCenter' | 'rack' | 'tokens' | 'nodeId' | 'manifestKey'> &
+  Pick<CompleteRecord, 'snapshotAt' | 'finishedAt' | 'files' | 'bytes'>;
 
 export interface TableSchema {
   readonly keyspace: string;
