@@ -1,7 +1,6 @@
 // Wiring: turns parsed options into the real ports (cloud, node id, data dirs, backend, nodetool, lock) and
 // dispatches to a command. Everything process-specific arrives in `AppIo` from main.ts.
 import { join } from 'node:path';
-import { mkdir, access, writeFile, rm, constants } from 'node:fs/promises';
 import { CleanupIncompleteError, UsageError } from './errors.ts';
 import { exitCodeFor } from './exit-codes.ts';
 import type { RunEvent } from './report.ts';
@@ -9,6 +8,7 @@ import { recordRun } from './output/prometheus.ts';
 import { lowerPriority } from './priority.ts';
 import { fileSnapshotRegistry } from './snapshot-registry.ts';
 import { fileHostIdMemory } from './remembered-host-id.ts';
+import { usableStateDir } from './state-dir-check.ts';
 import { readBootId } from './boot-id.ts';
 import { hostIdPath } from './state-dir.ts';
 import { assertFreeSpace, parseFreeSpaceRule } from './disk-space.ts';
@@ -203,7 +203,7 @@ async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Rep
     nodeId, reporter, out: io.stdout, json: opts.json, stateDir,
     concurrency: opts.concurrency, now: io.now, signal: io.signal, dryRun: opts.dryRun,
     hostname: io.hostname, pid: io.pid, bootId: await readBootId(), toolVersion: io.version, leaseTimeoutMs: opts.leaseTimeoutMs,
-    lock: async (what) => runLock(await usableStateDir(stateDir), what, io),
+    lock: async (what) => runLock(await usableStateDir(stateDir, io.pid), what, io),
     backend: await openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),
   };
 }
@@ -234,7 +234,7 @@ async function buildContext(
   opts: GlobalOptions, io: AppIo, reporter: Reporter, extraConnection: ConnectionOverrides, raw: Readonly<Record<string, unknown>>,
 ): Promise<BackupContext> {
   if (opts.dest) parseDestination(opts.dest); // a malformed --dest is reported before anything slower
-  const stateDir = await usableStateDir(opts.stateDir ?? defaultStateDir(io));
+  const stateDir = await usableStateDir(opts.stateDir ?? defaultStateDir(io), io.pid);
   const { cloud, dataDirs, hostname, nodeId } = await identifyNode({ options: opts, machine: io, stateDir,
     remember: opts.dryRun ? 'read-only' : 'required', warn: reporterWarning(reporter) }, dataDirsInput(opts, io));
   const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
@@ -291,21 +291,6 @@ function throttledFiles(files: LocalFilesPort, maxRate: number | undefined): Loc
       return { size: inner.size, open: (start, end) => pipeline(inner.open(start, end), throttle(limiter), () => {}) };
     },
   };
-}
-
-/** The state directory must be writable before anything is changed on the node: it holds the lock and journal. */
-async function usableStateDir(dir: string): Promise<string> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-    const probe = join(dir, `.write-test-${process.pid}`);
-    await writeFile(probe, '');
-    await rm(probe, { force: true });
-    return dir;
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
-    throw new UsageError(`state directory ${dir} is not writable (${reason}); set --state-dir or CASS_BACKUP_STATE_DIR`);
-  }
 }
 
 function defaultStateDir(io: AppIo): string {

@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { LockedError, UsageError } from './errors.ts';
+import { stateDirError } from './state-dir-check.ts';
 
 export interface Lock {
   /** Removes the lock file and drops the lock. Never throws; a second call does nothing. */
@@ -54,7 +55,7 @@ export async function acquireLock(path: string, what: string, deps: LockDeps): P
       // A holder that released removed the file after we opened it: our lock is on a file nobody else will open.
       if (!(await isStillAt(fd, path))) continue;
       const holder = { pid: deps.pid, what, since: deps.now().toISOString(), hostname: deps.hostname };
-      await writeHolder(fd, holder);
+      await writeHolder(fd, holder).catch((err: unknown) => { throw stateDirError(dirname(path), err); });
       held = true;
       return heldLock(fd, path);
     } finally {

@@ -206,6 +206,25 @@ describe('local clean-up after a complete backup: exit 5', () => {
 });
 
 describe('a full state directory', () => {
+  it('full before the run starts: exit 2, one line saying so, nothing stored', async (t) => {
+    if (!isRoot) return t.skip('mounts a small tmpfs (root only)');
+    const stateDir = tempDir('state-full-start');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', stateDir]);
+    try {
+      spawnSync('dd', ['if=/dev/zero', `of=${join(stateDir, 'fill')}`, 'bs=4k']); // until ENOSPC
+      const data = syntheticData(3, 4 * KiB);
+      const dest = tempDir('dest-operr');
+      const run = await runCli(['incremental', '--data-dir', data.dataDir, '--dest', `file://${dest}`, '--node-id', 'node-full'],
+        env({ CASS_BACKUP_STATE_DIR: stateDir }));
+      assert.equal(run.exitCode, 2, run.stderr);
+      assertNoStackTrace(run);
+      assert.match(run.stderr, /cass-backup-run: error: state directory .* is full \(ENOSPC\): free space there, or set --state-dir/);
+      assert.deepEqual(manifestsIn(dest, 'node-full'), []);
+    } finally {
+      execFileSync('umount', [stateDir]);
+    }
+  });
+
   it('a journal that cannot be written (ENOSPC) mid-run: one warning, and every stored file counts', async (t) => {
     if (!isRoot) return t.skip('mounts a small tmpfs (root only)');
     const stateDir = tempDir('state-full');
