@@ -4,7 +4,7 @@
 #   with a `nodetool` that runs the real org.apache.cassandra.tools.NodeTool,
 #   versitygw (S3 API), fake-gcs-server (GCS JSON API), amazon-ec2-metadata-mock (IMDSv2) and a GCE metadata fake.
 #
-# Usage: scripts/testenv.sh install|up|down|status|env|cluster-up|cluster-down|cluster-status|cluster-env|cluster-node stop|start N
+# Usage: scripts/testenv.sh install|up|down|status|env|cluster-up|cluster-down|cluster-status|cluster-env|cluster-node stop|start N|cluster-wipe|cluster-start N...
 #   install  download and build everything (cached in $CBR_CACHE, default ~/.cache/cass-backup-run)
 #   up       install, start what is not running, wait until ready, print the environment (idempotent)
 #   down     stop the processes this script started (by pid), keep the state directory
@@ -340,6 +340,8 @@ case ${1:-} in
   cluster-status) cmd_cluster_status ;;
   cluster-env) cmd_cluster_env ;;
   cluster-node) shift; cmd_cluster_node "$@" ;;
+  cluster-wipe) cmd_cluster_wipe ;;
+  cluster-start) shift; cmd_cluster_start "$@" ;;
   up) mkdir -p "$state"; cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;

@@ -29,12 +29,8 @@ import { enumerateBackups, enumerateSnapshot, hasTableDirectories, snapshotExist
 import { openBackend, type OpenBackendOptions } from './storage/open.ts';
 import type { CatalogContext } from './commands/catalog-context.ts';
 import type { Backend } from './storage/backend.ts';
-import { listCommand } from './commands/list.ts';
-import { verifyCommand } from './commands/verify.ts';
-import { clusterListCommand } from './commands/cluster-list.ts';
-import { clusterVerifyCommand } from './commands/cluster-verify.ts';
-import { restoreCommand } from './commands/restore.ts';
-import { purgeCommand } from './commands/purge.ts';
+import { dispatchCatalog, isCatalogCommand } from './commands/catalog-dispatch.ts';
+import type { ClusterRestoreTools } from './commands/cluster-restore.ts';
 import { createLocalFiles } from './local-files.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { createRunOutput } from './output/run-output.ts';
@@ -141,7 +137,7 @@ async function dispatch(parsed: ParsedCommand, effective: EffectiveOptions, io: 
   if (parsed.command === 'detect') return detect(effective, io);
   if (isCatalogCommand(parsed)) {
     const catalog = await buildCatalogContext(opts, io, reporter);
-    return closing(catalog.backend, () => dispatchCatalog(parsed, catalog));
+    return closing(catalog.backend, () => dispatchCatalog(parsed, catalog, () => clusterRestoreTools(opts, io)));
   }
   const passthrough = 'nodetoolArgs' in parsed ? connectionFromArgs(parsed.nodetoolArgs) : { args: [], connection: {} };
   const ctx = await buildContext(opts, io, reporter, passthrough.connection, parsed.raw);
@@ -169,26 +165,6 @@ async function runBackupCommand(parsed: ParsedCommand, nodetoolArgs: string[], c
     case 'incremental':
       await incrementalCommand({ deleteUploaded: parsed.deleteUploaded, flush: parsed.flush }, ctx);
       return;
-  }
-}
-
-type CatalogCommand = Extract<ParsedCommand, { command: 'list' | 'verify' | 'restore' | 'purge' }>;
-
-function isCatalogCommand(parsed: ParsedCommand): parsed is CatalogCommand {
-  return ['list', 'verify', 'restore', 'purge'].includes(parsed.command);
-}
-
-async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext): Promise<void> {
-  switch (parsed.command) {
-    case 'list':
-      return parsed.cluster !== undefined ? clusterListCommand({ cluster: parsed.cluster }, ctx) : listCommand({ allNodes: parsed.allNodes }, ctx);
-    case 'verify':
-      return parsed.cluster ? clusterVerifyCommand({ id: parsed.backup, deep: parsed.deep }, ctx) : verifyCommand({ backup: parsed.backup, deep: parsed.deep }, ctx);
-    case 'restore':
-      return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force }, ctx);
-    case 'purge':
-      return purgeCommand({ keepLast: parsed.keepLast, keepDays: parsed.keepDays, yes: parsed.yes, graceHours: parsed.graceHours,
-        keepClusters: parsed.keepClusters }, ctx);
   }
 }
 
@@ -220,6 +196,13 @@ function backendOptions(opts: GlobalOptions, projectId: string | undefined, repo
 
 function dataDirsInput(opts: GlobalOptions, io: AppIo) {
   return { flags: opts.dataDirs, ...(opts.cassandraYaml ? { cassandraYaml: opts.cassandraYaml } : {}), env: io.env };
+}
+
+/** Cassandra's tools and this node's listen_address, for restore --cluster. */
+async function clusterRestoreTools(opts: GlobalOptions, io: AppIo): Promise<ClusterRestoreTools> {
+  const yamlPath = opts.cassandraYaml ?? (io.env.CASSANDRA_CONF ? join(io.env.CASSANDRA_CONF, 'cassandra.yaml') : undefined);
+  const facts = yamlPath === undefined ? {} : await readCassandraYamlFacts(yamlPath);
+  return { exec: io.exec, nodetool: opts.nodetool, toolOutput: opts.quiet ? undefined : stderrStream(io), listenAddress: facts.listenAddress };
 }
 
 const reporterWarning = (reporter: Reporter) => (message: string) => reporter.emit({ type: 'warning', message });

@@ -19,10 +19,25 @@ export type ParsedCommand =
   | { readonly command: 'detect'; readonly raw: Raw }
   | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean; readonly cluster: string | true | undefined }
   | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean; readonly cluster: boolean }
-  | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string; readonly tables: string[];
-      readonly until: string | undefined; readonly force: boolean }
+  | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string | undefined; readonly tables: string[];
+      readonly until: string | undefined; readonly force: boolean; readonly cluster: ClusterRestoreArgs | undefined }
   | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
       readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined };
+
+/** `restore --cluster`'s own options (src/commands/cluster-restore.ts reads them). */
+export interface ClusterRestoreArgs {
+  readonly plan: boolean;
+  readonly as: string | undefined;
+  readonly targets: string[];
+  readonly load: boolean;
+  readonly share: string | undefined;
+  readonly loadHosts: string[];
+  readonly cqlPort: number | undefined;
+  readonly storagePort: number | undefined;
+  readonly sstableloader: string | undefined;
+  readonly cqlsh: string | undefined;
+  readonly createSchema: boolean;
+}
 
 export type CliOutcome =
   | { readonly kind: 'run'; readonly parsed: ParsedCommand }
@@ -159,8 +174,9 @@ function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
       return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster) };
     case 'restore':
       refuseExtra(command, rest);
-      return { command, raw: argv, backup: String(argv.backup), to: String(argv.to), tables: (argv.table as string[]).map(String),
-        until: argv.until as string | undefined, force: Boolean(argv.force) };
+      return { command, raw: argv, backup: String(argv.backup), to: argv.to === undefined ? undefined : String(argv.to),
+        tables: (argv.table as string[]).map(String), until: argv.until as string | undefined, force: Boolean(argv.force),
+        cluster: argv.cluster === true ? clusterRestoreArgs(argv) : refuseClusterOnly(argv) };
     case 'purge':
       refuseExtra(command, rest);
       return { command, raw: argv, keepLast: optionalCount('keep-last', argv['keep-last']), keepDays: optionalCount('keep-days', argv['keep-days']),
@@ -169,6 +185,25 @@ function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
     default:
       throw new UsageError(`unknown command "${command ?? ''}"; run cass-backup-run --help`);
   }
+}
+
+function clusterRestoreArgs(argv: Raw): ClusterRestoreArgs {
+  const list = (v: unknown) => ((v as unknown[] | undefined) ?? []).map(String).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  const port = (name: string) => (argv[name] === undefined ? undefined : wholeNumber(`--${name}`, argv[name]));
+  return {
+    plan: Boolean(argv.plan), as: argv.as as string | undefined, targets: list(argv.targets), load: Boolean(argv.load),
+    share: argv.share as string | undefined, loadHosts: list(argv['load-hosts']), cqlPort: port('cql-port'), storagePort: port('storage-port'),
+    sstableloader: argv.sstableloader as string | undefined, cqlsh: argv.cqlsh as string | undefined, createSchema: Boolean(argv['create-schema']),
+  };
+}
+
+/** The options of a cluster restore mean nothing without --cluster: say so rather than ignore them. */
+function refuseClusterOnly(argv: Raw): undefined {
+  const given = ['plan', 'as', 'load', 'share', 'load-hosts', 'cql-port', 'storage-port', 'sstableloader', 'cqlsh', 'create-schema', 'targets']
+    .filter((o) => { const v = argv[o]; return v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0); });
+  if (given.length > 0) throw new UsageError(`--${given[0]} needs --cluster (restore --cluster ID …)`);
+  if (argv.to === undefined) throw new UsageError('restore needs --to DIR');
+  return undefined;
 }
 
 function optionalCount(name: string, v: unknown): number | undefined {

@@ -2,13 +2,18 @@
 # `lo`), standing for three hosts: one data center (dc1), racks r1..r3, 16 fixed tokens per node (interleaved, so
 # all three start together as seeds), its own data, commit log, JMX port, nodetool and logs per node; keyspaces cbr_rf3
 # and cbr_rf2 (NetworkTopologyStrategy, replication factor 3 and 2) with a few rows each.
-# Facts behind the settings: shared/research/testinfra-cluster.md. Commands: cluster-up|cluster-down|cluster-status|cluster-env.
+# Facts behind the settings: shared/research/testinfra-cluster.md. Commands: cluster-up|cluster-down|cluster-status|cluster-env,
+# and for the whole-cluster restore drills: cluster-wipe (stop every node, remove its data, commit log, caches and hints;
+# keep its configuration) and cluster-start N... (start those nodes as they are configured, wait until they see each
+# other). bin/ also holds the tools of the same Cassandra installation: sstableloader (BulkLoader) and cqlsh (PyPI).
 
 cluster_dir=$state/cluster
 cluster_storage_port=${CBR_CLUSTER_STORAGE_PORT:-7100}
 cluster_cql_port=${CBR_CLUSTER_CQL_PORT:-9142}
 cluster_jmx_base=${CBR_CLUSTER_JMX_BASE:-7300}
 cluster_nodes=(1 2 3)
+cqlsh_version=6.2.2
+cqlsh_venv=$cache/cqlsh-$cqlsh_version
 
 node_dir() { echo "$cluster_dir/node$1"; }
 node_yaml() { echo "$(node_dir "$1")/conf/cassandra.yaml"; }
@@ -31,6 +36,31 @@ node_running() {
   [ -f "$f" ] || return 1
   local pid; pid=$(cat "$f")
   [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(node_yaml "$1")"
+}
+
+# cqlsh is Python; the PyPI package is the one Cassandra ships (the pure-Python driver: no compiler needed).
+install_cqlsh() {
+  [ -x "$cqlsh_venv/bin/cqlsh" ] && return 0
+  command -v python3 >/dev/null || die "python3 not found (cqlsh needs it)"
+  log "installing cqlsh $cqlsh_version (PyPI) into $cqlsh_venv"
+  rm -rf "$cqlsh_venv"
+  python3 -m venv "$cqlsh_venv" || die "python3 -m venv failed (apt-get install python3-venv)"
+  CASS_DRIVER_NO_EXTENSIONS=1 CASS_DRIVER_NO_CYTHON=1 "$cqlsh_venv/bin/pip" install -q "cqlsh==$cqlsh_version" >"$state/logs/cqlsh.log" 2>&1 \
+    || { tail -20 "$state/logs/cqlsh.log" >&2; rm -rf "$cqlsh_venv"; die "installing cqlsh failed"; }
+}
+
+# The bulk loader and cqlsh beside the nodetools, as in Cassandra's bin/: the tool finds them there by default.
+write_cluster_tools() {
+  mkdir -p "$cluster_dir"/{bin,loader}
+  cat >"$cluster_dir/bin/sstableloader" <<SL
+#!/usr/bin/env bash
+mapfile -t opts < <(grep -v '^#' "$here/jvm17.options")
+exec "$java_home/bin/java" -Xms32m -Xmx256m -XX:+UseSerialGC "\${opts[@]}" \\
+  -Dlogback.configurationFile="$here/logback-tools.xml" -Dcassandra.storagedir="$cluster_dir/loader" \\
+  -cp "$cass_lib/*" org.apache.cassandra.tools.BulkLoader "\$@"
+SL
+  printf '#!/bin/sh\nexec "%s/bin/cqlsh" "$@"\n' "$cqlsh_venv" >"$cluster_dir/bin/cqlsh"
+  chmod +x "$cluster_dir/bin/sstableloader" "$cluster_dir/bin/cqlsh"
 }
 
 write_cluster_configs() {
@@ -75,10 +105,11 @@ start_cluster_node() {
   echo $! >"$(node_pidfile "$i")"
 }
 
-cluster_ready() { # every node sees three nodes Up/Normal
-  local i
-  for i in "${cluster_nodes[@]}"; do
-    [ "$("$cluster_dir/bin/nodetool-$i" status 2>/dev/null | grep -c '^UN ')" = 3 ] || return 1
+cluster_ready() { # every node given (default: all three) sees that many nodes Up/Normal
+  local i nodes=("$@")
+  [ $# -gt 0 ] || nodes=("${cluster_nodes[@]}")
+  for i in "${nodes[@]}"; do
+    [ "$("$cluster_dir/bin/nodetool-$i" status 2>/dev/null | grep -c '^UN ')" = "${#nodes[@]}" ] || return 1
   done
 }
 
@@ -86,7 +117,9 @@ stop_cluster_node() { stop_process "cluster node $1" "$(node_pidfile "$1")" node
 
 cmd_cluster_up() {
   cmd_install
+  install_cqlsh
   write_cluster_configs
+  write_cluster_tools
   local i
   for i in "${cluster_nodes[@]}"; do start_cluster_node "$i"; done
   local deadline=$((SECONDS + ${CBR_CLUSTER_START_TIMEOUT:-300}))
@@ -115,6 +148,33 @@ cmd_cluster_node() {
   esac
 }
 
+# Every node stopped and emptied (data, commit log, saved caches, hints): a cluster lost, its configuration kept.
+cmd_cluster_wipe() {
+  local i d
+  for i in "${cluster_nodes[@]}"; do
+    stop_cluster_node "$i"
+    d=$(node_dir "$i")
+    rm -rf "$d"/{data,commitlog,saved_caches,hints,cdc_raw}
+    mkdir -p "$d"/{data,commitlog,saved_caches,hints,cdc_raw}
+  done
+}
+
+# `cluster-start 1 2`: those nodes as configured now (a restore drill edits their cassandra.yaml), until they see each other.
+cmd_cluster_start() {
+  [ $# -gt 0 ] || die "cluster-start needs node numbers"
+  local i
+  for i in "$@"; do start_cluster_node "$i"; done
+  local deadline=$((SECONDS + ${CBR_CLUSTER_START_TIMEOUT:-300}))
+  until cluster_ready "$@"; do
+    for i in "$@"; do
+      node_running "$i" || { tail -30 "$(node_dir "$i")/logs/stdout.log" >&2; die "cluster node $i exited during start-up"; }
+    done
+    [ $SECONDS -lt $deadline ] || die "nodes $* are not ready after ${CBR_CLUSTER_START_TIMEOUT:-300}s"
+    sleep 2
+  done
+  log "nodes $* ready"
+}
+
 cmd_cluster_down() {
   local i
   for i in "${cluster_nodes[@]}"; do stop_cluster_node "$i"; done
@@ -132,7 +192,8 @@ cmd_cluster_status() {
 
 cmd_cluster_env() {
   echo "export CBR_CLUSTER_DIR=$cluster_dir CBR_CLUSTER_CQL_PORT=$cluster_cql_port"
-  echo "export CBR_CLUSTER_HOSTS=127.0.0.1,127.0.0.2,127.0.0.3"
+  echo "export CBR_CLUSTER_HOSTS=127.0.0.1,127.0.0.2,127.0.0.3 CBR_CLUSTER_STORAGE_PORT=$cluster_storage_port"
+  echo "export CBR_CLUSTER_SSTABLELOADER=$cluster_dir/bin/sstableloader CBR_CLUSTER_CQLSH=$cluster_dir/bin/cqlsh"
   local i
   for i in "${cluster_nodes[@]}"; do
     echo "export CBR_CLUSTER_NODETOOL_$i=$cluster_dir/bin/nodetool-$i CBR_CLUSTER_YAML_$i=$(node_yaml "$i") CBR_CLUSTER_DATA_$i=$(node_dir "$i")/data"

@@ -30,6 +30,8 @@ export interface CassandraYamlFacts {
   readonly clusterName?: string;
   readonly dataFileDirectories?: string[];
   readonly localSystemDataFileDirectory?: string;
+  /** The address this node listens on for other nodes (a restore onto new nodes maps members by it). */
+  readonly listenAddress?: string;
 }
 
 export async function resolveDataDirs(input: ResolveDataDirsInput): Promise<ResolvedDataDirs> {
@@ -80,7 +82,9 @@ export async function readCassandraYamlFacts(yamlPath: string): Promise<Cassandr
   const clusterName = optionalString(doc, 'cluster_name', yamlPath);
   const dataFileDirectories = optionalStringList(doc, 'data_file_directories', yamlPath);
   const localSystemDataFileDirectory = optionalString(doc, 'local_system_data_file_directory', yamlPath);
+  const listenAddress = optionalString(doc, 'listen_address', yamlPath);
   return {
+    ...(listenAddress !== undefined && { listenAddress }),
     ...(clusterName !== undefined && { clusterName }),
     ...(dataFileDirectories !== undefined && { dataFileDirectories }),
     ...(localSystemDataFileDirectory !== undefined && { localSystemDataFileDirectory }),

@@ -21,9 +21,20 @@ export interface RestoreInput {
   readonly until: string | undefined;
   /** Write into a non-empty directory. */
   readonly force: boolean;
+  /** Keyspaces left out whatever the filters say (a cluster restore leaves out the node-local `system`). */
+  readonly excludeKeyspaces?: readonly string[];
+  /** What a caller adds to the result (a cluster restore: the token settings), in the JSON document and after the text. */
+  readonly appendix?: { readonly json: Record<string, unknown>; readonly text: string };
 }
 
-interface Outcome {
+/** A node's backup resolved and planned: what `restore` would write. */
+export interface NodeRestore {
+  readonly snapshot: Manifest;
+  readonly plan: RestorePlan;
+  readonly untilMs: number | undefined;
+}
+
+export interface Outcome {
   written: number;
   present: number;
   bytes: number;
@@ -32,20 +43,7 @@ interface Outcome {
 }
 
 export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): Promise<void> {
-  // Everything the operator typed is checked before the store is asked anything.
-  const filters = input.tables.map(parseTableFilter);
-  const untilMs = input.until === undefined ? undefined : parseUntil(input.until, ctx.now());
-  const reader: CatalogReader = {
-    backend: ctx.backend, cacheDir: await manifestCache(ctx.stateDir), concurrency: ctx.concurrency, signal: ctx.signal,
-    warn: (message) => warn(ctx, message),
-  };
-  const snapshot = await resolveBackup(reader, ctx.nodeId, input.backup);
-  if (snapshot.kind !== 'snapshot') {
-    throw new UsageError(`${snapshot.tag} is an incremental backup; restore a snapshot and add incrementals with --until`);
-  }
-  const incrementals = untilMs === undefined ? [] : await incrementalsFor(reader, snapshot, untilMs, ctx);
-  const plan = planRestore({ snapshot, incrementals, filters, untilMs });
-  checkPlan(plan, input, snapshot, untilMs, ctx);
+  const { snapshot, plan, untilMs } = await planNodeRestore(input, ctx);
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
   const root = await prepareRoot(input.to, input.force);
   const checked = new Set<string>();
@@ -59,7 +57,29 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
       `the others are in ${root} (run again with --force to fetch only what is missing)`, outcome.failures.sort());
   }
   const facts: RestoreFacts = { snapshot, plan, root, untilMs };
-  ctx.out(ctx.json ? `${JSON.stringify(resultDocument(facts, outcome))}\n` : resultText(facts, outcome));
+  ctx.out(ctx.json ? `${JSON.stringify({ ...resultDocument(facts, outcome), ...input.appendix?.json })}\n` :
+    resultText(facts, outcome) + (input.appendix?.text ?? ''));
+}
+
+/** Resolves the node's backup (ctx.nodeId) and plans what a restore of it writes; checks the plan. Reads only. */
+export async function planNodeRestore(input: Omit<RestoreInput, 'to' | 'appendix'>, ctx: CatalogContext): Promise<NodeRestore> {
+  // Everything the operator typed is checked before the store is asked anything.
+  const filters = input.tables.map(parseTableFilter);
+  const untilMs = input.until === undefined ? undefined : parseUntil(input.until, ctx.now());
+  const reader: CatalogReader = {
+    backend: ctx.backend, cacheDir: await manifestCache(ctx.stateDir), concurrency: ctx.concurrency, signal: ctx.signal,
+    warn: (message) => warn(ctx, message),
+  };
+  const snapshot = await resolveBackup(reader, ctx.nodeId, input.backup);
+  if (snapshot.kind !== 'snapshot') {
+    throw new UsageError(`${snapshot.tag} is an incremental backup; restore a snapshot and add incrementals with --until`);
+  }
+  const incrementals = untilMs === undefined ? [] : await incrementalsFor(reader, snapshot, untilMs, ctx);
+  const planned = planRestore({ snapshot, incrementals, filters, untilMs });
+  const excluded = new Set(input.excludeKeyspaces ?? []);
+  const plan = excluded.size === 0 ? planned : { ...planned, items: planned.items.filter((i) => !excluded.has(i.table.keyspace)) };
+  checkPlan(plan, input, snapshot, untilMs, ctx);
+  return { snapshot, plan, untilMs };
 }
 
 /**
@@ -93,10 +113,11 @@ async function rehearse(planned: Omit<RestoreFacts, 'root'>, input: RestoreInput
   const target: TargetReport = { ...state, force: input.force, filesPresent };
   const facts: RestoreFacts = { ...planned, root: state.root };
   info(ctx, 'dry run: nothing is written, no directory is created');
-  ctx.out(ctx.json ? `${JSON.stringify(dryRunDocument(facts, target))}\n` : dryRunText(facts, target));
+  ctx.out(ctx.json ? `${JSON.stringify({ ...dryRunDocument(facts, target), ...input.appendix?.json })}\n` :
+    dryRunText(facts, target) + (input.appendix?.text ?? ''));
 }
 
-function checkPlan(plan: RestorePlan, input: RestoreInput, snapshot: Manifest, untilMs: number | undefined, ctx: CatalogContext): void {
+function checkPlan(plan: RestorePlan, input: Pick<RestoreInput, 'tables'>, snapshot: Manifest, untilMs: number | undefined, ctx: CatalogContext): void {
   if (plan.conflicts.length > 0) {
     throw new IncompleteError(`restore ${snapshot.tag}: backups disagree about the content of ${plan.conflicts.length} files; nothing was written`,
       plan.conflicts);
@@ -115,7 +136,8 @@ function checkPlan(plan: RestorePlan, input: RestoreInput, snapshot: Manifest, u
   }
 }
 
-async function downloadAll(items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext): Promise<Outcome> {
+/** Downloads the planned files into root (parallel, checked, resumable); failures are collected, not thrown. */
+export async function downloadAll(items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext): Promise<Outcome> {
   const outcome: Outcome = { written: 0, present: 0, bytes: 0, failures: [], unsafe: undefined };
   // A refused path stops the whole restore: the workers take no new file once this is aborted.
   const stop = new AbortController();

@@ -100,18 +100,38 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
     ],
   },
   restore: {
-    yargs: 'restore <backup>', usage: 'restore <backup> --to DIR [options]',
-    describe: 'Download a backup into a directory in Cassandra\'s layout (<ks>/<table>-<id>/…)',
-    positional: { name: 'backup', describe: 'Snapshot backup tag, or "latest"' },
+    yargs: 'restore <backup>', usage: 'restore <backup> --to DIR [options] | restore --cluster ID --plan | --as MEMBER --to DIR | --load --to DIR',
+    describe: 'Download a backup into a directory in Cassandra\'s layout (<ks>/<table>-<id>/…), or restore a whole cluster backup',
+    details: 'With --cluster, BACKUP is a cluster backup id (see list --cluster). --plan prints what each target node restores. ' +
+      'Same shape (as many new nodes as members): on each new node, before its first start, --as MEMBER (or auto) --to <its data directory> ' +
+      'writes that member\'s files and prints the token settings to start with. Another size: --load --share K/N --to STAGING on each of N ' +
+      'target nodes loads a disjoint share of a covering set of members through Cassandra\'s bulk loader (about one copy of the data); ' +
+      '--create-schema first, on one node, recreates the schema from the cluster backup with cqlsh.',
+    positional: { name: 'backup', describe: 'Snapshot backup tag, or "latest"; with --cluster, a cluster backup id' },
     options: {
-      to: { type: 'string', required: true, describe: 'Directory to restore into' },
+      to: { type: 'string', describe: 'Directory to restore into (with --load: the staging directory); required except for --plan and --create-schema alone' },
       table: { type: 'array', default: [], describe: 'Only this keyspace or keyspace.table (one per flag; repeat the flag for more)' },
       until: { type: 'string', describe: 'Also apply the files of every incremental backup that finished after the snapshot started and started no later than this time (ISO 8601, or "now"); file times play no part' },
       force: { type: 'boolean', default: false, describe: 'Restore into a directory that is not empty' },
+      cluster: { type: 'boolean', default: false, describe: 'BACKUP is a cluster backup id: restore (a part of) a whole cluster' },
+      plan: { type: 'boolean', default: false, describe: 'With --cluster: print the plan for every target node (sources, files, bytes, tokens, schema, time); write nothing' },
+      as: { type: 'string', describe: 'With --cluster: restore this member (address, host id or node id; "auto": the one this node\'s listen_address maps to)' },
+      targets: { type: 'array', default: [], describe: 'With --cluster: the new nodes, ADDRESS[@RACK] or ADDRESS=SOURCE, comma-separated or repeated (default: the members\' own addresses)' },
+      load: { type: 'boolean', default: false, describe: 'With --cluster: load through Cassandra\'s bulk loader (sstableloader), onto a cluster of any size' },
+      share: { type: 'string', describe: 'With --load: K/N, this node loads share K of N disjoint shares (default 1/1)' },
+      'load-hosts': { type: 'array', default: [], describe: 'With --load or --create-schema: contact points of the target cluster (default: this node\'s listen_address, else 127.0.0.1)' },
+      'cql-port': { type: 'number', describe: 'With --load or --create-schema: the target cluster\'s native transport port (default 9042)' },
+      'storage-port': { type: 'number', describe: 'With --load: the target cluster\'s storage (internode) port (default 7000)' },
+      sstableloader: { type: 'string', describe: 'With --load: the bulk loader of the Cassandra installation (default: sstableloader beside --nodetool)' },
+      cqlsh: { type: 'string', describe: 'With --create-schema: cqlsh (default: cqlsh beside --nodetool)' },
+      'create-schema': { type: 'boolean', default: false, describe: 'With --cluster: first recreate the cluster backup\'s schema (keyspaces, tables) with cqlsh; run it on one node' },
     },
     examples: [
       ['restore latest --to /var/restore --table ks1.users', 'one table of the newest snapshot'],
       ['restore nightly --to /var/restore --until now', 'a snapshot and every incremental backup after it'],
+      ['restore --cluster prod-daily-20261201 --plan', 'what every new node of a whole-cluster restore will restore'],
+      ['restore --cluster prod-daily-20261201 --as auto --to /var/lib/cassandra/data', 'a new node of the same shape, before its first start'],
+      ['restore --cluster prod-daily-20261201 --load --share 2/4 --to /var/restore', 'share 2 of 4 onto a cluster of another size'],
     ],
   },
   purge: {

@@ -2,6 +2,7 @@
 // its own (its nodetool, cassandra.yaml, data directory and state directory), CQL at replication factor 3, and
 // stopping and starting one node.
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import cassandra from 'cassandra-driver';
 import type { Client } from 'cassandra-driver';
 import { repoRoot, requireEnv, tempDir } from './run-cli.ts';
@@ -38,4 +39,26 @@ export async function withClusterClient<T>(fn: (client: Client) => Promise<T>): 
 /** Stops or starts one node (`scripts/testenv.sh cluster-node`); start waits until all three are up again. */
 export function clusterNode(action: 'stop' | 'start', i: NodeNumber): void {
   execFileSync(`${repoRoot}/scripts/testenv.sh`, ['cluster-node', action, String(i)], { stdio: 'inherit', timeout: 300_000 });
+}
+
+/** Every node stopped and emptied (data, commit log, caches, hints): the cluster is lost, its configuration kept. */
+export function clusterWipe(): void {
+  execFileSync(`${repoRoot}/scripts/testenv.sh`, ['cluster-wipe'], { stdio: 'inherit', timeout: 300_000 });
+}
+
+/** Starts the given nodes as configured now; waits until they see each other (and only each other) Up/Normal. */
+export function clusterStart(...nodes: NodeNumber[]): void {
+  execFileSync(`${repoRoot}/scripts/testenv.sh`, ['cluster-start', ...nodes.map(String)], { stdio: 'inherit', timeout: 400_000 });
+}
+
+/** Stops every node and removes the cluster's directory: the next `cluster-up` starts a fresh one. */
+export function clusterDownWiped(): void {
+  execFileSync(`${repoRoot}/scripts/testenv.sh`, ['cluster-down', '--wipe'], { stdio: 'inherit', timeout: 300_000 });
+}
+
+/** Sets num_tokens and initial_token in node i's cassandra.yaml, as an operator does before a node's first start. */
+export function setTokens(i: NodeNumber, numTokens: number, initialToken: string): void {
+  const yaml = requireEnv(`CBR_CLUSTER_YAML_${i}`);
+  const lines = readFileSync(yaml, 'utf8').split('\n').filter((l) => !/^(num_tokens|initial_token|auto_bootstrap):/.test(l));
+  writeFileSync(yaml, [...lines, `num_tokens: ${numTokens}`, `initial_token: ${initialToken}`, 'auto_bootstrap: false', ''].join('\n'));
 }
