@@ -11,7 +11,7 @@ import { formatBytes } from '../output/human.ts';
 import { besideNodetool, runCassandraTool } from '../cassandra/tool-run.ts';
 import { loadPlan, parseShare, type LoadUnit } from '../cluster/restore-plan.ts';
 import type { RestoreItem } from '../restore/plan.ts';
-import { prepareRoot } from '../restore/target-dir.ts';
+import { assertNoSymlinks, prepareRoot } from '../restore/target-dir.ts';
 import type { ClusterRestoreInput, ClusterRestoreTools, ClusterSource } from './cluster-restore.ts';
 import { keyspaceFilter, memberTag } from './cluster-restore.ts';
 import { downloadAll, planNodeRestore } from './restore.ts';
@@ -49,7 +49,9 @@ export async function loadShare(source: ClusterSource, input: ClusterRestoreInpu
   let bytesRead = 0;
   let bytesLoaded = 0;
   for (const t of todo) {
-    const root = join(staging, t.unit.member.nodeId);
+    const root = await prepareRoot(join(staging, t.unit.member.nodeId), true);
+    const checked = new Set<string>();
+    for (const item of t.items) await assertNoSymlinks(root, item.target, checked); // before any download
     const outcome = await downloadAll(t.items, root, true, { ...ctx, nodeId: t.unit.member.nodeId });
     ctx.signal.throwIfAborted();
     if (outcome.unsafe) throw outcome.unsafe;

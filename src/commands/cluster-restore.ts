@@ -68,7 +68,8 @@ export async function clusterRestoreCommand(input: ClusterRestoreInput, tools: C
 
 /** The cluster manifest (a complete cluster backup only) and every member's node manifest. */
 async function readSource(id: string, ctx: CatalogContext): Promise<ClusterSource> {
-  const found = (await clusterBackups(ctx, undefined)).filter((s) => s.id === id);
+  // Read only: a restore (and its plan) writes nothing to the bucket, not even a cluster manifest list would complete.
+  const found = (await clusterBackups({ ...ctx, dryRun: true }, undefined)).filter((s) => s.id === id);
   const state = found[0];
   if (state === undefined) throw new UsageError(`no cluster backup "${id}" in ${ctx.backend.description} (see list --cluster)`);
   if (found.length > 1) throw new UsageError(`cluster backup id "${id}" exists for several clusters: ${found.map((s) => s.cluster).join(', ')}`);
@@ -76,7 +77,8 @@ async function readSource(id: string, ctx: CatalogContext): Promise<ClusterSourc
   if (manifest === undefined) {
     const missing = state.missing.map((x) => x.member.address).join(', ');
     throw new IncompleteError(`cluster backup ${id} is not complete (missing ${missing || 'its cluster manifest'}): ` +
-      'a whole-cluster restore needs every member; restore single nodes with restore <tag> --node-id …');
+      'a whole-cluster restore needs every member (when every member is complete, list --cluster writes the cluster manifest); ' +
+      'restore single nodes with restore <tag> --node-id …');
   }
   const cacheDir = await manifestCache(ctx.stateDir);
   const members = new Map<string, Manifest>();

@@ -6,8 +6,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import cassandra from 'cassandra-driver';
-import { requireEnv, runCli, tempDir, type CliResult } from '../support/run-cli.ts';
+import { requireEnv, runCli, startCli, tempDir, type CliResult } from '../support/run-cli.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
+import { waitFor } from '../support/watch.ts';
 import { s3Reader } from '../support/stores.ts';
 import { s3Dest, uniquePrefix } from '../support/s3-env.ts';
 import {
@@ -26,7 +30,18 @@ const ID = 'cbr-cluster-daily-20261120';
 const { consistencies } = cassandra.types;
 const envs = new Map(NODES.map((i) => [i, nodeEnv(i)]));
 const env = (i: NodeNumber) => envs.get(i) ?? {};
-const payload = (id: number) => `${id}:`.padEnd(600, String.fromCharCode(97 + (id % 26)));
+// 640 hex characters that LZ4 cannot shrink much, so the SSTables weigh what the rows do.
+const payload = (id: number) => Array.from({ length: 10 }, (_, k) => createHash('sha256').update(`${id}:${k}`).digest('hex')).join('');
+/** The result document: the last line of a --json run (events come before it). */
+const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as T;
+
+function filesUnder(dir: string): number {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.db')).length;
+  } catch {
+    return 0;
+  }
+}
 
 function ok(run: CliResult, what: string): void {
   assert.equal(run.exitCode, 0, `${what} failed (${run.exitCode}):\n${run.stderr}\n${run.stdout}`);
@@ -85,7 +100,7 @@ describe('whole-cluster restore (three-node loopback cluster)', () => {
   it('--plan: per target its source, files, bytes and tokens, and the schema; nothing is written', async () => {
     const run = await runCli(['restore', '--cluster', ID, '--plan', '--json', ...dest], env(1));
     ok(run, 'restore --plan');
-    const doc = JSON.parse(run.stdout) as { mode: string; targets: PlanTarget[]; schema: { statements: string[] } };
+    const doc = lastJson<{ mode: string; targets: PlanTarget[]; schema: { statements: string[] } }>(run.stdout);
     assert.equal(doc.mode, 'same-shape');
     plan = doc.targets;
     assert.deepEqual(plan.map((t) => [t.target, t.rack, t.sources[0]?.address]),
@@ -93,7 +108,7 @@ describe('whole-cluster restore (three-node loopback cluster)', () => {
     for (const t of plan) {
       assert.equal(t.numTokens, 16);
       assert.equal(t.initialToken.split(',').length, 16);
-      assert.ok(t.files > 0 && t.bytes > ROWS * 600, `${t.target} restores its member's data`);
+      assert.ok(t.files > 0 && t.bytes > ROWS * 400, `${t.target} restores its member's data`);
     }
     assert.ok(doc.schema.statements.some((s) => s.startsWith(`CREATE KEYSPACE IF NOT EXISTS ${ks2}`)));
     assert.ok(doc.schema.statements.some((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS ${ks3}.users`)));
@@ -105,11 +120,26 @@ describe('whole-cluster restore (three-node loopback cluster)', () => {
 
   it('(a) same shape: the cluster lost, three fresh nodes restored before their first start; every row at ALL', async () => {
     clusterWipe();
+    const data1 = requireEnv('CBR_CLUSTER_DATA_1');
+    const dry = await runCli(['--dry-run', 'restore', '--cluster', ID, '--as', 'auto', '--to', data1, ...dest], env(1));
+    ok(dry, 'the dry run');
+    assert.match(dry.stdout, /nothing was written/);
+    assert.deepEqual(readdirSync(data1), [], 'a dry run writes nothing');
+    // Node 1's restore is killed half-way (through a slow link) and run again: it fetches only what is missing.
+    const proxy = await startFaultProxy(requireEnv('CBR_S3_ENDPOINT'), { flavour: 's3', answerBytesPerSecond: 150 * 1024 });
+    try {
+      const slow = startCli(['restore', '--cluster', ID, '--as', 'auto', '--to', data1, ...dest], { ...env(1), CASS_BACKUP_S3_ENDPOINT: proxy.endpoint });
+      await waitFor('the first files of the slow restore', async () => filesUnder(join(data1, ks3)) >= 3, 120_000);
+      slow.child.kill('SIGKILL');
+      await slow.done;
+    } finally {
+      await proxy.close();
+    }
     const runs = await Promise.all(NODES.map((i) => runCli(['restore', '--cluster', ID, '--as', 'auto', '--to', requireEnv(`CBR_CLUSTER_DATA_${i}`),
-      '--json', ...dest], env(i))));
+      '--force', '--json', ...dest], env(i))));
     const docs = runs.map((r, k) => {
       ok(r, `restore on node ${k + 1}`);
-      return JSON.parse(r.stdout) as { ok: boolean; written: number; cluster: { member: { address: string }; initialToken: string; numTokens: number } };
+      return lastJson<{ ok: boolean; written: number; alreadyPresent: number; cluster: { member: { address: string }; initialToken: string; numTokens: number } }>(r.stdout);
     });
     for (const [k, doc] of docs.entries()) {
       const i = (k + 1) as NodeNumber;
@@ -121,10 +151,11 @@ describe('whole-cluster restore (three-node loopback cluster)', () => {
       assert.ok(!keyspaces.includes('system'), 'the node-local system keyspace is not restored: the node is new');
       setTokens(i, doc.cluster.numTokens, doc.cluster.initialToken);
     }
+    assert.ok((docs[0]?.alreadyPresent ?? 0) >= 3, 'node 1 kept what the killed run had written and checked');
     // Rerun on node 1: everything is there already and nothing is fetched again.
     const again = await runCli(['restore', '--cluster', ID, '--as', 'auto', '--to', requireEnv('CBR_CLUSTER_DATA_1'), '--force', '--json', ...dest], env(1));
     ok(again, 'the rerun');
-    const rerun = JSON.parse(again.stdout) as { written: number; alreadyPresent: number };
+    const rerun = lastJson<{ written: number; alreadyPresent: number }>(again.stdout);
     assert.equal(rerun.written, 0);
     assert.ok(rerun.alreadyPresent > 0);
     clusterStart(1, 2, 3);
@@ -149,7 +180,7 @@ describe('whole-cluster restore (three-node loopback cluster)', () => {
       '--to', tempDir(`load-staging-${i}`), ...tables, ...hosts, '--json', ...dest], env(i))));
     const results = runs.map((r, k) => {
       ok(r, `load share ${k + 1}`);
-      return JSON.parse(r.stdout) as LoadResult;
+      return lastJson<LoadResult>(r.stdout);
     });
     assert.deepEqual(await countRows(['127.0.0.1', '127.0.0.2'], consistencies.quorum), { [ks3]: ROWS, [ks2]: ROWS });
     const cover = results[0]?.cover ?? [];
@@ -168,7 +199,7 @@ describe('whole-cluster restore (three-node loopback cluster)', () => {
     const rerun = await runCli(['restore', '--cluster', ID, '--load', '--share', '1/2', '--to', tempDir('load-staging-again'), ...tables, ...hosts,
       '--json', ...dest], env(1));
     ok(rerun, 'the rerun of share 1');
-    const again = JSON.parse(rerun.stdout) as LoadResult & { alreadyLoaded: number };
+    const again = lastJson<LoadResult & { alreadyLoaded: number }>(rerun.stdout);
     assert.equal(again.loadedNow, 0);
     assert.equal(again.alreadyLoaded, results[0]?.tables);
   });
