@@ -15,6 +15,7 @@ import { tagOfManifestKey } from '../catalog/keys.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { manifestCache } from '../catalog/select.ts';
 import { locateInTable, parseTableFilter } from '../cassandra/layout.ts';
+import { formatBytes } from '../output/human.ts';
 import type { ExecFn } from '../cassandra/nodetool.ts';
 import { besideNodetool, runCassandraTool } from '../cassandra/tool-run.ts';
 import { readClusterManifest } from '../cluster/cluster-catalog.ts';
@@ -138,21 +139,24 @@ export async function schemaText(manifest: ClusterManifest, ctx: CatalogContext)
 async function restoreMember(source: ClusterSource, input: ClusterRestoreInput, tools: ClusterRestoreTools, ctx: CatalogContext): Promise<void> {
   const member = chooseMember(source.manifest, input.args, tools.listenAddress);
   const tokens = tokenSettings(member);
-  const text = [
-    '', `This node stands in for member ${member.address} (host id ${member.hostId}, ${member.dataCenter}/${member.rack}).`,
-    'Before its first start, set in cassandra.yaml (and the rack in cassandra-rackdc.properties):',
-    ...tokens.lines.map((l) => `    ${l}`),
-    `and keep cluster_name: ${source.manifest.clusterName}. Start the seeds first; every node restored this way keeps its data.`, '',
-  ].join('\n');
-  await restoreCommand({
-    backup: memberTag(member), to: input.to ?? '', tables: [...input.tables], until: input.until, force: input.force,
-    excludeKeyspaces: input.tables.length === 0 ? NODE_LOCAL_KEYSPACES : [],
-    appendix: {
+  const appendix = (done: { bytes: number; seconds: number }) => {
+    const rate = done.seconds > 0 ? Math.round(done.bytes / done.seconds) : null;
+    return {
       json: { cluster: { id: source.manifest.id, clusterName: source.manifest.clusterName, member: { address: member.address, hostId: member.hostId,
         nodeId: member.nodeId, dataCenter: member.dataCenter, rack: member.rack }, numTokens: tokens.numTokens, initialToken: tokens.initialToken,
-      settings: tokens.lines } },
-      text,
-    },
+      settings: tokens.lines, seconds: Math.round(done.seconds * 10) / 10, bytesPerSecond: rate } },
+      text: [
+        '', `This node stands in for member ${member.address} (host id ${member.hostId}, ${member.dataCenter}/${member.rack})` +
+          `${rate === null ? '' : `; restored at ${formatBytes(rate)}/s`}.`,
+        'Before its first start, set in cassandra.yaml (and the rack in cassandra-rackdc.properties):',
+        ...tokens.lines.map((l) => `    ${l}`),
+        `and keep cluster_name: ${source.manifest.clusterName}. Start the seeds first; every node restored this way keeps its data.`, '',
+      ].join('\n'),
+    };
+  };
+  await restoreCommand({
+    backup: memberTag(member), to: input.to ?? '', tables: [...input.tables], until: input.until, force: input.force,
+    excludeKeyspaces: input.tables.length === 0 ? NODE_LOCAL_KEYSPACES : [], appendix,
   }, { ...ctx, nodeId: member.nodeId });
 }
 

@@ -24,7 +24,7 @@ export interface RestoreInput {
   /** Keyspaces left out whatever the filters say (a cluster restore leaves out the node-local `system`). */
   readonly excludeKeyspaces?: readonly string[];
   /** What a caller adds to the result (a cluster restore: the token settings), in the JSON document and after the text. */
-  readonly appendix?: { readonly json: Record<string, unknown>; readonly text: string };
+  readonly appendix?: (done: { readonly bytes: number; readonly seconds: number }) => { readonly json: Record<string, unknown>; readonly text: string };
 }
 
 /** A node's backup resolved and planned: what `restore` would write. */
@@ -43,6 +43,7 @@ export interface Outcome {
 }
 
 export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): Promise<void> {
+  const started = ctx.now().getTime();
   const { snapshot, plan, untilMs } = await planNodeRestore(input, ctx);
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
   const root = await prepareRoot(input.to, input.force);
@@ -57,8 +58,9 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
       `the others are in ${root} (run again with --force to fetch only what is missing)`, outcome.failures.sort());
   }
   const facts: RestoreFacts = { snapshot, plan, root, untilMs };
-  ctx.out(ctx.json ? `${JSON.stringify({ ...resultDocument(facts, outcome), ...input.appendix?.json })}\n` :
-    resultText(facts, outcome) + (input.appendix?.text ?? ''));
+  const extra = input.appendix?.({ bytes: outcome.bytes, seconds: (ctx.now().getTime() - started) / 1000 });
+  ctx.out(ctx.json ? `${JSON.stringify({ ...resultDocument(facts, outcome), ...extra?.json })}\n` :
+    resultText(facts, outcome) + (extra?.text ?? ''));
 }
 
 /** Resolves the node's backup (ctx.nodeId) and plans what a restore of it writes; checks the plan. Reads only. */
@@ -113,8 +115,9 @@ async function rehearse(planned: Omit<RestoreFacts, 'root'>, input: RestoreInput
   const target: TargetReport = { ...state, force: input.force, filesPresent };
   const facts: RestoreFacts = { ...planned, root: state.root };
   info(ctx, 'dry run: nothing is written, no directory is created');
-  ctx.out(ctx.json ? `${JSON.stringify({ ...dryRunDocument(facts, target), ...input.appendix?.json })}\n` :
-    dryRunText(facts, target) + (input.appendix?.text ?? ''));
+  const extra = input.appendix?.({ bytes: 0, seconds: 0 });
+  ctx.out(ctx.json ? `${JSON.stringify({ ...dryRunDocument(facts, target), ...extra?.json })}\n` :
+    dryRunText(facts, target) + (extra?.text ?? ''));
 }
 
 function checkPlan(plan: RestorePlan, input: Pick<RestoreInput, 'tables'>, snapshot: Manifest, untilMs: number | undefined, ctx: CatalogContext): void {
