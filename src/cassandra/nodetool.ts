@@ -292,8 +292,12 @@ async function queryInfo(run: Run, timeoutMs: number): Promise<NodeInfo> {
       return ''; // best effort: the manifest simply lacks what nodetool could not tell
     }
   };
-  const [info, cluster, version] = await Promise.all([query(['info', '-T']), query(['describecluster']), query(['version'])]);
-  return { ...parseInfo(info), ...parseDescribeCluster(cluster), ...parseVersion(version) };
+  // Each nodetool call is a JVM start (over a CPU-second): describecluster also names the release when the cluster
+  // runs one, so `nodetool version` runs only during a mixed-version (rolling upgrade) window.
+  const [info, cluster] = await Promise.all([query(['info', '-T']), query(['describecluster'])]);
+  const described = parseDescribeCluster(cluster);
+  const version = described.version !== undefined ? {} : parseVersion(await query(['version']));
+  return { ...parseInfo(info), ...described, ...version };
 }
 
 /** Parses `nodetool info -T` (`Key   : value` lines; one `Token : t` line per token). */
@@ -314,10 +318,16 @@ export function parseInfo(text: string): Pick<NodeInfo, 'hostId' | 'tokens' | 'd
   };
 }
 
-/** The cluster's name (`Name: <cluster>`), partitioner and keyspaces of `nodetool describecluster`. */
-export function parseDescribeCluster(text: string): Pick<NodeInfo, 'clusterName' | 'partitioner' | 'keyspaces'> {
+/**
+ * The cluster's name (`Name: <cluster>`), partitioner and keyspaces of `nodetool describecluster`, and the release
+ * when `Database versions:` lists only one (every node, this one included, runs it).
+ */
+export function parseDescribeCluster(text: string): Pick<NodeInfo, 'clusterName' | 'partitioner' | 'keyspaces' | 'version'> {
   const keyspaces = parseKeyspaces(text);
+  const versions = /^\s*Database versions:[ \t]*\n((?:[ \t]+\S+: \[[^\]]*\][ \t]*(?:\n|$))+)/m.exec(text)?.[1]?.trim().split('\n') ?? [];
+  const only = versions.length === 1 ? /^\s*(\S+?):/.exec(versions[0] ?? '')?.[1] : undefined;
   return {
+    ...optional('version', only),
     ...optional('clusterName', /^\s*Name:\s*(.+?)\s*$/m.exec(text)?.[1]),
     ...optional('partitioner', parsePartitioner(text)),
     ...(keyspaces.length > 0 ? { keyspaces } : {}),

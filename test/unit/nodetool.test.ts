@@ -227,6 +227,13 @@ describe('nodetool info parsing', () => {
     assert.deepEqual(parseVersion('ReleaseVersion: 5.0.8\n'), { version: '5.0.8' });
   });
 
+  it('takes the release from describecluster when the cluster runs one, and not during a mixed-version window', () => {
+    const one = `${DESCRIBE}\nDatabase versions:\n\t5.0.8: [127.0.0.1:7000, 127.0.0.2:7000]\n\nKeyspaces:\n`;
+    assert.equal(parseDescribeCluster(one).version, '5.0.8');
+    const two = `${DESCRIBE}\nDatabase versions:\n\t5.0.7: [127.0.0.2:7000]\n\t5.0.8: [127.0.0.1:7000]\n\nKeyspaces:\n`;
+    assert.equal(parseDescribeCluster(two).version, undefined);
+  });
+
   it('omits tokens when nodetool only says how to see them', () => {
     assert.deepEqual(parseInfo('Token : (invoke with -T/--tokens to see all 16 tokens)\n'), {});
   });
