@@ -1,0 +1,64 @@
+// The Azure Blob adapter against Azurite on loopback.
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { StorageError } from '../../src/errors.ts';
+import { openAzureBackend } from '../../src/storage/azure.ts';
+import { bytesSource } from '../../src/storage/source.ts';
+import { MiB, readAll, runBackendContract } from '../support/backend-contract.ts';
+import { azureConfig, deleteAzurePrefix, testContainer } from '../support/azure-env.ts';
+
+runBackendContract('azure (Azurite)', async () => {
+  await testContainer();
+  const prefix = `cbr-e2e/${randomUUID()}/`;
+  // A threshold below the contract's 2 MiB and large sizes, and small blocks: several parallel blocks per file.
+  const backend = await openAzureBackend(azureConfig(prefix, { blockThreshold: 1 * MiB, blockSize: 1 * MiB }));
+  return { backend, cleanup: () => deleteAzurePrefix(prefix) };
+});
+
+describe('azure adapter specifics (Azurite)', () => {
+  const prefix = `cbr-e2e/${randomUUID()}/`;
+  before(() => testContainer());
+  after(() => deleteAzurePrefix(prefix));
+
+  it('a missing container is a permanent StorageError naming NoSuchBucket', async () => {
+    const missing = `cbr-missing-${randomUUID().slice(0, 8)}`;
+    const backend = await openAzureBackend(azureConfig('', { container: missing, blockThreshold: 1 * MiB, blockSize: 1 * MiB }));
+    const attempts = [
+      () => backend.put('small', bytesSource(Buffer.from('x'))),
+      () => backend.put('large', bytesSource(randomBytes(2 * MiB))),
+      () => backend.listDirs(''),
+      () => backend.stat('any'),
+    ];
+    for (const attempt of attempts) {
+      await assert.rejects(attempt(), (err: unknown) => {
+        assert.ok(err instanceof StorageError, `got ${String(err)}`);
+        assert.equal(err.permanent, true);
+        assert.match(err.message, new RegExp(`Azure container "${missing}" does not exist .*\\(NoSuchBucket\\)`));
+        return true;
+      });
+    }
+  });
+
+  it('a wrong account key is a permanent StorageError (exit 2), not retried', async () => {
+    const backend = await openAzureBackend(azureConfig(prefix, { credential: { kind: 'account-key', accountKey: Buffer.from('wrong').toString('base64') } }));
+    await assert.rejects(backend.put('denied', bytesSource(Buffer.from('x'))), (err: unknown) => {
+      assert.ok(err instanceof StorageError, `got ${String(err)}`);
+      assert.equal(err.permanent, true);
+      assert.match(err.message, /Azure denied upload/);
+      return true;
+    });
+  });
+
+  it('stores the object in the tier a put names (Cool), and the default tier otherwise', async () => {
+    const backend = await openAzureBackend(azureConfig(prefix));
+    await backend.put('tier/cool.bin', bytesSource(randomBytes(1000)), { storageClass: 'Cool' });
+    await backend.put('tier/default.bin', bytesSource(randomBytes(1000)));
+    const container = await testContainer();
+    const cool = await container.getBlobClient(`${prefix}tier/cool.bin`).getProperties();
+    const plain = await container.getBlobClient(`${prefix}tier/default.bin`).getProperties();
+    assert.equal(cool.accessTier, 'Cool');
+    assert.notEqual(plain.accessTier, 'Cool');
+    assert.ok((await readAll(await backend.get('tier/cool.bin'))).length === 1000);
+  });
+});
