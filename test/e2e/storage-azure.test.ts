@@ -5,8 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { StorageError } from '../../src/errors.ts';
 import { openAzureBackend } from '../../src/storage/azure.ts';
 import { bytesSource } from '../../src/storage/source.ts';
-import { MiB, readAll, runBackendContract } from '../support/backend-contract.ts';
-import { azureConfig, deleteAzurePrefix, testContainer } from '../support/azure-env.ts';
+import { MiB, collect, readAll, runBackendContract } from '../support/backend-contract.ts';
+import { startRecordingProxy } from '../support/recording-proxy.ts';
+import { azureAccount, azureConfig, azureEndpoint, deleteAzurePrefix, testContainer } from '../support/azure-env.ts';
 
 runBackendContract('azure (Azurite)', async () => {
   await testContainer();
@@ -60,5 +61,46 @@ describe('azure adapter specifics (Azurite)', () => {
     assert.equal(cool.accessTier, 'Cool');
     assert.notEqual(plain.accessTier, 'Cool');
     assert.ok((await readAll(await backend.get('tier/cool.bin'))).length === 1000);
+  });
+
+  it('purge deletes in Blob Batch requests of at most 256 deletes', async () => {
+    const proxy = await startRecordingProxy(azureEndpoint(), { flavour: 's3' });
+    try {
+      const backend = await openAzureBackend(azureConfig(prefix, { endpoint: `${proxy.endpoint}/${azureAccount()}` }));
+      const keys = Array.from({ length: 300 }, (_, i) => `batch/k${i}`);
+      for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => backend.put(k, bytesSource(Buffer.from(k)))));
+      const before = proxy.requests.length;
+      await backend.delete([...keys, 'batch/never-existed']);
+      const sent = proxy.requests.slice(before);
+      assert.deepEqual(sent.map((r) => `${r.method} ${new URL(r.url, 'http://x').searchParams.get('comp')}`),
+        ['POST batch', 'POST batch'], 'two batches, no single deletes');
+      assert.deepEqual(await collect(backend.list('batch/')), []);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('where the server refuses Blob Batch, deletes fall back to one request per blob', async () => {
+    const proxy = await startRecordingProxy(azureEndpoint(), {
+      flavour: 's3',
+      answer: (r) => (new URL(r.url, 'http://x').searchParams.get('comp') === 'batch'
+        ? { status: 400, headers: { 'x-ms-error-code': 'FeatureNotSupported', 'content-type': 'application/xml' },
+          body: '<?xml version="1.0" encoding="utf-8"?><Error><Code>FeatureNotSupported</Code><Message>no batch</Message></Error>' }
+        : undefined),
+    });
+    try {
+      const backend = await openAzureBackend(azureConfig(prefix, { endpoint: `${proxy.endpoint}/${azureAccount()}` }));
+      const keys = Array.from({ length: 40 }, (_, i) => `single/k${i}`);
+      await Promise.all(keys.map((k) => backend.put(k, bytesSource(Buffer.from(k)))));
+      const before = proxy.requests.length;
+      await backend.delete([...keys, 'single/never-existed']);
+      await backend.delete(['single/k0']); // the refusal is remembered: no second batch request
+      const sent = proxy.requests.slice(before);
+      assert.equal(sent.filter((r) => r.method === 'POST').length, 1, 'one refused batch request');
+      assert.equal(sent.filter((r) => r.method === 'DELETE').length, keys.length + 2);
+      assert.deepEqual(await collect(backend.list('single/')), []);
+    } finally {
+      await proxy.close();
+    }
   });
 });
