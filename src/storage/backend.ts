@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 
 export { isAlreadyExists } from './already-exists.ts';
+import type { StoredAs } from './server-side.ts';
 
 export interface ObjectInfo {
   readonly key: string;
@@ -74,6 +75,8 @@ export interface IncompleteUpload {
 export interface Backend {
   /** Where this backend writes, without credentials, e.g. `s3://bucket/prefix`. */
   readonly description: string;
+  /** What the objects written are stored with (encryption without keys, storage class), for the manifest. */
+  readonly storedAs?: StoredAs;
   /** Stores the source under key, multipart/resumable above the adapter's threshold. */
   put(key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo>;
   /** undefined when the object does not exist. */
