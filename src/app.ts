@@ -305,7 +305,7 @@ async function detect({ options: opts, configFile, values }: EffectiveOptions, i
     dataDirsInput(opts, io));
   let destination: string;
   try {
-    destination = describeDestination(resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: node.cloud.cloud }));
+    destination = describeDestination(resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: node.cloud.cloud, azureAccount: opts.azureAccount }));
   } catch (err) {
     destination = `none (${err instanceof Error ? err.message : String(err)})`;
   }
