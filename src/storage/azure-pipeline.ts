@@ -3,7 +3,7 @@
 // One policy rather than an option per call, because the SDK's copy call has no such option, and a server-side
 // copy of an unchanged file must be encrypted like an upload.
 import {
-  Pipeline, newPipeline, type RequestPolicy, type RequestPolicyFactory, type StoragePipelineOptions,
+  newPipeline, type Pipeline, type RequestPolicy, type RequestPolicyFactory, type StoragePipelineOptions,
   type StorageSharedKeyCredential, type WebResource,
 } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/core-auth';
@@ -32,8 +32,9 @@ function encryptionScopeFactory(scope: string): RequestPolicyFactory {
 
 export function azurePipeline(credential: StorageSharedKeyCredential | TokenCredential, options: StoragePipelineOptions,
   encryptionScope: string | undefined): Pipeline {
-  const base = newPipeline(credential, options);
-  if (encryptionScope === undefined) return base;
-  // In front of the SDK's policies, so that the shared-key signature (which covers x-ms-* headers) includes it.
-  return new Pipeline([encryptionScopeFactory(encryptionScope), ...base.factories], base.options);
+  const pipeline = newPipeline(credential, options);
+  // Added to the pipeline newPipeline made (which keeps the credential): the SDK runs such a factory before its
+  // signing phase, so the shared-key signature (over the x-ms-* headers) covers the header.
+  if (encryptionScope !== undefined) pipeline.factories.push(encryptionScopeFactory(encryptionScope));
+  return pipeline;
 }
