@@ -45,7 +45,7 @@ const cases: Case[] = [
   { name: 'no command', args: () => [], exit: 2, message: /Name a command/ },
   { name: 'concurrency 0', args: () => ['incremental', '--concurrency', '0', '--dest', dest()], exit: 2, message: /--concurrency: expected a positive integer, got "0"/ },
   { name: 'concurrency from env not a number', args: () => ['incremental', '--dest', dest()], env: () => ({ CASS_BACKUP_CONCURRENCY: 'many' }), exit: 2, message: /CASS_BACKUP_CONCURRENCY \(for --concurrency\): expected a positive integer, got "many"/ },
-  { name: 'unknown cloud', args: () => ['detect', '--cloud', 'azure'], exit: 2, message: /--cloud: expected one of auto, aws, gcp, none, got "azure"/ },
+  { name: 'unknown cloud', args: () => ['detect', '--cloud', 'oracle'], exit: 2, message: /--cloud: expected one of auto, aws, gcp, azure, none, got "oracle"/ },
   { name: 'unreadable size', args: () => ['incremental', '--multipart-threshold', 'lots', '--dest', dest()], exit: 2, message: /--multipart-threshold: cannot read size "lots"/ },
   { name: 'destination scheme', args: () => ['incremental', '--dest', 'ftp://host/x'], exit: 2, message: /--dest must start with s3:\/\/, gs:\/\/ or file:\/\// },
   { name: 'invalid bucket name', args: () => ['incremental', '--node-id', 'n'], env: () => ({ BUCKET_NAME: 'Bad_Bucket', CASS_BACKUP_CLOUD: 'aws' }), exit: 2, message: /invalid bucket name "Bad_Bucket"/ },
