@@ -43,6 +43,10 @@ export function azureError(ctx: AzureErrorContext, err: unknown, op: string, nam
   }
   const status = azureStatusOf(err);
   const code = azureCodeOf(err);
+  if (err instanceof Error && /not permitted for non-TLS/i.test(err.message)) {
+    return new StorageError('Azure: the default credential chain (tokens) needs an https endpoint; with an http --azure-endpoint ' +
+      '(an emulator) set AZURE_STORAGE_KEY or AZURE_STORAGE_CONNECTION_STRING', { permanent: true, code: 'NoCredentials', cause: err });
+  }
   const at = name === undefined ? `container "${ctx.container}"` : `az://${ctx.account}/${ctx.container}/${name}`;
   // Only create-only writes carry If-None-Match: *; Azure answers 409 BlobAlreadyExists (or 412 ConditionNotMet).
   if (code === 'BlobAlreadyExists' || (status === 412 && code === 'ConditionNotMet')) {

@@ -47,7 +47,7 @@ const cases: Case[] = [
   { name: 'concurrency from env not a number', args: () => ['incremental', '--dest', dest()], env: () => ({ CASS_BACKUP_CONCURRENCY: 'many' }), exit: 2, message: /CASS_BACKUP_CONCURRENCY \(for --concurrency\): expected a positive integer, got "many"/ },
   { name: 'unknown cloud', args: () => ['detect', '--cloud', 'oracle'], exit: 2, message: /--cloud: expected one of auto, aws, gcp, azure, none, got "oracle"/ },
   { name: 'unreadable size', args: () => ['incremental', '--multipart-threshold', 'lots', '--dest', dest()], exit: 2, message: /--multipart-threshold: cannot read size "lots"/ },
-  { name: 'destination scheme', args: () => ['incremental', '--dest', 'ftp://host/x'], exit: 2, message: /--dest must start with s3:\/\/, gs:\/\/ or file:\/\// },
+  { name: 'destination scheme', args: () => ['incremental', '--dest', 'ftp://host/x'], exit: 2, message: /--dest must start with s3:\/\/, gs:\/\/, az:\/\/ or file:\/\// },
   { name: 'invalid bucket name', args: () => ['incremental', '--node-id', 'n'], env: () => ({ BUCKET_NAME: 'Bad_Bucket', CASS_BACKUP_CLOUD: 'aws' }), exit: 2, message: /invalid bucket name "Bad_Bucket"/ },
   { name: 'node id with a slash', args: () => ['incremental', '--dest', dest(), '--node-id', 'a/b'], exit: 2, message: /--node-id "a\/b"/ },
   { name: 'JMX password on the command line', args: () => ['snapshot', '-pw', 'hunter2', '--dest', dest()], exit: 2, message: /never put on a command line: use -pwf FILE/ },

@@ -104,3 +104,14 @@ describe('azure adapter specifics (Azurite)', () => {
     }
   });
 });
+
+describe('azure credentials', () => {
+  it('the token chain against an http endpoint is a permanent, one-line configuration error (no request sent)', async () => {
+    const backend = await openAzureBackend(azureConfig('cbr-e2e/none/', { credential: { kind: 'default-chain' } }));
+    await assert.rejects(backend.listDirs(''), (err: unknown) => {
+      assert.ok(err instanceof StorageError && err.permanent, `got ${String(err)}`);
+      assert.match(err.message, /needs an https endpoint.*AZURE_STORAGE_KEY/);
+      return true;
+    });
+  });
+});
