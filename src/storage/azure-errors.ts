@@ -53,15 +53,18 @@ export function azureError(ctx: AzureErrorContext, err: unknown, op: string, nam
     return alreadyExistsError(`Azure blob ${at}`, code, err);
   }
   const text = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
-  if (code === 'ContainerNotFound' || (status === 404 && missing === 'container')) {
+  // A 404 without a code of its own (a HEAD has no body) is the container's where only the container can be missing.
+  if (code === 'ContainerNotFound' || (status === 404 && missing === 'container' && /^(404|ResourceNotFound|Unknown)$/.test(code))) {
     return new StorageError(`Azure container "${ctx.container}" does not exist in account "${ctx.account}" (NoSuchBucket)`,
       { permanent: true, code: 'NoSuchBucket', cause: err });
   }
-  if (status === 404) return new StorageError(`Azure blob ${at} does not exist (${code})`, { permanent: true, code, cause: err });
+  if (status === 404 && (code === 'BlobNotFound' || /^(404|ResourceNotFound|Unknown)$/.test(code))) {
+    return new StorageError(`Azure blob ${at} does not exist (${code})`, { permanent: true, code, cause: err });
+  }
   if (status === 401 || status === 403) {
     return new StorageError(`Azure denied ${op} on ${at}: ${text} (${code})`, { permanent: true, code, cause: err });
   }
   // Throttling (503 ServerBusy, 500 OperationTimedOut/InternalError), resets and timeouts are worth another attempt.
-  const permanent = PERMANENT_CODES.has(code) || (status === 400 && code !== 'Md5Mismatch' && code !== 'Crc64Mismatch');
+  const permanent = PERMANENT_CODES.has(code) || status === 404 || (status === 400 && code !== 'Md5Mismatch' && code !== 'Crc64Mismatch');
   return new StorageError(`Azure ${op} on ${at} failed: ${text} (${code})`, { permanent, code, cause: err });
 }
