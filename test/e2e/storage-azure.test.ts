@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { StorageError } from '../../src/errors.ts';
+import { withRetries } from '../../src/storage/retry.ts';
 import { openAzureBackend } from '../../src/storage/azure.ts';
 import { bytesSource } from '../../src/storage/source.ts';
 import { MiB, collect, readAll, runBackendContract } from '../support/backend-contract.ts';
@@ -99,6 +100,36 @@ describe('azure adapter specifics (Azurite)', () => {
       assert.equal(sent.filter((r) => r.method === 'POST').length, 1, 'one refused batch request');
       assert.equal(sent.filter((r) => r.method === 'DELETE').length, keys.length + 2);
       assert.deepEqual(await collect(backend.list('single/')), []);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('azure throttling (503 ServerBusy from a proxy before Azurite)', () => {
+  const prefix = `cbr-e2e/${randomUUID()}/`;
+  before(() => testContainer());
+  after(() => deleteAzurePrefix(prefix));
+
+  it('is retried, by the SDK and then by the retry decorator, until the upload is stored', async () => {
+    let refused = 0;
+    const proxy = await startRecordingProxy(azureEndpoint(), {
+      flavour: 's3',
+      answer: (r) => (r.method === 'PUT' && refused++ < 4
+        ? { status: 503, headers: { 'x-ms-error-code': 'ServerBusy', 'content-type': 'application/xml' },
+          body: '<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>busy</Message></Error>' }
+        : undefined),
+    });
+    try {
+      const retries: unknown[] = [];
+      const backend = withRetries(await openAzureBackend(azureConfig(prefix, { endpoint: `${proxy.endpoint}/${azureAccount()}` })),
+        { attempts: 5, baseDelayMs: 1, maxDelayMs: 5, onRetry: (_w, _a, err) => retries.push(err) });
+      const data = randomBytes(5000);
+      await backend.put('busy/a', bytesSource(data));
+      assert.ok((await readAll(await backend.get('busy/a'))).equals(data));
+      assert.equal(refused, 5, 'four refusals, then the stored one');
+      assert.ok(retries.length >= 1, 'the SDK gave up once and the decorator retried');
+      assert.ok(retries.every((e) => e instanceof StorageError && !e.permanent && /ServerBusy/.test(e.message)), String(retries[0]));
     } finally {
       await proxy.close();
     }
