@@ -5,7 +5,6 @@
 import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -22,8 +21,9 @@ import { sendWithBody } from './s3-body.ts';
 import { createAgents, createClient } from './s3-client.ts';
 import { resolveSettings, type S3BackendConfig } from './s3-config.ts';
 import { createDirectPut, type DirectPut } from './s3-direct-put.ts';
-import { PERMANENT_CODES, httpStatus, isNotFound, s3Error, unquote } from './s3-errors.ts';
+import { httpStatus, isNotFound, s3Error, unquote } from './s3-errors.ts';
 import { abortIncompleteUpload, listIncompleteUploads } from './s3-incomplete.ts';
+import { deleteKeys } from './s3-delete.ts';
 import { multipartCopy, multipartPut, retryPendingAborts, type MultipartCtx } from './s3-multipart.ts';
 import { encodeKeyPath } from './sigv4.ts';
 import { readWholeSource } from './source.ts';
@@ -31,8 +31,6 @@ import { s3StorageClass } from './s3-encryption.ts';
 
 export type { S3BackendConfig, S3ChecksumMode } from './s3-config.ts';
 export { choosePartSize } from './s3-multipart.ts';
-
-const DELETE_BATCH = 1000;
 
 interface Ctx extends MultipartCtx {
   /** Small puts without the SDK's middleware; undefined answers fall back to the client. */
@@ -274,33 +272,4 @@ async function copy(ctx: Ctx, fromKey: string, toKey: string, options?: CopyOpti
   } catch (err) {
     throw s3Error(err, 'CopyObject', ctx.s.bucket, full, options?.signal);
   }
-}
-
-// ---------- delete ----------
-
-async function deleteKeys(ctx: Ctx, keys: readonly string[], options?: SignalOptions): Promise<void> {
-  for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-    await deleteBatch(ctx, keys.slice(i, i + DELETE_BATCH), options?.signal);
-  }
-}
-
-async function deleteBatch(ctx: Ctx, keys: readonly string[], signal?: AbortSignal): Promise<void> {
-  let errors;
-  try {
-    const out = await ctx.client.send(new DeleteObjectsCommand({
-      Bucket: ctx.s.bucket, Delete: { Objects: keys.map((k) => ({ Key: ctx.s.prefix + k })), Quiet: true },
-    }), { abortSignal: signal });
-    errors = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-  } catch (err) {
-    throw s3Error(err, 'DeleteObjects', ctx.s.bucket, undefined, signal);
-  }
-  // DeleteObjects answers 200 even when some keys failed; each failure is reported in the body.
-  const first = errors[0];
-  if (first === undefined) return;
-  const code = first.Code ?? 'Unknown';
-  throw new StorageError(
-    `S3 could not delete ${errors.length} of ${keys.length} objects in bucket "${ctx.s.bucket}", ` +
-      `first s3://${ctx.s.bucket}/${first.Key ?? '?'}: ${first.Message ?? ''} (${code})`,
-    { permanent: errors.every((e) => PERMANENT_CODES.has(e.Code ?? '')), code },
-  );
 }
