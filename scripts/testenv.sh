@@ -2,7 +2,8 @@
 # The loopback test environment, all on 127.0.0.1:
 #   Apache Cassandra 5.0 (jars from Maven Central, JDK 17, two data directories, incremental backups on)
 #   with a `nodetool` that runs the real org.apache.cassandra.tools.NodeTool,
-#   versitygw (S3 API), fake-gcs-server (GCS JSON API), amazon-ec2-metadata-mock (IMDSv2) and a GCE metadata fake.
+#   versitygw (S3 API), fake-gcs-server (GCS JSON API), Azurite (Azure Blob API, from npm), amazon-ec2-metadata-mock
+#   (IMDSv2) and a GCE metadata fake.
 #
 # Usage: scripts/testenv.sh install|up|down|status|env|cluster-up|cluster-down|cluster-status|cluster-env|cluster-node stop|start N|cluster-wipe|cluster-start N...
 #   install  download and build everything (cached in $CBR_CACHE, default ~/.cache/cass-backup-run)
@@ -33,13 +34,17 @@ s3_port=${CBR_S3_PORT:-7070}
 gcs_port=${CBR_GCS_PORT:-4443}
 imds_port=${CBR_IMDS_PORT:-1338}
 gce_port=${CBR_GCE_PORT:-8089}
+azure_port=${CBR_AZURE_PORT:-10000}
+# Azurite's development account and key: public, the same in every Azurite (Microsoft's documentation).
+azure_account=devstoreaccount1
+azure_key=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
 s3_access_key=cbr-test-access
 s3_secret_key=cbr-test-secret
 bucket=cbr-test
 
 cass_lib=$cache/cassandra-$cassandra_version/lib
 gobin=$cache/go-bin
-services=(cassandra s3 gcs imds gce)
+services=(cassandra s3 gcs imds gce azure)
 
 # The Go toolchain may be installed without being on PATH (e.g. /usr/local/go).
 command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && PATH=/usr/local/go/bin:$PATH; }
@@ -172,6 +177,7 @@ marker() {
     gcs) echo "fake-gcs-server" ;;
     imds) echo "ec2-metadata-mock" ;;
     gce) echo "gce-metadata-fake" ;;
+    azure) echo "azurite-blob" ;;
   esac
 }
 
@@ -269,15 +275,31 @@ start_gce() {
 
 gce_ready() { curl -sf -H 'Metadata-Flavor: Google' "http://127.0.0.1:$gce_port/computeMetadata/v1/instance/id"; }
 
+# Azurite from the project's own node_modules (a devDependency). --loose: ignore headers it does not implement
+# (e.g. an encryption scope) rather than refuse the request; --skipApiVersionCheck: the SDK may be newer than it.
+start_azure() {
+  running azure && return 0
+  local bin=$repo/node_modules/.bin/azurite-blob
+  [ -x "$bin" ] || die "azurite-blob not found in node_modules (npm ci)"
+  log "starting Azurite (blob) on 127.0.0.1:$azure_port"
+  mkdir -p "$state/azurite"
+  spawn azure "$bin" --blobHost 127.0.0.1 --blobPort "$azure_port" --location "$state/azurite" --loose \
+    --skipApiVersionCheck --disableTelemetry --disableProductStyleUrl --silent
+}
+
+# Any HTTP answer means it listens (an unauthenticated request is refused with 403).
+azure_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$azure_port/$azure_account?comp=list")" != 000 ]; }
+
 cmd_up() {
   # shellcheck source=lib/node-env.sh
   source "$repo/scripts/lib/node-env.sh"
   cmd_install
-  start_cassandra; start_s3; start_gcs; start_imds; start_gce
+  start_cassandra; start_s3; start_gcs; start_imds; start_gce; start_azure
   wait_for s3 30 s3_ready && ensure_s3_bucket
   wait_for gcs 30 gcs_ready && ensure_gcs_bucket
   wait_for imds 30 imds_ready
   wait_for gce 30 gce_ready
+  wait_for azure 30 azure_ready
   wait_for cassandra "${CBR_CASSANDRA_START_TIMEOUT:-240}" cassandra_ready
   cmd_env | tee "$state/env.sh"
   log "ready"
@@ -327,6 +349,8 @@ export CBR_S3_ACCESS_KEY=$s3_access_key CBR_S3_SECRET_KEY=$s3_secret_key
 export CBR_GCS_ENDPOINT=http://127.0.0.1:$gcs_port CBR_GCS_BUCKET=$bucket
 export CBR_IMDS_ENDPOINT=http://127.0.0.1:$imds_port
 export CBR_GCE_METADATA_HOST=127.0.0.1:$gce_port
+export CBR_AZURE_ENDPOINT=http://127.0.0.1:$azure_port/$azure_account CBR_AZURE_ACCOUNT=$azure_account CBR_AZURE_CONTAINER=$bucket
+export CBR_AZURE_KEY=$azure_key
 EOF
 }
 

@@ -20,13 +20,14 @@ import { Writable, pipeline } from 'node:stream';
 import { parseCommandLine, type ParsedCommand } from './cli.ts';
 import type { GlobalOptions } from './config/options.ts';
 import { effectiveOptions, type EffectiveOptions } from './config/effective-options.ts';
-import { resolveDestination, describeDestination, parseDestination } from './config/destination.ts';
+import { resolveDestination, describeDestination, parseDestination, type Destination } from './config/destination.ts';
 import { shortHostname } from './cloud/node-id.ts';
 import { identifyMachine, identifyNode } from './node-identity.ts';
 import { readCassandraYamlFacts, type CassandraYamlFacts } from './cassandra/data-dirs.ts';
 import { createNodetool, type ExecFn } from './cassandra/nodetool.ts';
 import { enumerateBackups, enumerateSnapshot, hasTableDirectories, snapshotExists } from './cassandra/enumerate.ts';
 import { openBackend, type OpenBackendOptions } from './storage/open.ts';
+import { backendOptionsFor } from './storage/backend-options.ts';
 import type { CatalogContext } from './commands/catalog-context.ts';
 import type { Backend } from './storage/backend.ts';
 import { dispatchCatalog, isCatalogCommand } from './commands/catalog-dispatch.ts';
@@ -174,24 +175,19 @@ async function buildCatalogContext(opts: GlobalOptions, io: AppIo, reporter: Rep
   const stateDir = opts.stateDir ?? defaultStateDir(io);
   const warn = opts.json ? stderrWarning(io) : reporterWarning(reporter); // --json: stdout is the result alone
   const { cloud, nodeId } = await identifyMachine({ options: opts, machine: io, stateDir, remember: opts.dryRun ? 'read-only' : 'best-effort', warn });
-  const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
+  const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud, azureAccount: opts.azureAccount });
   return {
     nodeId, reporter, out: io.stdout, json: opts.json, stateDir,
     concurrency: opts.concurrency, now: io.now, signal: io.signal, dryRun: opts.dryRun,
     hostname: io.hostname, pid: io.pid, bootId: await readBootId(), toolVersion: io.version, leaseTimeoutMs: opts.leaseTimeoutMs,
     lock: async (what) => runLock(await usableStateDir(stateDir, io.pid), what, io),
-    backend: await openBackend(destination, backendOptions(opts, cloud.projectId, reporter)),
+    backend: await openBackend(destination, backendOptions(destination, opts, cloud.projectId, io, reporter)),
   };
 }
 
-function backendOptions(opts: GlobalOptions, projectId: string | undefined, reporter: Reporter): OpenBackendOptions {
-  return {
-    region: opts.region, s3Endpoint: opts.s3Endpoint, s3PathStyle: opts.s3PathStyle, s3Checksum: opts.s3Checksum,
-    gcsEndpoint: opts.gcsEndpoint, projectId, multipartThreshold: opts.multipartThreshold,
-    partConcurrency: opts.partConcurrency, concurrency: opts.concurrency, dryRun: opts.dryRun,
-    retryAttempts: opts.retryAttempts, retryDelayMs: opts.retryDelayMs, ioTimeoutMs: opts.ioTimeoutMs,
-    onRetry: (what, attempt, err) => reporter.emit({ type: 'retry', what, attempt, error: err instanceof Error ? err.message : String(err) }),
-  };
+function backendOptions(dest: Destination, opts: GlobalOptions, projectId: string | undefined, io: AppIo, reporter: Reporter): OpenBackendOptions {
+  return backendOptionsFor(dest, opts, { projectId, env: io.env,
+    onRetry: (what, attempt, err) => reporter.emit({ type: 'retry', what, attempt, error: err instanceof Error ? err.message : String(err) }) });
 }
 
 function dataDirsInput(opts: GlobalOptions, io: AppIo) {
@@ -220,8 +216,8 @@ async function buildContext(
   const stateDir = await usableStateDir(opts.stateDir ?? defaultStateDir(io), io.pid);
   const { cloud, dataDirs, hostname, nodeId } = await identifyNode({ options: opts, machine: io, stateDir,
     remember: opts.dryRun ? 'read-only' : 'required', warn: reporterWarning(reporter) }, dataDirsInput(opts, io));
-  const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud });
-  const backend = await openBackend(destination, backendOptions(opts, cloud.projectId, reporter));
+  const destination = resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: cloud.cloud, azureAccount: opts.azureAccount });
+  const backend = await openBackend(destination, backendOptions(destination, opts, cloud.projectId, io, reporter));
   const registry = fileSnapshotRegistry(join(stateDir, 'snapshots.json'));
   const minFree = parseFreeSpaceRule(opts.minFreeDisk, parseSize);
   const files = throttledFiles(createLocalFiles(), opts.maxRate);
@@ -292,7 +288,7 @@ async function detect({ options: opts, configFile, values }: EffectiveOptions, i
     dataDirsInput(opts, io));
   let destination: string;
   try {
-    destination = describeDestination(resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: node.cloud.cloud }));
+    destination = describeDestination(resolveDestination({ dest: opts.dest, bucket: opts.bucket, cloud: node.cloud.cloud, azureAccount: opts.azureAccount }));
   } catch (err) {
     destination = `none (${err instanceof Error ? err.message : String(err)})`;
   }

@@ -12,7 +12,7 @@ export interface LocalFile {
   readonly ino: number;
 }
 
-export type Cloud = 'aws' | 'gcp' | 'none';
+export type Cloud = 'aws' | 'gcp' | 'azure' | 'none';
 
 /** What instance metadata (or the operator) says about the machine. */
 export interface CloudFacts {

@@ -1,4 +1,5 @@
 // The backup manifest (DESIGN section 6): its shape, how it is built, serialised and validated. Pure.
+import type { StoredAs } from '../storage/server-side.ts';
 import type { BackupKind, CloudFacts } from '../domain.ts';
 import { assertSafeRelativePath } from './keys.ts';
 import type { Layout } from './layouts.ts';
@@ -55,6 +56,12 @@ export interface Manifest {
   readonly nodetool?: { readonly command: readonly string[]; readonly exitCode: number };
   readonly dataDirs: readonly string[];
   readonly files: readonly ManifestFile[];
+  /**
+   * What the store was asked to apply to this backup's objects: server-side encryption (its type, KMS key id or
+   * encryption scope, and for a customer-supplied key only its SHA-256) and the data objects' storage class.
+   * Absent: neither was asked for (and in manifests written before these options existed).
+   */
+  readonly storedAs?: StoredAs;
   readonly totals: { readonly files: number; readonly bytes: number; readonly uploadedBytes: number };
 }
 

@@ -1,8 +1,9 @@
-// Which cloud is this node in? Asks both metadata services at once and takes the first real answer.
+// Which cloud is this node in? Asks every metadata service at once (AWS, GCE, Azure) and takes the first real answer.
 import { readFile } from 'node:fs/promises';
 import type { Cloud, CloudFacts } from '../domain.ts';
 import { gceMetadataHost, probeGcp } from './gce.ts';
 import { awsMetadataEndpoint, probeAws } from './imds.ts';
+import { AZURE_METADATA_ENDPOINT_ENV, azureMetadataEndpoint, probeAzure } from './azure-imds.ts';
 
 export type CloudMode = 'auto' | Cloud;
 type ProbedCloud = Exclude<Cloud, 'none'>;
@@ -15,6 +16,7 @@ export type Probe = (options: { readonly timeoutMs: number; readonly signal: Abo
 export interface Probes {
   readonly aws?: Probe | undefined;
   readonly gcp?: Probe | undefined;
+  readonly azure?: Probe | undefined;
 }
 
 /** The DMI (SMBIOS) strings the kernel exposes under /sys/class/dmi/id/. */
@@ -48,7 +50,7 @@ export async function detectCloud(options: DetectOptions): Promise<CloudFacts> {
   const probes = options.probes ?? defaultProbes(env);
   if (mode !== 'auto') return (await firstAnswer(candidates(probes, [mode]), timeoutMs)) ?? { cloud: mode };
   const hint = cloudFromDmi(await (options.readDmi ?? readDmi)());
-  const clouds = hint === undefined ? (['aws', 'gcp'] as const) : probedDespiteHint(hint, env);
+  const clouds = hint === undefined ? PROBED : probedDespiteHint(hint, env);
   return (await firstAnswer(candidates(probes, clouds), timeoutMs, hint)) ?? { cloud: 'none' };
 }
 
@@ -56,17 +58,23 @@ export async function detectCloud(options: DetectOptions): Promise<CloudFacts> {
 export function defaultProbes(env: NodeJS.ProcessEnv): Probes {
   const endpoint = awsMetadataEndpoint(env);
   const host = gceMetadataHost(env);
+  const azure = azureMetadataEndpoint(env);
   return {
     aws: endpoint === undefined ? undefined : (o) => probeAws({ endpoint, ...o }),
     gcp: (o) => probeGcp({ host, ...o }),
+    azure: (o) => probeAzure({ endpoint: azure, ...o }),
   };
 }
+
+const PROBED: readonly ProbedCloud[] = ['aws', 'gcp', 'azure'];
 
 /** Which cloud the firmware names, if any. Xen-based EC2 instances say only "Xen": no hint, both probes run. */
 export function cloudFromDmi(dmi: DmiInfo): ProbedCloud | undefined {
   const vendors = [dmi.sysVendor, dmi.biosVendor].map((v) => v?.trim() ?? '');
   if (vendors.some((v) => v.startsWith('Amazon EC2'))) return 'aws';
   if (dmi.productName?.trim() === 'Google Compute Engine' || vendors.includes('Google')) return 'gcp';
+  // No hint for Azure: its VMs say "Microsoft Corporation" / "Virtual Machine" like any Hyper-V guest on premises,
+  // where a hint would wrongly demand an answer from Azure's metadata service. Without a hint every probe runs.
   return undefined;
 }
 
@@ -86,8 +94,9 @@ function probedDespiteHint(hint: ProbedCloud, env: NodeJS.ProcessEnv): ProbedClo
   const explicit: Record<ProbedCloud, boolean> = {
     aws: Boolean(env['AWS_EC2_METADATA_SERVICE_ENDPOINT']?.trim()),
     gcp: Boolean(env['GCE_METADATA_HOST']?.trim() || env['GCE_METADATA_IP']?.trim()),
+    azure: Boolean(env[AZURE_METADATA_ENDPOINT_ENV]?.trim()),
   };
-  return (['aws', 'gcp'] as const).filter((cloud) => cloud === hint || explicit[cloud]);
+  return PROBED.filter((cloud) => cloud === hint || explicit[cloud]);
 }
 
 interface Candidate {

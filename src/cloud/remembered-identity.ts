@@ -25,7 +25,7 @@ export type RememberedRead =
   | { readonly kind: 'malformed'; readonly reason: string };
 
 const FORMAT = 1;
-const CLOUDS = new Set(['aws', 'gcp', 'none']);
+const CLOUDS = new Set(['aws', 'gcp', 'azure', 'none']);
 const FACT_FIELDS = ['instanceId', 'hostname', 'region', 'zone', 'projectId'] as const;
 
 export async function readRememberedIdentity(path: string): Promise<RememberedRead> {

@@ -144,7 +144,7 @@ export async function runBackup(
     layout: ctx.layout, startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(),
     ...(input.snapshotAt ? { snapshotAt: input.snapshotAt.toISOString() } : {}), cloud: ctx.cloud,
     hostname: ctx.hostname, cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
-    dataDirs: ctx.dataDirs, files: upload.entries,
+    dataDirs: ctx.dataDirs, files: upload.entries, ...(ctx.backend.storedAs ? { storedAs: ctx.backend.storedAs } : {}),
   });
   const key = await writeManifest(ctx.backend, manifest, ctx.signal);
   await journal.remove();

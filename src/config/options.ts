@@ -31,11 +31,11 @@ export const globalOptions = {
   config: { type: 'string', env: ['CASS_BACKUP_CONFIG'], group: 'Configuration', notInFile: true,
     describe: `YAML file of global options under the flags' names (e.g. dest: s3://b/p, data-dir: [/a, /b]); flags and environment variables override it. Default: ${DEFAULT_CONFIG_PATH} when present` },
   dest: { type: 'string', env: ['CASS_BACKUP_DEST'], group: 'Destination',
-    describe: 'Where to store backups: s3://bucket/prefix, gs://bucket/prefix or file:///path. Default: the bucket BUCKET_NAME in the detected cloud' },
+    describe: 'Where to store backups: s3://bucket/prefix, gs://bucket/prefix, az://account/container/prefix or file:///path. Default: the bucket BUCKET_NAME in the detected cloud' },
   bucket: { type: 'string', env: ['BUCKET_NAME'], group: 'Destination',
     describe: 'Bucket in the detected cloud (used when --dest is not given)' },
-  cloud: { type: 'string', env: ['CASS_BACKUP_CLOUD'], default: 'auto', choices: ['auto', 'aws', 'gcp', 'none'], group: 'Destination',
-    describe: 'Cloud to assume; auto probes the AWS and GCE instance metadata services' },
+  cloud: { type: 'string', env: ['CASS_BACKUP_CLOUD'], default: 'auto', choices: ['auto', 'aws', 'gcp', 'azure', 'none'], group: 'Destination',
+    describe: 'Cloud to assume; auto probes the AWS, GCE and Azure instance metadata services' },
   region: { type: 'string', env: ['REGION', 'AWS_REGION'], default: 'us-east-1', group: 'Destination',
     describe: 'AWS region of the bucket (the client also follows region redirects)' },
   's3-endpoint': { type: 'string', env: ['CASS_BACKUP_S3_ENDPOINT'], group: 'Destination',
@@ -99,6 +99,24 @@ export const globalOptions = {
     describe: 'Print only warnings, errors and the final summary line (ignored with --json)' },
   verbose: { type: 'boolean', env: ['CASS_BACKUP_VERBOSE'], default: false, group: 'Output',
     describe: 'Also print every file as it is finished, with its size, and every retry (ignored with --json)' },
+  'azure-endpoint': { type: 'string', env: ['CASS_BACKUP_AZURE_ENDPOINT', 'AZURE_STORAGE_ENDPOINT'], group: 'Destination',
+    describe: 'Blob service URL of an Azure-compatible server, account included as it wants it (e.g. Azurite: http://127.0.0.1:10000/devstoreaccount1). Default: https://<account>.blob.core.windows.net' },
+  'azure-account': { type: 'string', env: ['CASS_BACKUP_AZURE_ACCOUNT', 'AZURE_STORAGE_ACCOUNT'], group: 'Destination',
+    describe: 'Azure storage account of BUCKET_NAME\'s container on a detected Azure VM (used when --dest is not given)' },
+  'storage-class': { type: 'string', env: ['CASS_BACKUP_STORAGE_CLASS'], group: 'Destination',
+    describe: 'Storage class of data objects: S3 STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE…; GCS NEARLINE, COLDLINE, ARCHIVE; Azure Hot, Cool, Cold, Archive. Manifests and other catalog records always stay in the default class' },
+  sse: { type: 'string', env: ['CASS_BACKUP_SSE'], choices: ['aws:kms', 'AES256'], group: 'Destination',
+    describe: 'S3 server-side encryption of every object (and of server-side copies): aws:kms (with --sse-kms-key-id, else the bucket\'s AWS managed key) or AES256' },
+  'sse-kms-key-id': { type: 'string', env: ['CASS_BACKUP_SSE_KMS_KEY_ID'], group: 'Destination',
+    describe: 'With --sse aws:kms: the KMS key id or ARN' },
+  'sse-c-key': { type: 'string', env: ['CASS_BACKUP_SSE_C_KEY_FILE'], group: 'Destination',
+    describe: 'S3 SSE-C: a file holding the 256-bit key (base64, e.g. from `openssl rand -base64 32`); sent on every write, read and copy. The manifest records its SHA-256, never the key' },
+  'gcs-kms-key': { type: 'string', env: ['CASS_BACKUP_GCS_KMS_KEY'], group: 'Destination',
+    describe: 'GCS customer-managed key (CMEK) for every object: projects/P/locations/L/keyRings/R/cryptoKeys/K' },
+  'gcs-encryption-key': { type: 'string', env: ['CASS_BACKUP_GCS_ENCRYPTION_KEY_FILE'], group: 'Destination',
+    describe: 'GCS customer-supplied key (CSEK): a file holding the 256-bit key (base64); sent on every write, read and copy' },
+  'azure-encryption-scope': { type: 'string', env: ['CASS_BACKUP_AZURE_ENCRYPTION_SCOPE'], group: 'Destination',
+    describe: 'Azure encryption scope of the storage account for every blob written (and server-side copies)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type GlobalOptionName = keyof typeof globalOptions;
@@ -106,7 +124,7 @@ export type GlobalOptionName = keyof typeof globalOptions;
 export interface GlobalOptions {
   readonly dest: string | undefined;
   readonly bucket: string | undefined;
-  readonly cloud: 'auto' | 'aws' | 'gcp' | 'none';
+  readonly cloud: 'auto' | 'aws' | 'gcp' | 'azure' | 'none';
   readonly region: string;
   readonly s3Endpoint: string | undefined;
   readonly s3PathStyle: boolean | undefined;
@@ -140,6 +158,15 @@ export interface GlobalOptions {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly verbose: boolean;
+  readonly azureEndpoint: string | undefined;
+  readonly azureAccount: string | undefined;
+  readonly storageClass: string | undefined;
+  readonly sse: 'aws:kms' | 'AES256' | undefined;
+  readonly sseKmsKeyId: string | undefined;
+  readonly sseCKeyFile: string | undefined;
+  readonly gcsKmsKey: string | undefined;
+  readonly gcsEncryptionKeyFile: string | undefined;
+  readonly azureEncryptionScope: string | undefined;
 }
 
 type Raw = Readonly<Record<string, unknown>>;
@@ -311,5 +338,14 @@ function toGlobalOptions(get: (name: GlobalOptionName) => OptionValue | undefine
     json: Boolean(get('json')),
     quiet: Boolean(get('quiet')),
     verbose: Boolean(get('verbose')),
+    azureEndpoint: str('azure-endpoint'),
+    azureAccount: str('azure-account'),
+    storageClass: str('storage-class'),
+    sse: str('sse') as GlobalOptions['sse'],
+    sseKmsKeyId: str('sse-kms-key-id'),
+    sseCKeyFile: str('sse-c-key'),
+    gcsKmsKey: str('gcs-kms-key'),
+    gcsEncryptionKeyFile: str('gcs-encryption-key'),
+    azureEncryptionScope: str('azure-encryption-scope'),
   };
 }

@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 
 export { isAlreadyExists } from './already-exists.ts';
+import type { StoredAs } from './server-side.ts';
 
 export interface ObjectInfo {
   readonly key: string;
@@ -38,6 +39,12 @@ export interface PutOptions {
    * it): a caller that must tell the two apart compares the stored object with its bytes (stat's crc32c, get).
    */
   readonly createOnly?: boolean;
+  /**
+   * The store's storage class or tier for this object (S3 STANDARD_IA, GCS NEARLINE, Azure Cool), as the store
+   * names it; absent: the destination's default. Set by withDataStorageClass for data objects only, never for
+   * catalog records, which must stay readable without a retrieval.
+   */
+  readonly storageClass?: string;
 }
 
 export interface GetOptions {
@@ -51,6 +58,8 @@ export interface SignalOptions {
 export interface CopyOptions extends SignalOptions {
   /** The source's size when the caller knows it (from a manifest): saves asking the store first. */
   readonly size?: number;
+  /** As PutOptions.storageClass, for the copy. */
+  readonly storageClass?: string;
 }
 
 /** An upload that was started and neither completed nor aborted, e.g. by a run that was killed. */
@@ -66,6 +75,8 @@ export interface IncompleteUpload {
 export interface Backend {
   /** Where this backend writes, without credentials, e.g. `s3://bucket/prefix`. */
   readonly description: string;
+  /** What the objects written are stored with (encryption without keys, storage class), for the manifest. */
+  readonly storedAs?: StoredAs;
   /** Stores the source under key, multipart/resumable above the adapter's threshold. */
   put(key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo>;
   /** undefined when the object does not exist. */

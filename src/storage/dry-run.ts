@@ -7,6 +7,7 @@ export function withDryRun(inner: Backend): Backend {
   const { listIncompleteUploads } = inner;
   return {
     description: `${inner.description} (dry run)`,
+    ...(inner.storedAs === undefined ? {} : { storedAs: inner.storedAs }),
     put: async (key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> => {
       options?.onBytes?.(0);
       return { key, size: source.size, etag: 'dry-run' };

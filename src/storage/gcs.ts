@@ -8,9 +8,10 @@ import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import { StorageError } from '../errors.ts';
 import { missingGoogleCredentialsMessage } from './credential-sources.ts';
 import { gcsError, statusOf } from './gcs-errors.ts';
-import type { Backend, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
+import type { Backend, CopyOptions, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 import { assertDirPrefix, normalizePrefix } from './prefix.ts';
 import { readWholeSource } from './source.ts';
+import type { ServerSideEncryption } from './server-side.ts';
 
 export interface GcsBackendConfig {
   readonly bucket: string;
@@ -34,6 +35,11 @@ export interface GcsBackendConfig {
    * Default 120 s.
    */
   readonly requestTimeoutMs?: number;
+  /**
+   * A customer-managed KMS key (CMEK) or a customer-supplied key (CSEK) for every object written and every
+   * server-side copy; a customer-supplied key is also sent on every read of the objects' bytes or metadata.
+   */
+  readonly encryption?: ServerSideEncryption;
 }
 
 const MiB = 1024 * 1024;
@@ -49,6 +55,8 @@ interface Ctx {
   readonly resumableThreshold: number;
   readonly requestTimeoutMs: number;
   readonly chunkSize: number | undefined;
+  /** What every File object of this backend is made with: the encryption key or KMS key name. */
+  readonly fileOptions: { readonly encryptionKey?: Buffer; readonly kmsKeyName?: string };
 }
 
 /** The library's CRC32C validator interface, backed by the native implementation. */
@@ -102,6 +110,7 @@ function gcsBackend(config: GcsBackendConfig): { backend: Backend; storage: Stor
     resumableThreshold: config.resumableThreshold ?? 8 * MiB,
     requestTimeoutMs: config.requestTimeoutMs ?? 120_000,
     chunkSize: config.chunkSize,
+    fileOptions: gcsFileOptions(config.encryption),
   };
   const backend: Backend = {
     description: `gs://${config.bucket}/${ctx.prefix}`,
@@ -115,6 +124,17 @@ function gcsBackend(config: GcsBackendConfig): { backend: Backend; storage: Stor
     close: async () => {},
   };
   return { backend, storage };
+}
+
+function gcsFileOptions(e: ServerSideEncryption | undefined): Ctx['fileOptions'] {
+  if (e?.kind === 'gcs-kms') return { kmsKeyName: e.keyName };
+  if (e?.kind === 'gcs-customer-key') return { encryptionKey: e.key };
+  return {};
+}
+
+/** Every object of the backend through here, so that its encryption applies to each request the library makes. */
+function fileOf(ctx: Ctx, name: string, generation?: number): File {
+  return ctx.bucket.file(name, { ...ctx.fileOptions, ...(generation === undefined ? {} : { generation }) });
 }
 
 function infoOf(ctx: Ctx, meta: FileMetadata): ObjectInfo {
@@ -134,6 +154,7 @@ interface UploadOptions {
   readonly validation: 'crc32c';
   readonly contentType: string;
   readonly preconditionOpts?: { readonly ifGenerationMatch: number };
+  readonly metadata?: { readonly storageClass: string };
 }
 
 /** Counts bytes for progress and the watchdog, and fails a source that ends short of the size the upload declared. */
@@ -153,12 +174,13 @@ function counter(size: number, onBytes: (bytes: number) => void): Transform {
 
 async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> {
   const name = ctx.prefix + key;
-  const file = ctx.bucket.file(name);
+  const file = fileOf(ctx, name);
   // validation: the library hashes what it sends and, on a crc32c mismatch, deletes the object and fails.
   // ifGenerationMatch 0: "only if no live object has this name"; a resumable upload carries it from its session.
   const common: UploadOptions = {
     validation: 'crc32c', contentType: 'application/octet-stream',
     ...(options?.createOnly === true ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
+    ...(options?.storageClass === undefined ? {} : { metadata: { storageClass: options.storageClass } }),
   };
   try {
     if (source.size <= ctx.resumableThreshold) {
@@ -192,7 +214,7 @@ async function resumableUpload(
   const signal = options?.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
   tieRequests(file, signal);
   // A declared size: GCS then completes no object of another length, and each request has a fixed-length body.
-  const out = file.createWriteStream({ ...common, resumable: true, metadata: { contentLength: source.size },
+  const out = file.createWriteStream({ ...common, resumable: true, metadata: { ...common.metadata, contentLength: source.size },
     ...(ctx.chunkSize === undefined ? {} : { chunkSize: ctx.chunkSize }) });
   kick();
   try {
@@ -261,7 +283,7 @@ async function stat(ctx: Ctx, key: string, options?: SignalOptions): Promise<Obj
   const name = ctx.prefix + key;
   try {
     options?.signal?.throwIfAborted();
-    const [meta] = await ctx.bucket.file(name).getMetadata();
+    const [meta] = await fileOf(ctx, name).getMetadata();
     return infoOf(ctx, meta);
   } catch (err) {
     if (!options?.signal?.aborted && statusOf(err) === 404) return undefined;
@@ -324,8 +346,8 @@ async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readabl
     options?.signal?.throwIfAborted();
     // Read the generation first: a missing object fails here, not later on the stream, and an object
     // replaced meanwhile fails instead of mixing two versions.
-    const [meta] = await ctx.bucket.file(name).getMetadata();
-    const file = ctx.bucket.file(name, { generation: Number(meta.generation) });
+    const [meta] = await fileOf(ctx, name).getMetadata();
+    const file = fileOf(ctx, name, Number(meta.generation));
     const stream = file.createReadStream({ validation: 'crc32c' });
     const signal = options?.signal;
     if (signal !== undefined) {
@@ -339,12 +361,15 @@ async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readabl
   }
 }
 
-async function copy(ctx: Ctx, fromKey: string, toKey: string, options?: SignalOptions): Promise<ObjectInfo> {
+async function copy(ctx: Ctx, fromKey: string, toKey: string, options?: CopyOptions): Promise<ObjectInfo> {
   const from = ctx.prefix + fromKey;
   try {
     options?.signal?.throwIfAborted();
-    // File.copy uses the rewrite API and follows its rewrite tokens, so large objects copy in several calls.
-    const [copied] = await ctx.bucket.file(from).copy(ctx.bucket.file(ctx.prefix + toKey));
+    // File.copy uses the rewrite API and follows its rewrite tokens, so large objects copy in several calls. Both
+    // files carry the encryption (source key to read, destination key or KMS key to write); the storage class
+    // goes in the destination's resource.
+    const [copied] = await fileOf(ctx, from).copy(fileOf(ctx, ctx.prefix + toKey),
+      options?.storageClass === undefined ? {} : ({ storageClass: options.storageClass } as Record<string, string>));
     const [meta] = await copied.getMetadata();
     return infoOf(ctx, meta);
   } catch (err) {
@@ -358,7 +383,7 @@ async function deleteKeys(ctx: Ctx, keys: readonly string[], options?: SignalOpt
     await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map(async (key) => {
       const name = ctx.prefix + key;
       try {
-        await ctx.bucket.file(name).delete({ ignoreNotFound: true });
+        await fileOf(ctx, name).delete({ ignoreNotFound: true });
       } catch (err) {
         throw gcsError(ctx, err, 'delete', name, 'object', options?.signal);
       }

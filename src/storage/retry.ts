@@ -57,6 +57,7 @@ export async function withRetry<T>(
 export function withRetries(inner: Backend, policy: RetryPolicy = defaultRetryPolicy): Backend {
   return {
     description: inner.description,
+    ...(inner.storedAs === undefined ? {} : { storedAs: inner.storedAs }),
     put: (key: string, source: PutSource, options?: PutOptions): Promise<ObjectInfo> =>
       withRetry(`put ${key}`, policy, options?.signal, () => inner.put(key, source, options)),
     stat: (key: string, options?: SignalOptions) =>

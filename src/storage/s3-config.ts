@@ -1,5 +1,7 @@
 // The S3 adapter's configuration, and the settings resolved from it once that its modules share.
 import { normalizePrefix } from './prefix.ts';
+import { s3Encryption, type S3Encryption } from './s3-encryption.ts';
+import type { ServerSideEncryption } from './server-side.ts';
 
 export type S3ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
 
@@ -28,6 +30,8 @@ export interface S3BackendConfig {
   readonly multipartCopyThreshold?: number;
   /** A socket with no traffic for this long fails its request (a stalled connection must not hang a run). */
   readonly idleTimeoutMs?: number;
+  /** Server-side encryption of every object written, and of server-side copies (SSE-KMS, SSE-S3 or SSE-C). */
+  readonly encryption?: ServerSideEncryption;
 }
 
 const MiB = 1024 * 1024;
@@ -43,6 +47,7 @@ export interface Settings {
   readonly partAttempts: number;
   readonly copyThreshold: number;
   readonly checksums: boolean;
+  readonly sse: S3Encryption;
 }
 
 export function resolveSettings(config: S3BackendConfig): Settings {
@@ -55,5 +60,6 @@ export function resolveSettings(config: S3BackendConfig): Settings {
     partAttempts: Math.max(1, config.partAttempts ?? 3),
     copyThreshold: Math.min(config.multipartCopyThreshold ?? 5 * GiB, 5 * GiB),
     checksums: (config.checksumMode ?? 'WHEN_SUPPORTED') === 'WHEN_SUPPORTED',
+    sse: s3Encryption(config.encryption),
   };
 }

@@ -31,7 +31,7 @@ export interface DirectPut {
    * createOnly sends a signed `If-None-Match: *`: the store then keeps an existing object and answers 412.
    */
   put(fullKey: string, body: Buffer, crc32c: string | undefined, signal?: AbortSignal,
-    createOnly?: boolean): Promise<DirectPutResult | undefined>;
+    createOnly?: boolean, extraHeaders?: Readonly<Record<string, string>>): Promise<DirectPutResult | undefined>;
   /** From now on every put answers undefined: the caller saw the SDK succeed where a direct request was refused. */
   disable(): void;
 }
@@ -66,17 +66,19 @@ export function createDirectPut(config: DirectPutConfig): DirectPut {
     disable(): void {
       disabled = true;
     },
-    async put(fullKey, body, crc32c, signal, createOnly = false) {
+    async put(fullKey, body, crc32c, signal, createOnly = false, extraHeaders = {}) {
       if (disabled) return undefined;
       target ??= resolveTarget(config);
       const t = await target;
       if (t === undefined) return undefined;
       const credentials = await config.client.config.credentials() as SigV4Credentials;
       const path = t.basePath + encodeKeyPath(fullKey);
+      // Extra headers (server-side encryption, storage class) are x-amz-* headers, signed with the rest.
       const headers = t.signer.sign({
         method: 'PUT', host: t.host, path,
         headers: {
           'content-length': String(body.length), ...integrityHeader(body, crc32c), ...(createOnly ? { 'if-none-match': '*' } : {}),
+          ...extraHeaders,
         },
       }, credentials, new Date());
       const res = await send(config, t, path, headers, body, signal);

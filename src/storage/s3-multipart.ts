@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { PutOptions, PutSource } from './backend.ts';
 import { sendWithBody } from './s3-body.ts';
+import { s3StorageClass } from './s3-encryption.ts';
 import type { Settings } from './s3-config.ts';
 import { errorCode, s3Error, unquote } from './s3-errors.ts';
 import { isRetryable } from './failure-kind.ts';
@@ -53,24 +54,28 @@ export function multipartPut(
 ): Promise<string | undefined> {
   const partSize = choosePartSize(source.size, ctx.s.partSize);
   return runMultipart(ctx, fullKey, source.size, partSize, options?.createOnly === true, options?.signal,
-    () => createUpload(ctx, fullKey, options?.signal),
+    () => createUpload(ctx, fullKey, options?.signal, ctx.s.checksums, options?.storageClass),
     (mp, index) => uploadPart(ctx, mp, source, index, options?.onBytes));
 }
 
 /** Copies an object of `size` bytes between full keys part by part (UploadPartCopy); resolves to the ETag. */
 export function multipartCopy(
-  ctx: MultipartCtx, copySource: string, toFullKey: string, size: number, signal?: AbortSignal,
+  ctx: MultipartCtx, copySource: string, toFullKey: string, size: number, signal?: AbortSignal, storageClass?: string,
 ): Promise<string | undefined> {
   // Part-level checksums of a server-side copy would only be the server checking itself.
   return runMultipart(ctx, toFullKey, size, choosePartSize(size, ctx.s.partSize), false, signal,
-    () => createUpload(ctx, toFullKey, signal, false),
+    () => createUpload(ctx, toFullKey, signal, false, storageClass),
     (mp, index) => copyPart(ctx, mp, copySource, index));
 }
 
-async function createUpload(ctx: MultipartCtx, key: string, signal?: AbortSignal, checksums = ctx.s.checksums): Promise<string> {
+async function createUpload(ctx: MultipartCtx, key: string, signal: AbortSignal | undefined, checksums: boolean,
+  storageClass: string | undefined): Promise<string> {
   try {
     const out = await ctx.client.send(
-      new CreateMultipartUploadCommand({ Bucket: ctx.s.bucket, Key: key, ...(checksums ? { ChecksumAlgorithm: 'CRC32' } : {}) }),
+      new CreateMultipartUploadCommand({
+        Bucket: ctx.s.bucket, Key: key, ...(checksums ? { ChecksumAlgorithm: 'CRC32' } : {}), ...ctx.s.sse.write,
+        ...s3StorageClass(storageClass).param,
+      }),
       { abortSignal: signal },
     );
     if (out.UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
@@ -151,7 +156,7 @@ async function uploadPart(
     const out = await sendWithBody(source.open(start, end), onBytes, mp.signal, (body, abortSignal) =>
       ctx.client.send(new UploadPartCommand({
         Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId, PartNumber, Body: body, ContentLength: end - start,
-        ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
+        ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}), ...ctx.s.sse.read,
       }), { abortSignal }));
     if (out.ETag === undefined) throw new Error(`UploadPart ${PartNumber} returned no ETag`);
     return { PartNumber, ETag: out.ETag, ...(out.ChecksumCRC32 === undefined ? {} : { ChecksumCRC32: out.ChecksumCRC32 }) };
@@ -167,7 +172,7 @@ async function copyPart(ctx: MultipartCtx, mp: Multipart, source: string, index:
   try {
     const out = await ctx.client.send(new UploadPartCopyCommand({
       Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId, PartNumber, CopySource: source,
-      CopySourceRange: `bytes=${start}-${end - 1}`,
+      CopySourceRange: `bytes=${start}-${end - 1}`, ...ctx.s.sse.read, ...ctx.s.sse.copySource,
     }), { abortSignal: mp.signal });
     const etag = out.CopyPartResult?.ETag;
     if (etag === undefined) throw new Error(`UploadPartCopy ${PartNumber} returned no ETag`);

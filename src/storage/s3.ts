@@ -5,7 +5,6 @@
 import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -22,16 +21,16 @@ import { sendWithBody } from './s3-body.ts';
 import { createAgents, createClient } from './s3-client.ts';
 import { resolveSettings, type S3BackendConfig } from './s3-config.ts';
 import { createDirectPut, type DirectPut } from './s3-direct-put.ts';
-import { PERMANENT_CODES, httpStatus, isNotFound, s3Error, unquote } from './s3-errors.ts';
+import { httpStatus, isNotFound, s3Error, unquote } from './s3-errors.ts';
 import { abortIncompleteUpload, listIncompleteUploads } from './s3-incomplete.ts';
+import { deleteKeys } from './s3-delete.ts';
 import { multipartCopy, multipartPut, retryPendingAborts, type MultipartCtx } from './s3-multipart.ts';
 import { encodeKeyPath } from './sigv4.ts';
 import { readWholeSource } from './source.ts';
+import { s3StorageClass } from './s3-encryption.ts';
 
 export type { S3BackendConfig, S3ChecksumMode } from './s3-config.ts';
 export { choosePartSize } from './s3-multipart.ts';
-
-const DELETE_BATCH = 1000;
 
 interface Ctx extends MultipartCtx {
   /** Small puts without the SDK's middleware; undefined answers fall back to the client. */
@@ -111,6 +110,7 @@ async function putBySize(ctx: Ctx, key: string, source: PutSource, options?: Put
     const out = await sendWithBody(source.open(), options?.onBytes, options?.signal, (body, abortSignal) =>
       ctx.client.send(new PutObjectCommand({
         Bucket: ctx.s.bucket, Key: ctx.s.prefix + key, Body: body, ContentLength: source.size, ...ifAbsent(options),
+        ...ctx.s.sse.write, ...s3StorageClass(options?.storageClass).param,
       }), { abortSignal }));
     return { key, size: source.size, etag: unquote(out.ETag) };
   } catch (err) {
@@ -128,12 +128,14 @@ async function putSmall(ctx: Ctx, key: string, source: PutSource, options?: PutO
     // With checksums on, the store verifies the CRC32C the manifest records (instead of the SDK's default CRC32).
     const crc32c = ctx.s.checksums ? crc32cToBase64(crc32cOf(body)) : undefined;
     // A refused condition (412) throws here: the SDK is never asked to repeat a create-only put.
-    const fast = await ctx.direct.put(full, body, crc32c, options?.signal, options?.createOnly === true);
+    const fast = await ctx.direct.put(full, body, crc32c, options?.signal, options?.createOnly === true,
+      { ...ctx.s.sse.headers, ...s3StorageClass(options?.storageClass).header });
     let etag: string | undefined;
     if (fast !== undefined && 'etag' in fast) etag = fast.etag;
     else {
       const out = await ctx.client.send(new PutObjectCommand({
         Bucket: ctx.s.bucket, Key: full, Body: body, ...(crc32c === undefined ? {} : { ChecksumCRC32C: crc32c }), ...ifAbsent(options),
+        ...ctx.s.sse.write, ...s3StorageClass(options?.storageClass).param,
       }), { abortSignal: options?.signal });
       etag = unquote(out.ETag);
       // The SDK succeeded where the direct request was refused (a region redirect, a store's quirk): every
@@ -161,7 +163,7 @@ function fullObjectCrc32c(out: HeadObjectCommandOutput): string | undefined {
 
 async function head(ctx: Ctx, full: string, signal: AbortSignal | undefined): Promise<HeadObjectCommandOutput> {
   const send = (checksums: boolean): Promise<HeadObjectCommandOutput> => ctx.client.send(new HeadObjectCommand({
-    Bucket: ctx.s.bucket, Key: full, ...(checksums ? { ChecksumMode: 'ENABLED' } : {}),
+    Bucket: ctx.s.bucket, Key: full, ...(checksums ? { ChecksumMode: 'ENABLED' } : {}), ...ctx.s.sse.read,
   }), { abortSignal: signal });
   if (!ctx.checksumMode) return send(false);
   try {
@@ -232,7 +234,7 @@ async function listDirs(ctx: Ctx, prefix: string, options?: SignalOptions): Prom
 async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readable> {
   const full = ctx.s.prefix + key;
   try {
-    const out = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.s.bucket, Key: full }),
+    const out = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.s.bucket, Key: full, ...ctx.s.sse.read }),
       { abortSignal: options?.signal });
     if (!(out.Body instanceof Readable)) throw new Error('GetObject returned no stream body');
     return out.Body;
@@ -257,43 +259,17 @@ async function copy(ctx: Ctx, fromKey: string, toKey: string, options?: CopyOpti
   const full = ctx.s.prefix + toKey;
   const source = copySource(ctx.s.bucket, ctx.s.prefix + fromKey);
   if (from.size > ctx.s.copyThreshold) {
-    return { key: toKey, size: from.size, etag: await multipartCopy(ctx, source, full, from.size, options?.signal) };
+    return { key: toKey, size: from.size, etag: await multipartCopy(ctx, source, full, from.size, options?.signal, options?.storageClass) };
   }
   try {
-    const out = await ctx.client.send(new CopyObjectCommand({ Bucket: ctx.s.bucket, Key: full, CopySource: source }),
-      { abortSignal: options?.signal });
+    // The copy is encrypted like an upload; with SSE-C the source's key is needed to read it as well.
+    const out = await ctx.client.send(new CopyObjectCommand({
+      Bucket: ctx.s.bucket, Key: full, CopySource: source, ...ctx.s.sse.write, ...ctx.s.sse.copySource,
+      ...s3StorageClass(options?.storageClass).param,
+    }), { abortSignal: options?.signal });
     const r = out.CopyObjectResult;
     return { key: toKey, size: from.size, etag: unquote(r?.ETag), lastModified: r?.LastModified };
   } catch (err) {
     throw s3Error(err, 'CopyObject', ctx.s.bucket, full, options?.signal);
   }
-}
-
-// ---------- delete ----------
-
-async function deleteKeys(ctx: Ctx, keys: readonly string[], options?: SignalOptions): Promise<void> {
-  for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-    await deleteBatch(ctx, keys.slice(i, i + DELETE_BATCH), options?.signal);
-  }
-}
-
-async function deleteBatch(ctx: Ctx, keys: readonly string[], signal?: AbortSignal): Promise<void> {
-  let errors;
-  try {
-    const out = await ctx.client.send(new DeleteObjectsCommand({
-      Bucket: ctx.s.bucket, Delete: { Objects: keys.map((k) => ({ Key: ctx.s.prefix + k })), Quiet: true },
-    }), { abortSignal: signal });
-    errors = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-  } catch (err) {
-    throw s3Error(err, 'DeleteObjects', ctx.s.bucket, undefined, signal);
-  }
-  // DeleteObjects answers 200 even when some keys failed; each failure is reported in the body.
-  const first = errors[0];
-  if (first === undefined) return;
-  const code = first.Code ?? 'Unknown';
-  throw new StorageError(
-    `S3 could not delete ${errors.length} of ${keys.length} objects in bucket "${ctx.s.bucket}", ` +
-      `first s3://${ctx.s.bucket}/${first.Key ?? '?'}: ${first.Message ?? ''} (${code})`,
-    { permanent: errors.every((e) => PERMANENT_CODES.has(e.Code ?? '')), code },
-  );
 }

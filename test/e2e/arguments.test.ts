@@ -172,7 +172,7 @@ describe('the configuration file', () => {
   it('an unknown key or a bad value is reported with the file and line (exit 2)', async () => {
     for (const [text, line, message] of [
       ['dest: file:///tmp/x\nconcurency: 3\n', 2, /unknown option "concurency"; did you mean "concurrency"\?/],
-      ['dest: file:///tmp/x\n\ncloud: azure\n', 3, /cloud: expected one of auto, aws, gcp, none, got "azure"/],
+      ['dest: file:///tmp/x\n\ncloud: oracle\n', 3, /cloud: expected one of auto, aws, gcp, azure, none, got "oracle"/],
       ['max-rate: lots\n', 1, /max-rate: cannot read size "lots"/],
       ['concurrency: many\n', 1, /concurrency: expected a positive integer, got "many"/],
       ['json: [true]\n', 1, /json: expected true or false, got a list/],

@@ -33,7 +33,7 @@ describe('cli basics', () => {
     assert.match(run.stderr, /--concurrency: expected a positive integer, got "0"/);
     const bad = await runCli(['incremental', '--dest', 'ftp://x'], baseEnv());
     assert.equal(bad.exitCode, 2);
-    assert.match(bad.stderr, /--dest must start with s3:\/\/, gs:\/\/ or file:\/\//);
+    assert.match(bad.stderr, /--dest must start with s3:\/\/, gs:\/\/, az:\/\/ or file:\/\//);
   });
 
   for (const c of [

@@ -1,7 +1,7 @@
 // The restore drill of issue 4, on the real node: two tables (one with a secondary index), N rows, `snapshot`,
 // M more rows and a flush, `incremental` and `verify` of it, TRUNCATE, `--dry-run restore` (plans, writes
 // nothing), `restore --until now` into a directory, `nodetool import` per table, and CQL counts N+M. Once per
-// bucket layout on S3 (versitygw), and once on GCS (fake-gcs-server). The backdated cases set the mtime of
+// bucket layout on S3 (versitygw), and on GCS (fake-gcs-server) and Azure Blob (Azurite). The backdated cases set the mtime of
 // what the flush added to before the snapshot (as `cp -p` or `nodetool import` leave it): `--until` must pick
 // files by the incremental backup that stored them, not by mtime.
 import { describe, it } from 'node:test';
@@ -13,13 +13,14 @@ import { baseEnv, jsonEvents, requireEnv, runCli, tempDir } from '../support/run
 import { connect, countRows, createSampleSchema, dropKeyspace, insertRows, uniqueKeyspace, SAMPLE_TABLES } from '../support/cql.ts';
 import { nodetool } from '../support/nodetool.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
+import { azureCliEnv, azureDest, testContainer } from '../support/azure-env.ts';
 import type { Client } from 'cassandra-driver';
 
 const N = 300;
 const M = 200;
 
 interface DrillCase {
-  readonly store: 's3' | 'gcs';
+  readonly store: 's3' | 'gcs' | 'azure';
   readonly layout: 'seed' | 'dedup';
   /** Give the SSTables flushed after the snapshot an mtime a day before it. */
   readonly backdated?: boolean;
@@ -98,8 +99,9 @@ function lastDocument<T>(stdout: string): T {
 export async function restoreDrill(c: DrillCase): Promise<void> {
   const keyspace = uniqueKeyspace(`cbr_drill_${c.store}_${c.layout}`);
   const prefix = uniquePrefix(`drill-${c.store}-${c.layout}`);
-  const dest = c.store === 's3' ? s3Dest(prefix) : `gs://${requireEnv('CBR_GCS_BUCKET')}/${prefix}`;
-  const env = c.store === 's3' ? s3CliEnv() : gcsEnv();
+  const dest = { s3: () => s3Dest(prefix), gcs: () => `gs://${requireEnv('CBR_GCS_BUCKET')}/${prefix}`, azure: () => azureDest(prefix) }[c.store]();
+  const env = { s3: s3CliEnv, gcs: gcsEnv, azure: () => azureCliEnv() }[c.store]();
+  if (c.store === 'azure') await testContainer();
   const layoutArgs = c.layout === 'seed' ? [] : ['--layout', c.layout];
   const common = ['--dest', dest, '--node-id', `drill-${c.layout}`];
   try {
@@ -191,4 +193,7 @@ describe('restore drill: snapshot + incremental → truncate → restore --until
     () => restoreDrill({ store: 's3', layout: 'seed', backdated: true }));
   it('GCS (fake-gcs-server), seed layout, flushed SSTables with mtimes before the snapshot',
     () => restoreDrill({ store: 'gcs', layout: 'seed', backdated: true }));
+  it('Azure Blob (Azurite), seed layout, flushed SSTables with mtimes before the snapshot',
+    () => restoreDrill({ store: 'azure', layout: 'seed', backdated: true }));
+  it('Azure Blob (Azurite), dedup layout', () => restoreDrill({ store: 'azure', layout: 'dedup' }));
 });

@@ -11,6 +11,8 @@ export interface RecordedRequest {
   /** Path and query as sent. */
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
+  /** The first bytes of the request body, when the proxy was asked to keep them (recordBodies). */
+  readonly body?: Buffer;
 }
 
 /** An answer the proxy gives itself instead of forwarding the request. */
@@ -24,6 +26,8 @@ export interface RecordingProxyOptions {
   /** s3: the Host header goes upstream as sent (it is signed); gcs: rewritten, and session Locations lead back. */
   readonly flavour: 's3' | 'gcs';
   readonly answer?: (req: RecordedRequest) => CannedAnswer | undefined;
+  /** Keep up to this many bytes of each request body (e.g. to see JSON metadata an upload sent). */
+  readonly recordBodies?: number;
 }
 
 export interface RecordingProxy {
@@ -43,6 +47,17 @@ export async function startRecordingProxy(target: string, options: RecordingProx
   const server = createServer((req: IncomingMessage, res) => {
     const recorded: RecordedRequest = { method: req.method ?? '?', url: req.url ?? '', headers: { ...req.headers } };
     requests.push(recorded);
+    const keep = options.recordBodies ?? 0;
+    if (keep > 0) {
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      req.on('data', (chunk: Buffer) => {
+        if (kept >= keep) return;
+        chunks.push(chunk.subarray(0, keep - kept));
+        kept += Math.min(chunk.length, keep - kept);
+        (recorded as { body?: Buffer }).body = Buffer.concat(chunks);
+      });
+    }
     open++;
     res.on('close', () => { open--; });
     const canned = options.answer?.(recorded);

@@ -38,6 +38,7 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     LANG: 'C.UTF-8',
     AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${CLOSED_PORT_HOST}`,
     GCE_METADATA_HOST: CLOSED_PORT_HOST,
+    AZURE_METADATA_ENDPOINT: `http://${CLOSED_PORT_HOST}`,
     CASS_BACKUP_METADATA_TIMEOUT_MS: '2000',
     CASS_BACKUP_RETRY_DELAY_MS: '50',
     CASS_BACKUP_STATE_DIR: tempDir('state'),

@@ -141,7 +141,8 @@ describe('detectCloud with the real probes against loopback', () => {
   });
 
   it('gives up on servers that never answer within the timeout', { timeout: 20_000 }, async () => {
-    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${silentBase}`, GCE_METADATA_HOST: silentBase };
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${silentBase}`, GCE_METADATA_HOST: silentBase,
+      AZURE_METADATA_ENDPOINT: `http://${silentBase}` };
     seen.length = 0;
     const facts = await detectCloud({ mode: 'auto', env, readDmi: noDmi, timeoutMs: 200 });
     assert.deepEqual(facts, { cloud: 'none' });
@@ -154,6 +155,7 @@ describe('detectCloud with the real probes against loopback', () => {
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${silentBase}`,
       GCE_METADATA_HOST: `127.0.0.1:${closedPort}`,
+      AZURE_METADATA_ENDPOINT: `http://127.0.0.1:${closedPort}`,
     };
     seen.length = 0;
     assert.deepEqual(await detectCloud({ mode: 'auto', env, readDmi: noDmi, timeoutMs: 200 }), { cloud: 'none' });

@@ -70,7 +70,7 @@ describe('configuration file', () => {
   });
 
   it('reports bad values with the file, line and option: wrong type, not a choice, unreadable size', () => {
-    fails('\n\ncloud: azure\n', /^\/etc\/cbr\/config\.yaml:3: cloud: expected one of auto, aws, gcp, none, got "azure"$/);
+    fails('\n\ncloud: oracle\n', /^\/etc\/cbr\/config\.yaml:3: cloud: expected one of auto, aws, gcp, azure, none, got "oracle"$/);
     fails('concurrency: many\n', /:1: concurrency: expected a positive integer, got "many"$/);
     fails('concurrency: 0\n', /:1: concurrency: expected a positive integer, got 0$/);
     fails('concurrency: 2.5\n', /expected a positive integer, got 2\.5/);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveGlobalOptions, parseSize } from '../../src/config/options.ts';
-import { parseDestination, resolveDestination } from '../../src/config/destination.ts';
+import { describeDestination, parseDestination, resolveDestination } from '../../src/config/destination.ts';
 import { UsageError } from '../../src/errors.ts';
 
 describe('options', () => {
@@ -26,8 +26,8 @@ describe('options', () => {
     assert.throws(() => resolveGlobalOptions({ concurrency: 'abc' }, {}), /--concurrency: expected a positive integer, got "abc"/);
     assert.throws(() => resolveGlobalOptions({ 'nodetool-port': 'x' }, {}), /--nodetool-port: expected a port number \(1-65535\), got "x"/);
     assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CONCURRENCY: 'x' }), /CASS_BACKUP_CONCURRENCY \(for --concurrency\): expected a positive integer, got "x"/);
-    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CLOUD: 'azure' }), /CASS_BACKUP_CLOUD \(for --cloud\): expected one of auto, aws, gcp, none, got "azure"/);
-    assert.throws(() => resolveGlobalOptions({ cloud: 'azure' }, {}), /--cloud: expected one of auto, aws, gcp, none, got "azure"/);
+    assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_CLOUD: 'oracle' }), /CASS_BACKUP_CLOUD \(for --cloud\): expected one of auto, aws, gcp, azure, none, got "oracle"/);
+    assert.throws(() => resolveGlobalOptions({ cloud: 'oracle' }, {}), /--cloud: expected one of auto, aws, gcp, azure, none, got "oracle"/);
     assert.throws(() => resolveGlobalOptions({}, { CASS_BACKUP_DRY_RUN: 'maybe' }), /expected true or false, got "maybe"/);
     assert.throws(() => resolveGlobalOptions({ 'max-rate': '0' }, {}), /--max-rate: expected a rate more than 0/);
     assert.throws(() => resolveGlobalOptions({ 'min-free-disk': '120%' }, {}), /--min-free-disk: expected a percentage of at most 100% or a size/);
@@ -49,8 +49,19 @@ describe('destination', () => {
     assert.deepEqual(parseDestination('file:///var/backups/'), { scheme: 'file', path: '/var/backups' });
   });
 
+  it('parses az://account/container/prefix and checks Azure\'s naming rules', () => {
+    assert.deepEqual(parseDestination('az://devstoreaccount1/backups/prod/dc1/'),
+      { scheme: 'az', account: 'devstoreaccount1', bucket: 'backups', prefix: 'prod/dc1' });
+    assert.deepEqual(parseDestination('az://acct/cont'), { scheme: 'az', account: 'acct', bucket: 'cont', prefix: '' });
+    assert.equal(describeDestination(parseDestination('az://acct/cont/p/q')), 'az://acct/cont/p/q');
+    assert.throws(() => parseDestination('az://Acct/cont'), /invalid Azure storage account "Acct"/);
+    assert.throws(() => parseDestination('az://acct'), /invalid Azure container name ""/);
+    assert.throws(() => parseDestination('az://acct/a--b'), /invalid Azure container name "a--b"/);
+    assert.throws(() => parseDestination('az://acct/cont/a//b'), /prefix has an empty segment/);
+  });
+
   it('rejects what cannot work', () => {
-    assert.throws(() => parseDestination('ftp://x'), /must start with s3:\/\/, gs:\/\/ or file:\/\//);
+    assert.throws(() => parseDestination('ftp://x'), /must start with s3:\/\/, gs:\/\/, az:\/\/ or file:\/\//);
     assert.throws(() => parseDestination('s3://Bad_Bucket'), /invalid bucket name "Bad_Bucket"/);
     assert.throws(() => parseDestination('s3://ab'), /invalid bucket name/);
     assert.throws(() => parseDestination('file://relative/path'), /absolute path/);
@@ -78,6 +89,9 @@ describe('destination', () => {
     assert.deepEqual(resolveDestination({ bucket: 'bkt', cloud: 'aws' }), { scheme: 's3', bucket: 'bkt', prefix: '' });
     assert.deepEqual(resolveDestination({ bucket: 'bkt', cloud: 'gcp' }), { scheme: 'gs', bucket: 'bkt', prefix: '' });
     assert.throws(() => resolveDestination({ bucket: 'bkt', cloud: 'none' }), /no cloud was detected/);
+    assert.deepEqual(resolveDestination({ bucket: 'bkt', cloud: 'azure', azureAccount: 'acct1' }),
+      { scheme: 'az', account: 'acct1', bucket: 'bkt', prefix: '' });
+    assert.throws(() => resolveDestination({ bucket: 'bkt', cloud: 'azure' }), /storage account is missing: set AZURE_STORAGE_ACCOUNT/);
     assert.throws(() => resolveDestination({ cloud: 'aws' }), /no destination/);
     assert.deepEqual(resolveDestination({ dest: 'file:///x', bucket: 'ignored', cloud: 'aws' }), { scheme: 'file', path: '/x' });
   });
