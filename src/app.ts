@@ -46,6 +46,7 @@ import { incrementalCommand } from './commands/incremental.ts';
 import { formatDetectReport, optionSources } from './commands/detect.ts';
 import { connectionFromArgs } from './cassandra/connection-args.ts';
 import { resumeCommand } from './config/resume-command.ts';
+import { encryptionOption, identitiesOption } from './crypto/crypto-options.ts';
 
 export interface AppIo {
   readonly args: readonly string[];
@@ -183,9 +184,11 @@ async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext): Pro
     case 'list':
       return parsed.cluster !== undefined ? clusterListCommand({ cluster: parsed.cluster }, ctx) : listCommand({ allNodes: parsed.allNodes }, ctx);
     case 'verify':
-      return parsed.cluster ? clusterVerifyCommand({ id: parsed.backup, deep: parsed.deep }, ctx) : verifyCommand({ backup: parsed.backup, deep: parsed.deep }, ctx);
+      return parsed.cluster ? clusterVerifyCommand({ id: parsed.backup, deep: parsed.deep }, ctx)
+        : verifyCommand({ backup: parsed.backup, deep: parsed.deep, ...await identitiesOption(parsed.identity) }, ctx);
     case 'restore':
-      return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force }, ctx);
+      return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force,
+        ...await identitiesOption(parsed.identity) }, ctx);
     case 'purge':
       return purgeCommand({ keepLast: parsed.keepLast, keepDays: parsed.keepDays, yes: parsed.yes, graceHours: parsed.graceHours,
         keepClusters: parsed.keepClusters }, ctx);
@@ -262,6 +265,7 @@ async function buildContext(
     now: io.now,
     lock: (what) => runLock(stateDir, what, io),
     pid: io.pid, bootId: await readBootId(), leaseTimeoutMs: opts.leaseTimeoutMs, allowHostIdChange: opts.allowHostIdChange,
+    ...await encryptionOption(opts),
     hostIds: fileHostIdMemory(hostIdPath(stateDir, nodeId)),
     resumeCommand: (tag) => resumeCommand(raw, tag),
     signal: io.signal,

@@ -18,9 +18,10 @@ export type ParsedCommand =
   | { readonly command: 'incremental'; readonly raw: Raw; readonly deleteUploaded: boolean; readonly flush: boolean }
   | { readonly command: 'detect'; readonly raw: Raw }
   | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean; readonly cluster: string | true | undefined }
-  | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean; readonly cluster: boolean }
+  | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean; readonly cluster: boolean;
+      readonly identity: string | undefined }
   | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string; readonly tables: string[];
-      readonly until: string | undefined; readonly force: boolean }
+      readonly until: string | undefined; readonly force: boolean; readonly identity: string | undefined }
   | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
       readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined };
 
@@ -156,11 +157,12 @@ function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
         cluster: argv['cluster-name'] !== undefined ? String(argv['cluster-name']) : argv.cluster === true ? true : undefined };
     case 'verify':
       refuseExtra(command, rest);
-      return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster) };
+      return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster),
+        identity: argv.identity as string | undefined };
     case 'restore':
       refuseExtra(command, rest);
       return { command, raw: argv, backup: String(argv.backup), to: String(argv.to), tables: (argv.table as string[]).map(String),
-        until: argv.until as string | undefined, force: Boolean(argv.force) };
+        until: argv.until as string | undefined, force: Boolean(argv.force), identity: argv.identity as string | undefined };
     case 'purge':
       refuseExtra(command, rest);
       return { command, raw: argv, keepLast: optionalCount('keep-last', argv['keep-last']), keepDays: optionalCount('keep-days', argv['keep-days']),

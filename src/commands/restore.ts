@@ -6,7 +6,9 @@ import { loadManifests, manifestCache, resolveBackup, type CatalogReader } from 
 import { mayBeInWindow, planRestore, type RestoreItem, type RestorePlan } from '../restore/plan.ts';
 import { parseUntil } from '../restore/until.ts';
 import { assertNoSymlinks, inspectRoot, prepareRoot } from '../restore/target-dir.ts';
-import { restoreFile } from '../restore/download.ts';
+import { restoreFile, type DecryptStage } from '../restore/download.ts';
+import { identitiesFor, type Identities } from '../crypto/identity.ts';
+import { decryptStage } from '../crypto/decrypting-stream.ts';
 import { dryRunDocument, dryRunText, resultDocument, resultText, type RestoreFacts, type TargetReport } from '../restore/report.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { endTransfer, trackFile } from '../report.ts';
@@ -21,6 +23,8 @@ export interface RestoreInput {
   readonly until: string | undefined;
   /** Write into a non-empty directory. */
   readonly force: boolean;
+  /** The operator's age identities (--identity), for encrypted backups. */
+  readonly identities?: Identities;
 }
 
 interface Outcome {
@@ -46,12 +50,17 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
   const incrementals = untilMs === undefined ? [] : await incrementalsFor(reader, snapshot, untilMs, ctx);
   const plan = planRestore({ snapshot, incrementals, filters, untilMs });
   checkPlan(plan, input, snapshot, untilMs, ctx);
+  // Before anything is written: a wrong or missing identity is one line (exit 2), not a failure per file.
+  let identities: Identities | undefined;
+  for (const m of [snapshot, ...incrementals]) {
+    identities = identitiesFor(m.encryption === undefined ? undefined : { tag: m.tag, recipients: m.encryption.recipients }, input.identities, 'restore') ?? identities;
+  }
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
   const root = await prepareRoot(input.to, input.force);
   const checked = new Set<string>();
   for (const item of plan.items) await assertNoSymlinks(root, item.target, checked); // before any download
   announce(snapshot, plan, root, ctx);
-  const outcome = await downloadAll(plan.items, root, input.force, ctx);
+  const outcome = await downloadAll(plan.items, root, input.force, ctx, identities === undefined ? undefined : decryptStage(identities));
   ctx.signal.throwIfAborted();
   if (outcome.unsafe) throw outcome.unsafe;
   if (outcome.failures.length > 0) {
@@ -115,7 +124,9 @@ function checkPlan(plan: RestorePlan, input: RestoreInput, snapshot: Manifest, u
   }
 }
 
-async function downloadAll(items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext): Promise<Outcome> {
+async function downloadAll(
+  items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext, decrypt: DecryptStage | undefined,
+): Promise<Outcome> {
   const outcome: Outcome = { written: 0, present: 0, bytes: 0, failures: [], unsafe: undefined };
   // A refused path stops the whole restore: the workers take no new file once this is aborted.
   const stop = new AbortController();
@@ -124,7 +135,7 @@ async function downloadAll(items: readonly RestoreItem[], root: string, force: b
     await forEachLimit(items, ctx.concurrency, signal, async (item) => {
       const tracker = trackFile(ctx.reporter, item.target, item.file.size);
       try {
-        const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal, (n) => tracker.add(n));
+        const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal, (n) => tracker.add(n), decrypt);
         if (done === 'written') outcome.written += 1;
         else outcome.present += 1;
         outcome.bytes += item.file.size;

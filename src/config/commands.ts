@@ -93,6 +93,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
     options: {
       deep: { type: 'boolean', default: false, describe: 'Download every object and re-hash it' },
       cluster: { type: 'boolean', default: false, describe: 'BACKUP is a cluster backup id: verify every member\'s backup (exit 4 when one is missing)' },
+      identity: { type: 'string', describe: 'age identity file (AGE-SECRET-KEY-1…) with --deep: decrypt an encrypted backup\'s objects and check their plaintext; never stored' },
     },
     examples: [
       ['verify latest --deep', 'download and re-hash every object of the newest backup'],
@@ -108,6 +109,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       table: { type: 'array', default: [], describe: 'Only this keyspace or keyspace.table (one per flag; repeat the flag for more)' },
       until: { type: 'string', describe: 'Also apply the files of every incremental backup that finished after the snapshot started and started no later than this time (ISO 8601, or "now"); file times play no part' },
       force: { type: 'boolean', default: false, describe: 'Restore into a directory that is not empty' },
+      identity: { type: 'string', describe: 'age identity file (AGE-SECRET-KEY-1…) to decrypt an encrypted backup with; never stored' },
     },
     examples: [
       ['restore latest --to /var/restore --table ks1.users', 'one table of the newest snapshot'],

@@ -99,6 +99,10 @@ export const globalOptions = {
     describe: 'Print only warnings, errors and the final summary line (ignored with --json)' },
   verbose: { type: 'boolean', env: ['CASS_BACKUP_VERBOSE'], default: false, group: 'Output',
     describe: 'Also print every file as it is finished, with its size, and every retry (ignored with --json)' },
+  'encrypt-to': { type: 'array', env: ['CASS_BACKUP_ENCRYPT_TO'], group: 'Destination',
+    describe: 'Encrypt every object of new backups on this node to this age recipient (age1… X25519 public key), one per flag (env: colon-separated; file: a list); off by default. The identity (secret key) is not needed on the node' },
+  'encrypt-to-file': { type: 'string', env: ['CASS_BACKUP_ENCRYPT_TO_FILE'], group: 'Destination',
+    describe: 'Encrypt new backups to the recipients in this age recipients file (one age1… per line, # comments); adds to --encrypt-to' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type GlobalOptionName = keyof typeof globalOptions;
@@ -140,6 +144,9 @@ export interface GlobalOptions {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly verbose: boolean;
+  /** age recipients from --encrypt-to (a recipients file adds to them): non-empty means client-side encryption. */
+  readonly encryptTo: readonly string[];
+  readonly encryptToFile: string | undefined;
 }
 
 type Raw = Readonly<Record<string, unknown>>;
@@ -311,5 +318,7 @@ function toGlobalOptions(get: (name: GlobalOptionName) => OptionValue | undefine
     json: Boolean(get('json')),
     quiet: Boolean(get('quiet')),
     verbose: Boolean(get('verbose')),
+    encryptTo: (get('encrypt-to') as readonly string[] | undefined) ?? [],
+    encryptToFile: str('encrypt-to-file'),
   };
 }

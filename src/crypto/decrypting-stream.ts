@@ -3,6 +3,7 @@
 // plaintext passes on; a truncated, extended or altered object makes the stream fail, never end early as if good.
 import { Duplex } from 'node:stream';
 import type { Decrypter } from 'age-encryption';
+import type { Identities } from './identity.ts';
 
 export function decryptingStream(decrypter: Decrypter): Duplex {
   const input = new TransformStream<Uint8Array, Uint8Array>();
@@ -21,4 +22,9 @@ export function decryptingStream(decrypter: Decrypter): Duplex {
     },
   });
   return Duplex.fromWeb({ readable, writable: input.writable });
+}
+
+/** A fresh decrypting stream per object, from the operator's identities. */
+export function decryptStage(identities: Identities): () => Duplex {
+  return () => decryptingStream(identities.decrypter());
 }
