@@ -51,8 +51,10 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
   const plan = planRestore({ snapshot, incrementals, filters, untilMs });
   checkPlan(plan, input, snapshot, untilMs, ctx);
   // Before anything is written: a wrong or missing identity is one line (exit 2), not a failure per file.
+  // Only the backups this restore draws files from matter (--until reads every manifest of the node).
   let identities: Identities | undefined;
-  for (const m of [snapshot, ...incrementals]) {
+  const drawn = new Set(plan.items.map((i) => i.from.tag));
+  for (const m of [snapshot, ...incrementals.filter((i) => drawn.has(i.tag))]) {
     identities = identitiesFor(m.encryption === undefined ? undefined : { tag: m.tag, recipients: m.encryption.recipients }, input.identities, 'restore') ?? identities;
   }
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
