@@ -13,6 +13,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { encryptedSize, x25519PrefixSize } from '../src/crypto/age-format.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const arg = (name: string, dflt: string): string => {
@@ -29,6 +31,9 @@ const ALT_DIST = arg('alt-dist', '');
 // --alt-args "…" adds the tool `ours-args`: ours with extra options (e.g. "--part-concurrency 8").
 const ALT_ARGS = arg('alt-args', '').split(' ').filter((a) => a !== '');
 const RESULTS = arg('results', path.join(ROOT, 'results.jsonl'));
+// The tool `ours-encrypted`: ours with client-side encryption (--encrypt-to a key pair made for this invocation),
+// to be run adjacent to `ours` (--tools ours,ours-encrypted): its row's ratios are the cost of encryption.
+const BENCH_RECIPIENT = TOOLS.includes('ours-encrypted') ? await identityToRecipient(await generateX25519Identity()) : '';
 
 const env = (k: string): string => {
   const v = process.env[k];
@@ -187,12 +192,12 @@ function cleanup(token: string): void {
 function command(tool: string, w: Workload, token: string, listFile: string, nodeId: string, stateDir: string, probe: string): string[] | undefined {
   const root = path.join(ROOT, w.dir);
   const node = process.execPath;
-  if (tool === 'ours' || tool === 'ours-alt' || tool === 'ours-dedup' || tool === 'ours-args') {
+  if (tool === 'ours' || tool === 'ours-alt' || tool === 'ours-dedup' || tool === 'ours-args' || tool === 'ours-encrypted') {
     const dest = w.store === 's3' ? [`--dest`, `s3://${S3_BUCKET}/${token}`, '--s3-endpoint', S3_EP]
       : ['--dest', `gs://${GCS_BUCKET}/${token}`, '--gcs-endpoint', GCS_EP];
     const common = [...dest, '--data-dir', root, '--node-id', nodeId, '--cloud', 'none', '--state-dir', stateDir,
       '--json', '--nodetool', NODETOOL, '--concurrency', String(CONC), ...(tool === 'ours-dedup' ? ['--layout', 'dedup'] : []),
-      ...(tool === 'ours-args' ? ALT_ARGS : [])];
+      ...(tool === 'ours-args' ? ALT_ARGS : []), ...(tool === 'ours-encrypted' ? ['--encrypt-to', BENCH_RECIPIENT] : [])];
     const main = path.join(tool === 'ours-alt' ? ALT_DIST : path.join(REPO, 'dist'), 'main.js');
     const pre = [node, '--import', path.join(REPO, 'bench', 'probe.mjs'), main];
     if (w.kind === 'backups') return [...pre, 'incremental', ...common];
@@ -254,13 +259,16 @@ function measure(tool: string, w: Workload, rep: number, files: { rel: string[];
     run.copied = summary.filter((e) => e.action === 'copied').length;
     run.reused = summary.filter((e) => e.action === 'reused').length;
   }
-  const stored = SINK && w.store === 's3' ? { n: files.rel.length, bytes: files.bytes } : walk(storeDir(w, opts.token));
+  // Encrypted objects are larger by a known amount (the age header and 16 bytes per 64 KiB).
+  const expectBytes = tool === 'ours-encrypted'
+    ? files.rel.reduce((n, rel) => n + encryptedSize(fs.statSync(path.join(ROOT, w.dir, rel)).size, x25519PrefixSize(1)), 0) : files.bytes;
+  const stored = SINK && w.store === 's3' ? { n: files.rel.length, bytes: expectBytes } : walk(storeDir(w, opts.token));
   run.storedObjects = stored.n;
   run.storedBytes = stored.bytes;
   const expectObjects = files.rel.length; // (W4 lands next to W3's objects: not checked by count)
-  if (run.ok && w.name !== 'W4' && (stored.n !== expectObjects || stored.bytes !== files.bytes)) {
+  if (run.ok && w.name !== 'W4' && (stored.n !== expectObjects || stored.bytes !== expectBytes)) {
     run.ok = false;
-    run.note = `stored ${stored.n} objects / ${stored.bytes} bytes, expected ${expectObjects} / ${files.bytes}`;
+    run.note = `stored ${stored.n} objects / ${stored.bytes} bytes, expected ${expectObjects} / ${expectBytes}`;
   }
   if (res.status !== 0) run.note = (run.note ?? '') + ` exit ${res.status}: ${res.stderr.slice(-600)}`;
   fs.appendFileSync(RESULTS, JSON.stringify(run) + '\n');

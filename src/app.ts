@@ -43,6 +43,7 @@ import { incrementalCommand } from './commands/incremental.ts';
 import { formatDetectReport, optionSources } from './commands/detect.ts';
 import { connectionFromArgs } from './cassandra/connection-args.ts';
 import { resumeCommand } from './config/resume-command.ts';
+import { encryptionOption, identitiesOption } from './crypto/crypto-options.ts';
 
 export interface AppIo {
   readonly args: readonly string[];
@@ -241,6 +242,7 @@ async function buildContext(
     now: io.now,
     lock: (what) => runLock(stateDir, what, io),
     pid: io.pid, bootId: await readBootId(), leaseTimeoutMs: opts.leaseTimeoutMs, allowHostIdChange: opts.allowHostIdChange,
+    ...await encryptionOption(opts),
     hostIds: fileHostIdMemory(hostIdPath(stateDir, nodeId)),
     resumeCommand: (tag) => resumeCommand(raw, tag),
     signal: io.signal,

@@ -18,9 +18,11 @@ export type ParsedCommand =
   | { readonly command: 'incremental'; readonly raw: Raw; readonly deleteUploaded: boolean; readonly flush: boolean }
   | { readonly command: 'detect'; readonly raw: Raw }
   | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean; readonly cluster: string | true | undefined }
-  | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean; readonly cluster: boolean }
+  | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean; readonly cluster: boolean;
+      readonly identity: string | undefined }
   | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string | undefined; readonly tables: string[];
-      readonly until: string | undefined; readonly force: boolean; readonly cluster: ClusterRestoreArgs | undefined }
+      readonly until: string | undefined; readonly force: boolean; readonly cluster: ClusterRestoreArgs | undefined;
+      readonly identity: string | undefined }
   | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
       readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined };
 
@@ -171,12 +173,13 @@ function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
         cluster: argv['cluster-name'] !== undefined ? String(argv['cluster-name']) : argv.cluster === true ? true : undefined };
     case 'verify':
       refuseExtra(command, rest);
-      return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster) };
+      return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster),
+        identity: argv.identity as string | undefined };
     case 'restore':
       refuseExtra(command, rest);
       return { command, raw: argv, backup: String(argv.backup), to: argv.to === undefined ? undefined : String(argv.to),
         tables: (argv.table as string[]).map(String), until: argv.until as string | undefined, force: Boolean(argv.force),
-        cluster: argv.cluster === true ? clusterRestoreArgs(argv) : refuseClusterOnly(argv) };
+        cluster: argv.cluster === true ? clusterRestoreArgs(argv) : refuseClusterOnly(argv), identity: argv.identity as string | undefined };
     case 'purge':
       refuseExtra(command, rest);
       return { command, raw: argv, keepLast: optionalCount('keep-last', argv['keep-last']), keepDays: optionalCount('keep-days', argv['keep-days']),

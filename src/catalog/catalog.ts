@@ -123,7 +123,8 @@ export function referencedObjects(manifests: readonly Manifest[]): Map<string, S
   const out = new Map<string, StoredRecord>();
   for (const m of manifests) {
     for (const f of m.files) {
-      out.set(f.key, { key: f.key, path: f.path, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino, crc32c: f.crc32c, etag: f.etag });
+      out.set(f.key, { key: f.key, path: f.path, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino, crc32c: f.crc32c, etag: f.etag,
+        ...(f.stored === undefined ? {} : { stored: f.stored }) });
     }
   }
   return out;

@@ -1,10 +1,10 @@
 // Whether a stored object still holds the bytes a manifest recorded: from the store's metadata (cheap), or by
 // downloading and re-hashing it (deep).
-import { Writable } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Backend, ObjectInfo } from '../storage/backend.ts';
 import { Crc32cStream, crc32cToBase64 } from '../checksum/crc32c.ts';
-import type { ManifestFile } from './manifest.ts';
+import type { ManifestFile, StoredFacts } from './manifest.ts';
 
 /** How far a check could go: the strongest evidence the store offered for this object. */
 export type CheckMethod = 'crc32c' | 'etag' | 'size' | 'download';
@@ -17,7 +17,12 @@ export type CheckOutcome =
   | { readonly ok: false; readonly kind: ProblemKind; readonly problem: string };
 
 /** What a reference to a stored object promises: the fields of a manifest entry that describe the bytes. */
-export type StoredRef = Pick<ManifestFile, 'key' | 'path' | 'size' | 'crc32c' | 'etag'>;
+export type StoredRef = Pick<ManifestFile, 'key' | 'path' | 'size' | 'crc32c' | 'etag' | 'stored'>;
+
+/** The stored object's size and CRC32C: the file's own, unless the object holds it encrypted. */
+export function storedFacts(ref: StoredRef): StoredFacts {
+  return ref.stored ?? { size: ref.size, crc32c: ref.crc32c };
+}
 
 /** Existence, size, and the store's own checksum (GCS/local CRC32C) or identity (S3 ETag) where it has one. */
 export async function checkMetadata(backend: Backend, file: StoredRef, signal?: AbortSignal): Promise<CheckOutcome> {
@@ -30,11 +35,12 @@ export async function checkMetadata(backend: Backend, file: StoredRef, signal?: 
  */
 export function compareWithStored(file: StoredRef, info: ObjectInfo | undefined): CheckOutcome {
   if (info === undefined) return fail(file, 'missing', 'missing: the object does not exist');
-  if (info.size !== file.size) return fail(file, 'size', `size: recorded ${file.size} bytes, stored ${info.size}`);
-  if (info.crc32c !== undefined) {
-    return info.crc32c === file.crc32c
+  const want = storedFacts(file);
+  if (info.size !== want.size) return fail(file, 'size', `size: recorded ${want.size} bytes, stored ${info.size}`);
+  if (info.crc32c !== undefined && want.crc32c !== undefined) {
+    return info.crc32c === want.crc32c
       ? { ok: true, method: 'crc32c' }
-      : fail(file, 'checksum', `checksum: recorded crc32c ${file.crc32c}, stored ${info.crc32c}`);
+      : fail(file, 'checksum', `checksum: recorded crc32c ${want.crc32c}, stored ${info.crc32c}`);
   }
   // Without a CRC, the ETag is the store's identity of the bytes: a changed ETag means the object was replaced.
   if (info.etag !== undefined && file.etag !== undefined) {
@@ -45,17 +51,31 @@ export function compareWithStored(file: StoredRef, info: ObjectInfo | undefined)
 
 /**
  * Downloads the object (streaming, nothing kept) and compares its length and CRC32C with the manifest.
- * `onBytes` is told of the bytes as they arrive (live progress).
+ * `onBytes` is told of the bytes as they arrive (live progress). An encrypted object's stored bytes are checked
+ * against its stored facts; with `decrypt` (a stage from the identities) it is also decrypted, which
+ * authenticates every chunk, and the plaintext's length and CRC32C are checked against the file's.
  */
 export async function checkContent(
-  backend: Backend, file: StoredRef, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+  backend: Backend, file: StoredRef, signal?: AbortSignal, onBytes?: (bytes: number) => void, decrypt?: () => Duplex,
 ): Promise<CheckOutcome> {
-  const hasher = new Crc32cStream();
-  if (onBytes) hasher.on('data', (chunk: Buffer) => onBytes(chunk.length));
-  await pipeline(await backend.get(file.key, { signal }), hasher, discard(), { signal });
-  if (hasher.bytes !== file.size) return fail(file, 'size', `size: recorded ${file.size} bytes, downloaded ${hasher.bytes}`);
-  const crc = crc32cToBase64(hasher.crc);
-  return crc === file.crc32c ? { ok: true, method: 'download' } : fail(file, 'checksum', `checksum: recorded crc32c ${file.crc32c}, downloaded ${crc}`);
+  const stored = new Crc32cStream();
+  const plain = file.stored !== undefined && decrypt !== undefined ? new Crc32cStream() : undefined;
+  (plain ?? stored).on('data', (chunk: Buffer) => onBytes?.(chunk.length));
+  try {
+    await pipeline([await backend.get(file.key, { signal }), stored, ...(plain ? [decrypt!(), plain] : []), discard()], { signal });
+  } catch (err) {
+    if (plain === undefined || signal?.aborted) throw err;
+    return fail(file, 'checksum', `decryption failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const want = storedFacts(file);
+  if (stored.bytes !== want.size) return fail(file, 'size', `size: recorded ${want.size} bytes, downloaded ${stored.bytes}`);
+  const crc = crc32cToBase64(stored.crc);
+  if (want.crc32c !== undefined && crc !== want.crc32c) return fail(file, 'checksum', `checksum: recorded crc32c ${want.crc32c}, downloaded ${crc}`);
+  if (plain === undefined) return { ok: true, method: 'download' };
+  if (plain.bytes !== file.size) return fail(file, 'size', `size: recorded ${file.size} bytes, decrypted ${plain.bytes}`);
+  const plainCrc = crc32cToBase64(plain.crc);
+  return plainCrc === file.crc32c ? { ok: true, method: 'download' }
+    : fail(file, 'checksum', `checksum: recorded crc32c ${file.crc32c}, decrypted ${plainCrc}`);
 }
 
 function discard(): Writable {

@@ -4,6 +4,15 @@ import type { BackupKind, CloudFacts } from '../domain.ts';
 import { assertSafeRelativePath } from './keys.ts';
 import type { Layout } from './layouts.ts';
 import type { KeyspaceReplication } from '../cassandra/ring.ts';
+import type { ManifestEncryption } from '../crypto/object-encryption.ts';
+import { AGE_FORMAT } from '../crypto/age-format.ts';
+
+/** The stored object's own bytes when they differ from the file's (client-side encryption). */
+export interface StoredFacts {
+  readonly size: number;
+  /** CRC32C of the stored bytes, base64 big-endian; absent only when the store reported none for an object found. */
+  readonly crc32c?: string;
+}
 
 export const MANIFEST_FORMAT = 1;
 
@@ -21,6 +30,12 @@ export interface ManifestFile {
   readonly crc32c: string;
   /** The store's identity of the object when it was stored (S3 ETag, GCS generation). */
   readonly etag?: string;
+  /**
+   * Present when the object holds the file encrypted (the manifest's `encryption`): the stored object's size and
+   * CRC32C, which the store's metadata is compared with; `size` and `crc32c` above stay the file's (plaintext).
+   * Absent in older manifests and unencrypted backups: the object is the file's bytes.
+   */
+  readonly stored?: StoredFacts;
   /** True when this run stored no bytes for it (already stored by an earlier run). */
   readonly reused?: boolean;
   /** True when the object was copied server-side from an identical one of an earlier backup. */
@@ -55,6 +70,8 @@ export interface Manifest {
   readonly cassandra: CassandraFacts;
   readonly nodetool?: { readonly command: readonly string[]; readonly exitCode: number };
   readonly dataDirs: readonly string[];
+  /** Present when every object of this backup is encrypted client-side (absent: none is). */
+  readonly encryption?: ManifestEncryption;
   readonly files: readonly ManifestFile[];
   /**
    * What the store was asked to apply to this backup's objects: server-side encryption (its type, KMS key id or
@@ -120,13 +137,20 @@ export function parseManifest(text: string, source: string): Manifest {
   if (typeof m.nodeId !== 'string' || typeof m.tag !== 'string' || !Array.isArray(m.files) || !Array.isArray(m.dataDirs)) {
     throw new Error(`manifest ${source} is missing required fields`);
   }
-  for (const f of m.files) checkFileEntry(f, m.dataDirs.length, source);
+  if (m.encryption !== undefined && (m.encryption.format !== AGE_FORMAT || !Array.isArray(m.encryption.recipients))) {
+    throw new Error(`manifest ${source} names an unknown encryption (expected format ${AGE_FORMAT})`);
+  }
+  for (const f of m.files) checkFileEntry(f, m.dataDirs.length, source, m.encryption !== undefined);
   return m as Manifest;
 }
 
-function checkFileEntry(f: ManifestFile, dataDirCount: number, source: string): void {
+function checkFileEntry(f: ManifestFile, dataDirCount: number, source: string, encrypted: boolean): void {
   if (typeof f.path !== 'string' || typeof f.key !== 'string' || typeof f.size !== 'number' || f.size < 0) {
     throw new Error(`manifest ${source} has a malformed file entry`);
+  }
+  // An object is encrypted exactly when its manifest says so: never restored as plaintext by mistake.
+  if ((f.stored !== undefined) !== encrypted || (f.stored !== undefined && (typeof f.stored.size !== 'number' || f.stored.size < 0))) {
+    throw new Error(`manifest ${source}: file ${f.path} has ${encrypted ? 'no' : 'malformed'} stored (encrypted) size`);
   }
   if (!Number.isInteger(f.dataDir) || f.dataDir < 0 || f.dataDir >= dataDirCount) {
     throw new Error(`manifest ${source}: file ${f.path} names an unknown data directory`);

@@ -122,7 +122,8 @@ export async function runBackup(
     files: input.files.length, bytes: totalBytes });
   const upload = await uploadFiles(
     { files: input.files, nodeId: ctx.nodeId, layout: ctx.layout, dataDirs: ctx.dataDirs, referenced,
-      journal, concurrency: ctx.concurrency, signal: ctx.signal, vanishedIsFailure: input.vanishedIsFailure },
+      journal, concurrency: ctx.concurrency, signal: ctx.signal, vanishedIsFailure: input.vanishedIsFailure,
+      ...(ctx.encryption ? { encryption: ctx.encryption } : {}) },
     { backend: ctx.backend, reporter: ctx.reporter, openSource: (f) => ctx.files.openSource(f), hashFile: (f) => ctx.files.hashFile(f),
       exists: async (p) => (await ctx.files.identity(p)) !== undefined },
   );
@@ -144,7 +145,8 @@ export async function runBackup(
     layout: ctx.layout, startedAt: input.startedAt.toISOString(), finishedAt: ctx.now().toISOString(),
     ...(input.snapshotAt ? { snapshotAt: input.snapshotAt.toISOString() } : {}), cloud: ctx.cloud,
     hostname: ctx.hostname, cassandra, ...(input.nodetool ? { nodetool: input.nodetool } : {}),
-    dataDirs: ctx.dataDirs, files: upload.entries, ...(ctx.backend.storedAs ? { storedAs: ctx.backend.storedAs } : {}),
+    dataDirs: ctx.dataDirs, ...(ctx.backend.storedAs ? { storedAs: ctx.backend.storedAs } : {}),
+    ...(ctx.encryption ? { encryption: ctx.encryption.manifest } : {}), files: upload.entries,
   });
   const key = await writeManifest(ctx.backend, manifest, ctx.signal);
   await journal.remove();

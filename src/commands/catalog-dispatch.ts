@@ -2,6 +2,7 @@
 import type { ParsedCommand } from '../cli.ts';
 import type { CatalogContext } from './catalog-context.ts';
 import { UsageError } from '../errors.ts';
+import { identitiesOption } from '../crypto/crypto-options.ts';
 import { clusterListCommand } from './cluster-list.ts';
 import { clusterRestoreCommand, type ClusterRestoreTools } from './cluster-restore.ts';
 import { clusterVerifyCommand } from './cluster-verify.ts';
@@ -22,14 +23,16 @@ export async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContex
     case 'list':
       return parsed.cluster !== undefined ? clusterListCommand({ cluster: parsed.cluster }, ctx) : listCommand({ allNodes: parsed.allNodes }, ctx);
     case 'verify':
-      return parsed.cluster ? clusterVerifyCommand({ id: parsed.backup, deep: parsed.deep }, ctx) : verifyCommand({ backup: parsed.backup, deep: parsed.deep }, ctx);
+      return parsed.cluster ? clusterVerifyCommand({ id: parsed.backup, deep: parsed.deep }, ctx)
+        : verifyCommand({ backup: parsed.backup, deep: parsed.deep, ...await identitiesOption(parsed.identity) }, ctx);
     case 'restore':
       if (parsed.cluster !== undefined) {
         return clusterRestoreCommand({ id: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force,
-          args: parsed.cluster }, await tools(), ctx);
+          args: parsed.cluster, ...await identitiesOption(parsed.identity) }, await tools(), ctx);
       }
       if (parsed.to === undefined) throw new UsageError('restore needs --to DIR');
-      return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force }, ctx);
+      return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force,
+        ...await identitiesOption(parsed.identity) }, ctx);
     case 'purge':
       return purgeCommand({ keepLast: parsed.keepLast, keepDays: parsed.keepDays, yes: parsed.yes, graceHours: parsed.graceHours,
         keepClusters: parsed.keepClusters }, ctx);

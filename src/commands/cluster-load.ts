@@ -11,6 +11,7 @@ import { formatBytes } from '../output/human.ts';
 import { besideNodetool, runCassandraTool } from '../cassandra/tool-run.ts';
 import { loadPlan, parseShare, type LoadUnit } from '../cluster/restore-plan.ts';
 import type { RestoreItem } from '../restore/plan.ts';
+import type { DecryptStage } from '../restore/download.ts';
 import { assertNoSymlinks, prepareRoot } from '../restore/target-dir.ts';
 import type { ClusterRestoreInput, ClusterRestoreTools, ClusterSource } from './cluster-restore.ts';
 import { keyspaceFilter, memberTag } from './cluster-restore.ts';
@@ -21,6 +22,7 @@ interface TableLoad {
   readonly dir: string;
   readonly name: string;
   readonly items: readonly RestoreItem[];
+  readonly decrypt: DecryptStage | undefined;
 }
 
 export async function loadShare(source: ClusterSource, input: ClusterRestoreInput, tools: ClusterRestoreTools, ctx: CatalogContext): Promise<void> {
@@ -52,7 +54,7 @@ export async function loadShare(source: ClusterSource, input: ClusterRestoreInpu
     const root = await prepareRoot(join(staging, t.unit.member.nodeId), true);
     const checked = new Set<string>();
     for (const item of t.items) await assertNoSymlinks(root, item.target, checked); // before any download
-    const outcome = await downloadAll(t.items, root, true, { ...ctx, nodeId: t.unit.member.nodeId });
+    const outcome = await downloadAll(t.items, root, true, { ...ctx, nodeId: t.unit.member.nodeId }, t.decrypt);
     ctx.signal.throwIfAborted();
     if (outcome.unsafe) throw outcome.unsafe;
     if (outcome.failures.length > 0) {
@@ -88,8 +90,8 @@ export async function loadShare(source: ClusterSource, input: ClusterRestoreInpu
 /** The unit's tables as the member's backup holds them (snapshot, plus incrementals with --until). */
 async function tablesOf(unit: LoadUnit, input: ClusterRestoreInput, ctx: CatalogContext): Promise<TableLoad[]> {
   const filters = input.tables.filter((t) => t.split('.')[0] === unit.keyspace);
-  const { plan } = await planNodeRestore({ backup: memberTag(unit.member), tables: filters.length > 0 ? filters : [unit.keyspace],
-    until: input.until, force: true }, { ...ctx, nodeId: unit.member.nodeId });
+  const { plan, decrypt } = await planNodeRestore({ backup: memberTag(unit.member), tables: filters.length > 0 ? filters : [unit.keyspace],
+    until: input.until, force: true, ...(input.identities !== undefined && { identities: input.identities }) }, { ...ctx, nodeId: unit.member.nodeId });
   const byDir = new Map<string, RestoreItem[]>();
   for (const item of plan.items.filter((i) => i.data)) {
     const dir = dirname(item.target);
@@ -97,7 +99,7 @@ async function tablesOf(unit: LoadUnit, input: ClusterRestoreInput, ctx: Catalog
     byDir.set(dir, [...(byDir.get(dir) ?? []), item]);
   }
   return [...byDir.entries()].sort(([a], [b]) => a.localeCompare(b))
-    .map(([dir, items]) => ({ unit, dir, name: `${unit.member.nodeId}/${dir}`, items }));
+    .map(([dir, items]) => ({ unit, dir, name: `${unit.member.nodeId}/${dir}`, items, decrypt }));
 }
 
 const sum = (items: readonly RestoreItem[]) => items.reduce((s, i) => s + i.file.size, 0);

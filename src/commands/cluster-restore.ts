@@ -17,6 +17,7 @@ import { manifestCache } from '../catalog/select.ts';
 import { locateInTable, parseTableFilter } from '../cassandra/layout.ts';
 import { formatBytes } from '../output/human.ts';
 import type { ExecFn } from '../cassandra/nodetool.ts';
+import type { Identities } from '../crypto/identity.ts';
 import { besideNodetool, runCassandraTool } from '../cassandra/tool-run.ts';
 import { readClusterManifest } from '../cluster/cluster-catalog.ts';
 import type { ClusterManifest, ClusterMember } from '../cluster/records.ts';
@@ -35,6 +36,8 @@ export interface ClusterRestoreInput {
   readonly until: string | undefined;
   readonly force: boolean;
   readonly args: ClusterRestoreArgs;
+  /** --identity, for cluster backups whose members encrypted their objects. */
+  readonly identities?: Identities;
 }
 
 /** What a cluster restore needs beyond the catalog: Cassandra's tools and this node's cassandra.yaml facts. */
@@ -157,6 +160,7 @@ async function restoreMember(source: ClusterSource, input: ClusterRestoreInput, 
   await restoreCommand({
     backup: memberTag(member), to: input.to ?? '', tables: [...input.tables], until: input.until, force: input.force,
     excludeKeyspaces: input.tables.length === 0 ? NODE_LOCAL_KEYSPACES : [], appendix,
+    ...(input.identities !== undefined && { identities: input.identities }),
   }, { ...ctx, nodeId: member.nodeId });
 }
 

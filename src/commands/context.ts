@@ -8,6 +8,7 @@ import type { RingMember } from '../cassandra/ring.ts';
 import type { Lock } from '../lock.ts';
 import type { Layout } from '../catalog/layouts.ts';
 import type { SnapshotRegistry } from '../snapshot-registry.ts';
+import type { ObjectEncryption } from '../crypto/object-encryption.ts';
 
 export interface NodetoolPort {
   snapshot(args: readonly string[]): Promise<{ tag: string; args: string[] }>;
@@ -78,6 +79,8 @@ export interface BackupContext {
   readonly allowHostIdChange: boolean;
   /** The Cassandra host id this state directory last backed up, per node id. */
   readonly hostIds: HostIdMemory;
+  /** Client-side encryption of every object this backup stores (--encrypt-to); absent: off. */
+  readonly encryption?: ObjectEncryption;
   /** The command line that resumes uploading a kept snapshot. */
   readonly resumeCommand: (tag: string) => string;
   readonly signal: AbortSignal;

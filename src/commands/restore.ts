@@ -6,7 +6,9 @@ import { loadManifests, manifestCache, resolveBackup, type CatalogReader } from 
 import { mayBeInWindow, planRestore, type RestoreItem, type RestorePlan } from '../restore/plan.ts';
 import { parseUntil } from '../restore/until.ts';
 import { assertNoSymlinks, inspectRoot, prepareRoot } from '../restore/target-dir.ts';
-import { restoreFile } from '../restore/download.ts';
+import { restoreFile, type DecryptStage } from '../restore/download.ts';
+import { identitiesFor, type Identities } from '../crypto/identity.ts';
+import { decryptStage } from '../crypto/decrypting-stream.ts';
 import { dryRunDocument, dryRunText, resultDocument, resultText, type RestoreFacts, type TargetReport } from '../restore/report.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { endTransfer, trackFile } from '../report.ts';
@@ -25,6 +27,8 @@ export interface RestoreInput {
   readonly excludeKeyspaces?: readonly string[];
   /** What a caller adds to the result (a cluster restore: the token settings), in the JSON document and after the text. */
   readonly appendix?: (done: { readonly bytes: number; readonly seconds: number }) => { readonly json: Record<string, unknown>; readonly text: string };
+  /** The operator's age identities (--identity), for encrypted backups. */
+  readonly identities?: Identities;
 }
 
 /** A node's backup resolved and planned: what `restore` would write. */
@@ -32,6 +36,8 @@ export interface NodeRestore {
   readonly snapshot: Manifest;
   readonly plan: RestorePlan;
   readonly untilMs: number | undefined;
+  /** How the files of encrypted backups are decrypted (the identity checked against every backup drawn from). */
+  readonly decrypt: DecryptStage | undefined;
 }
 
 export interface Outcome {
@@ -44,13 +50,13 @@ export interface Outcome {
 
 export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): Promise<void> {
   const started = ctx.now().getTime();
-  const { snapshot, plan, untilMs } = await planNodeRestore(input, ctx);
+  const { snapshot, plan, untilMs, decrypt } = await planNodeRestore(input, ctx);
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
   const root = await prepareRoot(input.to, input.force);
   const checked = new Set<string>();
   for (const item of plan.items) await assertNoSymlinks(root, item.target, checked); // before any download
   announce(snapshot, plan, root, ctx);
-  const outcome = await downloadAll(plan.items, root, input.force, ctx);
+  const outcome = await downloadAll(plan.items, root, input.force, ctx, decrypt);
   ctx.signal.throwIfAborted();
   if (outcome.unsafe) throw outcome.unsafe;
   if (outcome.failures.length > 0) {
@@ -81,7 +87,14 @@ export async function planNodeRestore(input: Omit<RestoreInput, 'to' | 'appendix
   const excluded = new Set(input.excludeKeyspaces ?? []);
   const plan = excluded.size === 0 ? planned : { ...planned, items: planned.items.filter((i) => !excluded.has(i.table.keyspace)) };
   checkPlan(plan, input, snapshot, untilMs, ctx);
-  return { snapshot, plan, untilMs };
+  // Before anything is written: a wrong or missing identity is one line (exit 2), not a failure per file.
+  // Only the backups this restore draws files from matter (--until reads every manifest of the node).
+  let identities: Identities | undefined;
+  const drawn = new Set(plan.items.map((i) => i.from.tag));
+  for (const m of [snapshot, ...incrementals.filter((i) => drawn.has(i.tag))]) {
+    identities = identitiesFor(m.encryption === undefined ? undefined : { tag: m.tag, recipients: m.encryption.recipients }, input.identities, 'restore') ?? identities;
+  }
+  return { snapshot, plan, untilMs, decrypt: identities === undefined ? undefined : decryptStage(identities) };
 }
 
 /**
@@ -140,7 +153,9 @@ function checkPlan(plan: RestorePlan, input: Pick<RestoreInput, 'tables'>, snaps
 }
 
 /** Downloads the planned files into root (parallel, checked, resumable); failures are collected, not thrown. */
-export async function downloadAll(items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext): Promise<Outcome> {
+export async function downloadAll(
+  items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext, decrypt: DecryptStage | undefined,
+): Promise<Outcome> {
   const outcome: Outcome = { written: 0, present: 0, bytes: 0, failures: [], unsafe: undefined };
   // A refused path stops the whole restore: the workers take no new file once this is aborted.
   const stop = new AbortController();
@@ -149,7 +164,7 @@ export async function downloadAll(items: readonly RestoreItem[], root: string, f
     await forEachLimit(items, ctx.concurrency, signal, async (item) => {
       const tracker = trackFile(ctx.reporter, item.target, item.file.size);
       try {
-        const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal, (n) => tracker.add(n));
+        const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal, (n) => tracker.add(n), decrypt);
         if (done === 'written') outcome.written += 1;
         else outcome.present += 1;
         outcome.bytes += item.file.size;

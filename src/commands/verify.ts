@@ -6,11 +6,16 @@ import { manifestCache, resolveBackup } from '../catalog/select.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { formatBytes } from '../output/human.ts';
 import { endTransfer, trackFile } from '../report.ts';
+import type { Duplex } from 'node:stream';
+import { identitiesFor, type Identities } from '../crypto/identity.ts';
+import { decryptStage } from '../crypto/decrypting-stream.ts';
 
 export interface VerifyInput {
   /** A backup tag, or `latest`. */
   readonly backup: string;
   readonly deep: boolean;
+  /** The operator's age identities (--identity): with --deep, encrypted objects are decrypted and their plaintext checked. */
+  readonly identities?: Identities;
 }
 
 export interface Tally {
@@ -23,8 +28,13 @@ export async function verifyCommand(input: VerifyInput, ctx: CatalogContext): Pr
     backend: ctx.backend, cacheDir: await manifestCache(ctx.stateDir), concurrency: ctx.concurrency, signal: ctx.signal,
     warn: (message) => ctx.reporter.emit({ type: 'warning', message }),
   }, ctx.nodeId, input.backup);
+  // A wrong identity is one line (exit 2) before anything is downloaded; without one, the stored bytes are checked.
+  const identities = input.identities === undefined || manifest.encryption === undefined ? undefined
+    : identitiesFor({ tag: manifest.tag, recipients: manifest.encryption.recipients }, input.identities, 'verify');
+  const decrypt = identities === undefined ? undefined : decryptStage(identities);
   if (!ctx.json) {
-    const what = input.deep ? 'downloading and re-hashing every object' : `${manifest.files.length} objects, ${formatBytes(manifest.totals.bytes)}`;
+    const what = input.deep ? `downloading and re-hashing every object${deepEncryptionNote(manifest, decrypt !== undefined)}`
+      : `${manifest.files.length} objects, ${formatBytes(manifest.totals.bytes)}`;
     ctx.reporter.emit({ type: 'info', message: `verify ${manifest.tag} (${manifest.kind} of node ${manifest.nodeId}): ${what}` });
   }
   // --deep moves every byte of the backup: a transfer, shown live like a backup's or a restore's.
@@ -32,7 +42,7 @@ export async function verifyCommand(input: VerifyInput, ctx: CatalogContext): Pr
     ctx.reporter.emit({ type: 'start', command: 'verify', tag: manifest.tag, source: ctx.backend.description,
       files: manifest.files.length, bytes: manifest.totals.bytes });
   }
-  const tally = await checkAll(manifest.files, input.deep, ctx);
+  const tally = await checkAll(manifest.files, input.deep, ctx, decrypt);
   ctx.signal.throwIfAborted();
   report(manifest, input.deep, tally, ctx);
   if (tally.problems.length > 0) {
@@ -41,11 +51,17 @@ export async function verifyCommand(input: VerifyInput, ctx: CatalogContext): Pr
   }
 }
 
-export async function checkAll(files: readonly ManifestFile[], deep: boolean, ctx: CatalogContext): Promise<Tally> {
+function deepEncryptionNote(manifest: Manifest, decrypting: boolean): string {
+  if (manifest.encryption === undefined) return '';
+  return decrypting ? ' (encrypted: decrypting, and checking the plaintext CRC32C)'
+    : ' (encrypted: checking the stored bytes; --identity FILE also decrypts them and checks the plaintext)';
+}
+
+export async function checkAll(files: readonly ManifestFile[], deep: boolean, ctx: CatalogContext, decrypt?: () => Duplex): Promise<Tally> {
   const tally: Tally = { problems: [], methods: { crc32c: 0, etag: 0, size: 0, download: 0 } };
   try {
     await forEachLimit(files, ctx.concurrency, ctx.signal, async (file) => {
-      const outcome = await checkOne(file, deep, ctx);
+      const outcome = await checkOne(file, deep, ctx, decrypt);
       if (outcome.ok) tally.methods[outcome.method] += 1;
       else tally.problems.push(outcome.problem);
       if (deep && outcome.ok) ctx.reporter.emit({ type: 'file', path: file.path, key: file.key, action: 'verified', bytes: file.size, size: file.size });
@@ -59,14 +75,14 @@ export async function checkAll(files: readonly ManifestFile[], deep: boolean, ct
 
 // A store error on one object is reported like a mismatch, so that one bad object does not hide the others.
 // With --deep, a checksum or ETag that disagrees in the metadata is settled by the bytes themselves.
-async function checkOne(file: ManifestFile, deep: boolean, ctx: CatalogContext): Promise<CheckOutcome> {
+async function checkOne(file: ManifestFile, deep: boolean, ctx: CatalogContext, decrypt: (() => Duplex) | undefined): Promise<CheckOutcome> {
   try {
     const meta = await checkMetadata(ctx.backend, file, ctx.signal);
     const settled = !meta.ok && meta.kind !== 'checksum';
     if (!deep || settled) return meta;
     const tracker = trackFile(ctx.reporter, file.path, file.size);
     try {
-      return await checkContent(ctx.backend, file, ctx.signal, (n) => tracker.add(n));
+      return await checkContent(ctx.backend, file, ctx.signal, (n) => tracker.add(n), decrypt);
     } finally {
       tracker.end();
     }

@@ -93,6 +93,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
     options: {
       deep: { type: 'boolean', default: false, describe: 'Download every object and re-hash it' },
       cluster: { type: 'boolean', default: false, describe: 'BACKUP is a cluster backup id: verify every member\'s backup (exit 4 when one is missing)' },
+      identity: { type: 'string', describe: 'age identity file (AGE-SECRET-KEY-1…) with --deep: decrypt an encrypted backup\'s objects and check their plaintext; never stored' },
     },
     examples: [
       ['verify latest --deep', 'download and re-hash every object of the newest backup'],
@@ -125,6 +126,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       sstableloader: { type: 'string', describe: 'With --load: the bulk loader of the Cassandra installation (default: sstableloader beside --nodetool)' },
       cqlsh: { type: 'string', describe: 'With --create-schema: cqlsh (default: cqlsh beside --nodetool)' },
       'create-schema': { type: 'boolean', default: false, describe: 'With --cluster: first recreate the cluster backup\'s schema (keyspaces, tables) with cqlsh; run it on one node' },
+      identity: { type: 'string', describe: 'age identity file (AGE-SECRET-KEY-1…) to decrypt an encrypted backup with; never stored' },
     },
     examples: [
       ['restore latest --to /var/restore --table ks1.users', 'one table of the newest snapshot'],

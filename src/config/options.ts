@@ -117,6 +117,10 @@ export const globalOptions = {
     describe: 'GCS customer-supplied key (CSEK): a file holding the 256-bit key (base64); sent on every write, read and copy' },
   'azure-encryption-scope': { type: 'string', env: ['CASS_BACKUP_AZURE_ENCRYPTION_SCOPE'], group: 'Destination',
     describe: 'Azure encryption scope of the storage account for every blob written (and server-side copies)' },
+  'encrypt-to': { type: 'array', env: ['CASS_BACKUP_ENCRYPT_TO'], group: 'Destination',
+    describe: 'Encrypt every object of new backups on this node to this age recipient (age1… X25519 public key), one per flag (env: colon-separated; file: a list); off by default. The identity (secret key) is not needed on the node' },
+  'encrypt-to-file': { type: 'string', env: ['CASS_BACKUP_ENCRYPT_TO_FILE'], group: 'Destination',
+    describe: 'Encrypt new backups to the recipients in this age recipients file (one age1… per line, # comments); adds to --encrypt-to' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type GlobalOptionName = keyof typeof globalOptions;
@@ -167,6 +171,9 @@ export interface GlobalOptions {
   readonly gcsKmsKey: string | undefined;
   readonly gcsEncryptionKeyFile: string | undefined;
   readonly azureEncryptionScope: string | undefined;
+  /** age recipients from --encrypt-to (a recipients file adds to them): non-empty means client-side encryption. */
+  readonly encryptTo: readonly string[];
+  readonly encryptToFile: string | undefined;
 }
 
 type Raw = Readonly<Record<string, unknown>>;
@@ -347,5 +354,7 @@ function toGlobalOptions(get: (name: GlobalOptionName) => OptionValue | undefine
     gcsKmsKey: str('gcs-kms-key'),
     gcsEncryptionKeyFile: str('gcs-encryption-key'),
     azureEncryptionScope: str('azure-encryption-scope'),
+    encryptTo: (get('encrypt-to') as readonly string[] | undefined) ?? [],
+    encryptToFile: str('encrypt-to-file'),
   };
 }

@@ -6,6 +6,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { Duplex } from 'node:stream';
 import type { Backend } from '../storage/backend.ts';
 import { Crc32cStream, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import type { ManifestFile } from '../catalog/manifest.ts';
@@ -31,7 +32,7 @@ export interface DownloadTarget {
  * `onBytes` is told of the downloaded bytes as they arrive (live progress).
  */
 export async function restoreFile(
-  backend: Backend, t: DownloadTarget, reuse: boolean, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+  backend: Backend, t: DownloadTarget, reuse: boolean, signal?: AbortSignal, onBytes?: (bytes: number) => void, decrypt?: DecryptStage,
 ): Promise<Written> {
   const path = insideRoot(t.root, t.target);
   const relDir = t.target.split('/').slice(0, -1).join('/');
@@ -40,7 +41,7 @@ export async function restoreFile(
   if (reuse && (await alreadyThere(path, t.file, signal))) return 'present';
   const tmp = join(dirname(path), `.${basename(path)}${TEMP_MARK}${randomUUID()}`);
   try {
-    await download(backend, t.file, tmp, signal, onBytes);
+    await download(backend, t.file, tmp, signal, onBytes, decrypt);
     // Cassandra does not need it, but the original mtime keeps `ls -lt` and later comparisons meaningful.
     const mtime = new Date(t.file.mtimeMs);
     await utimes(tmp, mtime, mtime);
@@ -53,13 +54,19 @@ export async function restoreFile(
   }
 }
 
+/** A fresh decrypting stream per object (client-side encryption), from the identities the operator gave. */
+export type DecryptStage = () => Duplex;
+
 async function download(
-  backend: Backend, file: ManifestFile, tmp: string, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+  backend: Backend, file: ManifestFile, tmp: string, signal?: AbortSignal, onBytes?: (bytes: number) => void, decrypt?: DecryptStage,
 ): Promise<void> {
   const hasher = new Crc32cStream();
   if (onBytes) hasher.on('data', (chunk: Buffer) => onBytes(chunk.length));
+  // An encrypted object is decrypted (each chunk authenticated) before its plaintext is hashed and written.
+  if (file.stored !== undefined && decrypt === undefined) throw new Error(`internal: ${file.key} is encrypted and no identity was given`);
+  const decrypting = file.stored !== undefined && decrypt !== undefined ? [decrypt()] : [];
   // `wx`: the temp name is fresh; never write through something that appeared under it.
-  await pipeline(await backend.get(file.key, { signal }), hasher, createWriteStream(tmp, { flags: 'wx' }), { signal });
+  await pipeline([await backend.get(file.key, { signal }), ...decrypting, hasher, createWriteStream(tmp, { flags: 'wx' })], { signal });
   if (hasher.bytes !== file.size) {
     throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded ${hasher.bytes}`);
   }

@@ -2,6 +2,7 @@
 // The rule (DESIGN section 5): an object that a manifest references is never overwritten with different
 // content; an object no manifest references (left by a failed run) may be replaced.
 import type { LocalFile } from '../domain.ts';
+import type { StoredFacts } from '../catalog/manifest.ts';
 
 /** What is known to be stored under a key. */
 export interface StoredRecord {
@@ -11,8 +12,11 @@ export interface StoredRecord {
   readonly size: number;
   readonly mtimeMs: number;
   readonly ino: number;
+  /** The file's (plaintext) CRC32C; with `stored`, the object holds the file encrypted. */
   readonly crc32c: string;
   readonly etag?: string;
+  /** The encrypted object's own size and CRC32C (client-side encryption); absent: the object is the file's bytes. */
+  readonly stored?: StoredFacts;
 }
 
 export type Decision =

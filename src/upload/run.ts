@@ -12,6 +12,7 @@ import { forEachLimit } from './pool.ts';
 import { stopsTheRun } from '../storage/failure-kind.ts';
 import { resend, storeFile, type StoreContext, type UploadDeps } from './store-file.ts';
 import { endTransfer } from '../report.ts';
+import type { ObjectEncryption } from '../crypto/object-encryption.ts';
 
 export type { UploadDeps } from './store-file.ts';
 
@@ -26,6 +27,8 @@ export interface UploadInput {
   readonly signal: AbortSignal;
   /** Incremental runs skip files that vanish before upload (the operator may prune backups/); snapshots fail. */
   readonly vanishedIsFailure: boolean;
+  /** Client-side encryption of every object stored (store-file.ts); absent: objects are the files' bytes. */
+  readonly encryption?: ObjectEncryption;
 }
 
 export interface UploadResult {
@@ -47,6 +50,7 @@ export async function uploadFiles(input: UploadInput, deps: UploadDeps): Promise
   const c: StoreContext = {
     nodeId: input.nodeId, layout: input.layout, dataDirs: input.dataDirs, referenced: input.referenced,
     twins: identityIndex(input.referenced), journal: input.journal, deps, signal,
+    ...(input.encryption ? { encryption: input.encryption } : {}),
   };
   // A permanent error (no bucket, no permission) will fail every other file the same way.
   const onFailure = (err: unknown): void => { if (stopsTheRun(err)) stop.abort(err); };

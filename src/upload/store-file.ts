@@ -12,6 +12,8 @@ import { trackFile, type FileAction, type Reporter } from '../report.ts';
 import { decide, type StoredRecord } from './plan.ts';
 import { hashingSource } from './hashing-source.ts';
 import type { Journal } from './journal.ts';
+import { recipientSetOfKey, type ObjectEncryption } from '../crypto/object-encryption.ts';
+import type { SealedSource } from '../crypto/encrypting-source.ts';
 
 export interface UploadDeps {
   readonly backend: Backend;
@@ -34,16 +36,28 @@ export interface StoreContext {
   readonly journal: Journal;
   readonly deps: UploadDeps;
   readonly signal: AbortSignal;
+  /**
+   * Client-side encryption of every object this run stores. Encrypted objects have keys of their own (per
+   * recipient set), so a run reuses or copies only objects sealed to its own recipients, never plain ones, and
+   * an unencrypted run never takes an encrypted object for a file.
+   */
+  readonly encryption?: ObjectEncryption;
+}
+
+/** Whether the object under key holds bytes as this run would store them (plain, or sealed to its recipients). */
+function sameNamespace(key: string, c: StoreContext): boolean {
+  return c.encryption ? c.encryption.owns(key) : recipientSetOfKey(key) === undefined;
 }
 
 export async function storeFile(file: LocalFile, c: StoreContext): Promise<ManifestFile> {
-  const key = objectKeyFor(c.layout, c.nodeId, file.relPath);
+  const plainKey = objectKeyFor(c.layout, c.nodeId, file.relPath);
+  const key = c.encryption ? c.encryption.keyFor(plainKey) : plainKey;
   const decision = decide(file, key, c.referenced, c.journal.records());
   if (decision.action === 'reuse') return reuse(file, decision.record, c);
   if (decision.action === 'upload') {
     const id = localFileIdentity(file);
     const twin = id === undefined ? undefined : c.twins.get(id);
-    if (twin && twin.key !== key) return copyOrSend(file, twin, key, c);
+    if (twin && twin.key !== key && sameNamespace(twin.key, c)) return copyOrSend(file, twin, key, c);
     return send(file, decision.key, c);
   }
   // The key is referenced with other metadata: same bytes can be reused, different bytes get a new key.
@@ -77,7 +91,7 @@ function crcHex(base64: string): string {
 
 function reuse(file: LocalFile, record: StoredRecord, c: StoreContext, again = false): ManifestFile {
   finished(file, record.key, 'reused', c, again);
-  return entryFor(file, c, { key: record.key, crc32c: record.crc32c, etag: record.etag, how: 'reused' });
+  return entryFor(file, c, { key: record.key, crc32c: record.crc32c, etag: record.etag, stored: record.stored, how: 'reused' });
 }
 
 /**
@@ -95,40 +109,53 @@ async function copyOrSend(file: LocalFile, twin: StoredRecord, key: string, c: S
   } finally {
     tracker.end();
   }
-  if (info.size !== file.size) return send(file, key, c);
-  const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c: twin.crc32c, etag: info.etag };
+  if (info.size !== (twin.stored?.size ?? file.size)) return send(file, key, c);
+  const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c: twin.crc32c, etag: info.etag,
+    ...(twin.stored ? { stored: twin.stored } : {}) };
   await c.journal.append(record);
   finished(file, key, 'copied', c, false);
-  return entryFor(file, c, { key, crc32c: twin.crc32c, etag: info.etag, how: 'copied' });
+  return entryFor(file, c, { key, crc32c: twin.crc32c, etag: info.etag, stored: twin.stored, how: 'copied' });
 }
 
 async function send(file: LocalFile, key: string, c: StoreContext, again = false): Promise<ManifestFile> {
-  const source = hashingSource(c.deps.openSource(file));
   const createOnly = isCreateOnlyKey(c.nodeId, key);
-  // Counted as they reach the store, so that a large file shows progress long before it is finished.
+  // Counted as they reach the store, so that a large file shows progress long before it is finished; an encrypted
+  // file's progress counts its plaintext bytes as they are sealed.
   const tracker = trackFile(c.deps.reporter, file.relPath, file.size);
   try {
+    const plain = c.deps.openSource(file);
+    // One file key per send: every range and retry of this put reads the same ciphertext.
+    const sealed = c.encryption ? await c.encryption.seal(plain, (n) => tracker.add(n)) : undefined;
+    const source = hashingSource(sealed ?? plain);
     let info;
     try {
-      info = await c.deps.backend.put(key, source, { signal: c.signal, createOnly, onBytes: (n) => tracker.add(n) });
+      info = await c.deps.backend.put(key, source, { signal: c.signal, createOnly, ...(sealed ? {} : { onBytes: (n: number) => tracker.add(n) }) });
     } catch (err) {
       if (!createOnly || !isAlreadyExists(err)) throw err;
       tracker.end();
       return await settleLostRace(file, key, c, again);
     }
-    const crcValue = source.result();
-    if (crcValue === undefined) throw new Error(`internal: the bytes sent for ${key} were not fully hashed`);
-    const crc32c = crc32cToBase64(crcValue);
-    if (info.crc32c !== undefined && info.crc32c !== crc32c) {
-      throw new Error(`the store reports CRC32C ${info.crc32c} for ${key}, but ${crc32c} was sent`);
+    const storedCrc = source.result();
+    const plainCrc = sealed ? sealed.plaintextCrc32c() : storedCrc;
+    if (storedCrc === undefined || plainCrc === undefined) throw new Error(`internal: the bytes sent for ${key} were not fully hashed`);
+    const sentCrc = crc32cToBase64(storedCrc);
+    if (info.crc32c !== undefined && info.crc32c !== sentCrc) {
+      throw new Error(`the store reports CRC32C ${info.crc32c} for ${key}, but ${sentCrc} was sent`);
     }
-    const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c, etag: info.etag };
+    const crc32c = crc32cToBase64(plainCrc);
+    const stored = sealed ? storedOf(sealed, sentCrc) : undefined;
+    const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c, etag: info.etag,
+      ...(stored ? { stored } : {}) };
     await c.journal.append(record);
     finished(file, key, 'uploaded', c, again);
-    return entryFor(file, c, { key, crc32c, etag: info.etag, how: 'uploaded' });
+    return entryFor(file, c, { key, crc32c, etag: info.etag, stored, how: 'uploaded' });
   } finally {
     tracker.end();
   }
+}
+
+function storedOf(sealed: SealedSource, crc32c: string): { size: number; crc32c: string } {
+  return { size: sealed.size, crc32c };
 }
 
 /**
@@ -138,10 +165,14 @@ async function send(file: LocalFile, key: string, c: StoreContext, again = false
 async function settleLostRace(file: LocalFile, key: string, c: StoreContext, again: boolean): Promise<ManifestFile> {
   const crc = crc32cToBase64(await c.deps.hashFile(file));
   const existing = await c.deps.backend.stat(key, { signal: c.signal });
-  const same = existing !== undefined && existing.size === file.size &&
-    (existing.crc32c === crc || (existing.crc32c === undefined && isDisambiguatedKey(key)));
+  // An encrypted object's plaintext cannot be seen here (the node has no identity): only a `…@<crc32c>` key of the
+  // encrypted size, in this run's recipient namespace, holds this file by construction.
+  const same = existing !== undefined && (c.encryption
+    ? existing.size === c.encryption.storedSize(file.size) && isDisambiguatedKey(key)
+    : existing.size === file.size && (existing.crc32c === crc || (existing.crc32c === undefined && isDisambiguatedKey(key))));
   if (same) {
-    const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c: crc, etag: existing.etag };
+    const record: StoredRecord = { key, path: file.relPath, size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, crc32c: crc, etag: existing.etag,
+      ...(c.encryption ? { stored: { size: existing.size, ...(existing.crc32c === undefined ? {} : { crc32c: existing.crc32c }) } } : {}) };
     await c.journal.append(record);
     return reuse(file, record, c, again);
   }
@@ -151,7 +182,7 @@ async function settleLostRace(file: LocalFile, key: string, c: StoreContext, aga
 
 function entryFor(
   file: LocalFile, c: StoreContext,
-  stored: { key: string; crc32c: string; etag: string | undefined; how: 'uploaded' | 'reused' | 'copied' },
+  stored: { key: string; crc32c: string; etag: string | undefined; stored?: StoredRecord['stored']; how: 'uploaded' | 'reused' | 'copied' },
 ): ManifestFile {
   return {
     path: file.relPath,
@@ -162,6 +193,7 @@ function entryFor(
     key: stored.key,
     crc32c: stored.crc32c,
     ...(stored.etag !== undefined ? { etag: stored.etag } : {}),
+    ...(stored.stored !== undefined ? { stored: stored.stored } : {}),
     ...(stored.how === 'reused' ? { reused: true } : {}),
     ...(stored.how === 'copied' ? { copied: true } : {}),
   };
