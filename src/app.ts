@@ -46,6 +46,8 @@ import { incrementalCommand } from './commands/incremental.ts';
 import { formatDetectReport, optionSources } from './commands/detect.ts';
 import { connectionFromArgs } from './cassandra/connection-args.ts';
 import { resumeCommand } from './config/resume-command.ts';
+import { archiveCommitLog, commitLogsWiring } from './commands/commitlog-wiring.ts';
+import { listPitrCommand } from './commands/list-pitr.ts';
 
 export interface AppIo {
   readonly args: readonly string[];
@@ -55,6 +57,7 @@ export interface AppIo {
   readonly stderrIsTty: boolean;
   readonly hostname: string;
   readonly pid: number;
+  readonly ppid?: number;
   readonly isRoot: boolean;
   readonly exec: ExecFn;
   readonly signal: AbortSignal;
@@ -74,6 +77,8 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
     io.stdout(outcome.text.endsWith('\n') ? outcome.text : `${outcome.text}\n`);
     return;
   }
+  // Before any configuration is read: archive_command must depend on nothing but the segment and the staging directory.
+  if (outcome.parsed.command === 'archive-commitlog') return archiveCommitLog(outcome.parsed, io);
   const effective = await effectiveOptions(outcome.parsed.raw, io.env);
   const { options: opts } = effective;
   state.json = opts.json;
@@ -115,7 +120,7 @@ async function applyLowPriority(io: AppIo, reporter: Reporter): Promise<void> {
   reporter.emit({ type: 'info', message: `low priority: ${parts.join(', ')}` });
 }
 
-const BACKUP_COMMANDS = new Set(['snapshot', 'repair', 'incremental']);
+const BACKUP_COMMANDS = new Set(['snapshot', 'repair', 'incremental', 'commitlogs']);
 
 async function recordMetrics(
   opts: GlobalOptions, io: AppIo, command: string, started: Date, summary: Summary | undefined, err: unknown,
@@ -139,6 +144,10 @@ async function recordMetrics(
 async function dispatch(parsed: ParsedCommand, effective: EffectiveOptions, io: AppIo, reporter: Reporter): Promise<void> {
   const { options: opts } = effective;
   if (parsed.command === 'detect') return detect(effective, io);
+  if (parsed.command === 'commitlogs') {
+    const catalog = await buildCatalogContext(opts, io, reporter);
+    return closing(catalog.backend, () => commitLogsWiring(opts, io, catalog));
+  }
   if (isCatalogCommand(parsed)) {
     const catalog = await buildCatalogContext(opts, io, reporter);
     return closing(catalog.backend, () => dispatchCatalog(parsed, catalog));
@@ -181,11 +190,13 @@ function isCatalogCommand(parsed: ParsedCommand): parsed is CatalogCommand {
 async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext): Promise<void> {
   switch (parsed.command) {
     case 'list':
+      if (parsed.pitr) return listPitrCommand({ allNodes: parsed.allNodes }, ctx);
       return parsed.cluster !== undefined ? clusterListCommand({ cluster: parsed.cluster }, ctx) : listCommand({ allNodes: parsed.allNodes }, ctx);
     case 'verify':
       return parsed.cluster ? clusterVerifyCommand({ id: parsed.backup, deep: parsed.deep }, ctx) : verifyCommand({ backup: parsed.backup, deep: parsed.deep }, ctx);
     case 'restore':
-      return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force }, ctx);
+      return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force,
+        pointInTime: parsed.pointInTime }, ctx);
     case 'purge':
       return purgeCommand({ keepLast: parsed.keepLast, keepDays: parsed.keepDays, yes: parsed.yes, graceHours: parsed.graceHours,
         keepClusters: parsed.keepClusters }, ctx);

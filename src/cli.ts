@@ -17,12 +17,14 @@ export type ParsedCommand =
   | { readonly command: 'repair'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly deleteUploaded: boolean }
   | { readonly command: 'incremental'; readonly raw: Raw; readonly deleteUploaded: boolean; readonly flush: boolean }
   | { readonly command: 'detect'; readonly raw: Raw }
-  | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean; readonly cluster: string | true | undefined }
+  | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean; readonly cluster: string | true | undefined; readonly pitr: boolean }
   | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean; readonly cluster: boolean }
   | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string; readonly tables: string[];
-      readonly until: string | undefined; readonly force: boolean }
+      readonly until: string | undefined; readonly force: boolean; readonly pointInTime: string | undefined }
   | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
-      readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined };
+      readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined }
+  | { readonly command: 'archive-commitlog'; readonly raw: Raw; readonly path: string; readonly name: string }
+  | { readonly command: 'commitlogs'; readonly raw: Raw };
 
 export type CliOutcome =
   | { readonly kind: 'run'; readonly parsed: ParsedCommand }
@@ -153,19 +155,26 @@ function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
     case 'list':
       refuseExtra(command, rest);
       return { command, raw: argv, allNodes: Boolean(argv['all-nodes']),
-        cluster: argv['cluster-name'] !== undefined ? String(argv['cluster-name']) : argv.cluster === true ? true : undefined };
+        cluster: argv['cluster-name'] !== undefined ? String(argv['cluster-name']) : argv.cluster === true ? true : undefined,
+        pitr: Boolean(argv.pitr) };
     case 'verify':
       refuseExtra(command, rest);
       return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster) };
     case 'restore':
       refuseExtra(command, rest);
       return { command, raw: argv, backup: String(argv.backup), to: String(argv.to), tables: (argv.table as string[]).map(String),
-        until: argv.until as string | undefined, force: Boolean(argv.force) };
+        until: argv.until as string | undefined, force: Boolean(argv.force), pointInTime: argv['point-in-time'] as string | undefined };
     case 'purge':
       refuseExtra(command, rest);
       return { command, raw: argv, keepLast: optionalCount('keep-last', argv['keep-last']), keepDays: optionalCount('keep-days', argv['keep-days']),
         yes: Boolean(argv.yes), graceHours: nonNegativeNumber('--grace-hours', argv['grace-hours']),
         keepClusters: optionalCount('keep-clusters', argv['keep-clusters']) };
+    case 'archive-commitlog':
+      refuseExtra(command, rest);
+      return { command, raw: argv, path: String(argv.path), name: String(argv.name) };
+    case 'commitlogs':
+      refuseExtra(command, rest);
+      return { command, raw: argv };
     default:
       throw new UsageError(`unknown command "${command ?? ''}"; run cass-backup-run --help`);
   }

@@ -10,6 +10,7 @@ import { restoreFile } from '../restore/download.ts';
 import { dryRunDocument, dryRunText, resultDocument, resultText, type RestoreFacts, type TargetReport } from '../restore/report.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { endTransfer, trackFile } from '../report.ts';
+import { assertUsableRoot, planPointInTime, pointInTimeSteps, restoreCommitLogs, snapshotBefore, type PointInTimePlan } from '../restore/point-in-time.ts';
 
 export interface RestoreInput {
   /** A snapshot backup tag, or `latest`. */
@@ -21,6 +22,8 @@ export interface RestoreInput {
   readonly until: string | undefined;
   /** Write into a non-empty directory. */
   readonly force: boolean;
+  /** --point-in-time: like `until`, plus the archived commit-log segments up to this time, replayed by Cassandra. */
+  readonly pointInTime?: string | undefined;
 }
 
 interface Outcome {
@@ -34,18 +37,24 @@ interface Outcome {
 export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): Promise<void> {
   // Everything the operator typed is checked before the store is asked anything.
   const filters = input.tables.map(parseTableFilter);
-  const untilMs = input.until === undefined ? undefined : parseUntil(input.until, ctx.now());
+  if (input.until !== undefined && input.pointInTime !== undefined) throw new UsageError('give --until or --point-in-time, not both');
+  const untilSpec = input.pointInTime ?? input.until;
+  const untilMs = untilSpec === undefined ? undefined : parseUntil(untilSpec, ctx.now());
+  if (input.pointInTime !== undefined) assertUsableRoot(input.to);
   const reader: CatalogReader = {
     backend: ctx.backend, cacheDir: await manifestCache(ctx.stateDir), concurrency: ctx.concurrency, signal: ctx.signal,
     warn: (message) => warn(ctx, message),
   };
-  const snapshot = await resolveBackup(reader, ctx.nodeId, input.backup);
+  const snapshot = input.pointInTime !== undefined && input.backup === 'latest'
+    ? await snapshotBeforeTime(reader, ctx.nodeId, untilMs!) : await resolveBackup(reader, ctx.nodeId, input.backup);
   if (snapshot.kind !== 'snapshot') {
     throw new UsageError(`${snapshot.tag} is an incremental backup; restore a snapshot and add incrementals with --until`);
   }
   const incrementals = untilMs === undefined ? [] : await incrementalsFor(reader, snapshot, untilMs, ctx);
   const plan = planRestore({ snapshot, incrementals, filters, untilMs });
   checkPlan(plan, input, snapshot, untilMs, ctx);
+  const pitr = input.pointInTime === undefined ? undefined : await planPointInTime(ctx.backend, ctx.nodeId, snapshot, untilMs!, ctx.signal);
+  if (pitr) info(ctx, `point in time: ${pitr.segments.length} commit-log segments (${pitr.segments[0]?.name} … ${pitr.segments.at(-1)?.name})`);
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
   const root = await prepareRoot(input.to, input.force);
   const checked = new Set<string>();
@@ -59,7 +68,31 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
       `the others are in ${root} (run again with --force to fetch only what is missing)`, outcome.failures.sort());
   }
   const facts: RestoreFacts = { snapshot, plan, root, untilMs };
-  ctx.out(ctx.json ? `${JSON.stringify(resultDocument(facts, outcome))}\n` : resultText(facts, outcome));
+  const commitLog = pitr === undefined ? undefined : await commitLogPart(pitr, root, input.force, ctx);
+  ctx.out(ctx.json ? `${JSON.stringify({ ...resultDocument(facts, outcome), ...(commitLog ? { pointInTime: commitLog.doc } : {}) })}\n`
+    : `${resultText(facts, outcome)}${commitLog?.text ?? ''}`);
+}
+
+/** The segments and Cassandra's restore settings, after the SSTables: a restore is complete only with both. */
+async function commitLogPart(pitr: PointInTimePlan, root: string, force: boolean, ctx: CatalogContext) {
+  const restored = await restoreCommitLogs(ctx.backend, pitr, root, force, { concurrency: ctx.concurrency, signal: ctx.signal });
+  ctx.signal.throwIfAborted();
+  if (restored.failures.length > 0) {
+    throw new IncompleteError(`restore --point-in-time: ${restored.failures.length} of ${restored.segments} commit-log segments failed; ` +
+      `no restore settings were written (run again with --force)`, restored.failures.sort());
+  }
+  return {
+    text: pointInTimeSteps(root, restored, pitr.untilMs),
+    doc: { time: new Date(pitr.untilMs).toISOString(), segments: pitr.segments.map((s) => s.name), commitLogDir: restored.dir,
+      properties: restored.properties, bytes: restored.bytes },
+  };
+}
+
+async function snapshotBeforeTime(reader: CatalogReader, nodeId: string, untilMs: number): Promise<Manifest> {
+  const { manifests } = await loadManifests(reader, nodeId);
+  const found = snapshotBefore(manifests, untilMs);
+  if (!found) throw new UsageError(`node ${nodeId} has no snapshot backup that started before ${new Date(untilMs).toISOString()}`);
+  return found;
 }
 
 /**

@@ -1,0 +1,37 @@
+// Wiring of the commit-log commands (kept out of app.ts): archive-commitlog straight from the parsed command line,
+// commitlogs with its own lock (not the backups' run lock: it may run while a snapshot uploads) and its metric.
+import { join } from 'node:path';
+import type { AppIo } from '../app.ts';
+import type { ParsedCommand } from '../cli.ts';
+import type { GlobalOptions } from '../config/options.ts';
+import { globalOptions } from '../config/options.ts';
+import type { CatalogContext } from './catalog-context.ts';
+import { archiveCommitLogCommand } from './archive-commitlog.ts';
+import { commitLogsCommand } from './commitlogs.ts';
+import { acquireLock } from '../lock.ts';
+import { usableStateDir } from '../state-dir-check.ts';
+import { recordNewestSegment } from '../output/prometheus.ts';
+
+type Archive = Extract<ParsedCommand, { command: 'archive-commitlog' }>;
+
+export function archiveCommitLog(parsed: Archive, io: AppIo): Promise<void> {
+  const flag = parsed.raw['commitlog-staging'];
+  const stagingDir = typeof flag === 'string' && flag !== '' ? flag : String(globalOptions['commitlog-staging'].default);
+  return archiveCommitLogCommand({ path: parsed.path, name: parsed.name, stagingDir }, { now: io.now, parentPid: io.ppid });
+}
+
+export async function commitLogsWiring(opts: GlobalOptions, io: AppIo, catalog: CatalogContext): Promise<void> {
+  const stateDir = await usableStateDir(catalog.stateDir, io.pid);
+  const ctx: CatalogContext = {
+    ...catalog,
+    lock: (what) => acquireLock(join(stateDir, 'commitlogs.lock'), what, { pid: io.pid, hostname: io.hostname, now: io.now }),
+  };
+  const result = await commitLogsCommand({ stagingDir: opts.commitlogStaging, maxRate: opts.maxRate }, ctx);
+  if (opts.prometheusFile && result.newestArchivedAt !== undefined && !opts.dryRun) {
+    try {
+      await recordNewestSegment(opts.prometheusFile, catalog.nodeId, new Date(result.newestArchivedAt));
+    } catch (err) {
+      io.stderr(`cass-backup-run: warning: could not update ${opts.prometheusFile}: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+}
