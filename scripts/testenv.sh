@@ -4,7 +4,7 @@
 #   with a `nodetool` that runs the real org.apache.cassandra.tools.NodeTool,
 #   versitygw (S3 API), fake-gcs-server (GCS JSON API), amazon-ec2-metadata-mock (IMDSv2) and a GCE metadata fake.
 #
-# Usage: scripts/testenv.sh install|up|down|status|env|cluster-up|cluster-down|cluster-status|cluster-env|cluster-node stop|start N
+# Usage: scripts/testenv.sh install|up|down|status|env|cluster-up|cluster-down|cluster-status|cluster-env|cluster-node stop|start N|pitr-…
 #   install  download and build everything (cached in $CBR_CACHE, default ~/.cache/cass-backup-run)
 #   up       install, start what is not running, wait until ready, print the environment (idempotent)
 #   down     stop the processes this script started (by pid), keep the state directory
@@ -12,6 +12,8 @@
 #   env      print the environment variables a test or a person needs (also in $CBR_TESTENV/env.sh)
 #   cluster-up / cluster-down / cluster-status / cluster-env: a three-node cluster on 127.0.0.1-3 (testenv/cluster.sh),
 #            apart from the single node; its variables also in $CBR_TESTENV/cluster/env.sh
+#   pitr-up / pitr-down / pitr-status / pitr-env / pitr-node stop|start|wipe: the point-in-time-restore node on
+#            127.0.0.5 with commit-log archiving (testenv/pitr.sh); its variables also in $CBR_TESTENV/pitr/env.sh
 # State and logs live in $CBR_TESTENV (default <repo>/.testenv); `down --wipe` removes it.
 set -euo pipefail
 
@@ -301,6 +303,7 @@ stop_one() { stop_process "$1" "$(pidfile "$1")" running "$1"; }
 cmd_down() {
   for s in "${services[@]}"; do stop_one "$s"; done
   cmd_cluster_down
+  cmd_pitr_down
   if [ "${1:-}" = --wipe ]; then log "removing $state"; rm -rf "$state"; fi
 }
 
@@ -332,6 +335,8 @@ EOF
 
 # shellcheck source=testenv/cluster.sh
 source "$here/cluster.sh"
+# shellcheck source=testenv/pitr.sh
+source "$here/pitr.sh"
 
 case ${1:-} in
   install) mkdir -p "$state"; cmd_install ;;
@@ -340,9 +345,14 @@ case ${1:-} in
   cluster-status) cmd_cluster_status ;;
   cluster-env) cmd_cluster_env ;;
   cluster-node) shift; cmd_cluster_node "$@" ;;
+  pitr-up) mkdir -p "$state"; cmd_pitr_up ;;
+  pitr-down) shift; cmd_pitr_down "$@" ;;
+  pitr-status) cmd_pitr_status ;;
+  pitr-env) cmd_pitr_env ;;
+  pitr-node) shift; cmd_pitr_node "$@" ;;
   up) mkdir -p "$state"; cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
