@@ -48,6 +48,8 @@ import { connectionFromArgs } from './cassandra/connection-args.ts';
 import { resumeCommand } from './config/resume-command.ts';
 import { archiveCommitLog, commitLogsWiring } from './commands/commitlog-wiring.ts';
 import { listPitrCommand } from './commands/list-pitr.ts';
+import { inspectArchiving } from './commitlog/archiving-setup.ts';
+import { globalOptions } from './config/options.ts';
 
 export interface AppIo {
   readonly args: readonly string[];
@@ -328,6 +330,7 @@ async function detect({ options: opts, configFile, values }: EffectiveOptions, i
     cloud: node.cloud, nodeId: node.nodeId, hostname: node.hostname, dataDirs: node.dataDirs.dirs,
     dataDirsSource: node.dataDirs.yamlPath ?? node.dataDirs.source, destination, nodetool: opts.nodetool,
     remembered: node.remembered ?? null, rememberedPath: node.rememberedPath, configFile: configFile ?? null, options: optionSources(values),
+    commitLogArchiving: await inspectArchiving(node.dataDirs.yamlPath, opts.commitlogStaging, String(globalOptions['commitlog-staging'].default)),
   };
   io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatDetectReport(report));
 }
