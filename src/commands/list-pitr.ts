@@ -22,7 +22,7 @@ export async function listPitrCommand(input: { readonly allNodes: boolean }, ctx
     nodes.push({ nodeId, segments: catalog.segments.length, bytes: catalog.segments.reduce((n, s) => n + s.size, 0),
       windows: coveredWindows(catalog.segments), problems: catalog.problems });
   }
-  ctx.out(ctx.json ? `${JSON.stringify({ nodes })}\n` : pitrText(nodes));
+  ctx.out(ctx.json ? `${JSON.stringify({ command: 'list', pitr: true, nodes })}\n` : pitrText(nodes));
 }
 
 export function pitrText(nodes: readonly PitrNode[]): string {

@@ -63,7 +63,7 @@ function isRunsFirst(s: ArchivedSegment): boolean {
 }
 
 function jumpWhy(a: ArchivedSegment, b: ArchivedSegment): string {
-  if (b.id > a.id + 1 && b.id - a.id < 1_000_000) return `${b.id - a.id - 1} segment(s) with ids ${a.id + 1}…${b.id - 1} were never stored`;
+  if (b.id > a.id + 1 && b.id - a.id <= 10_000) return `${b.id - a.id - 1} segment(s) with ids ${a.id + 1}…${b.id - 1} were never stored`;
   return 'the node restarted, and its commit log in between was not archived (a run without archive_command, or a lost segment)';
 }
 

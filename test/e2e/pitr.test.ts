@@ -14,6 +14,7 @@ import type { Client } from 'cassandra-driver';
 import { jsonEvents, repoRoot, runCli, startCli, tempDir } from '../support/run-cli.ts';
 import { s3CliEnv, s3Dest, uniquePrefix } from '../support/s3-env.ts';
 import { uniqueKeyspace } from '../support/cql.ts';
+import { assertDocumentedLines } from '../support/json-schema.ts';
 
 const testenv = join(repoRoot, 'scripts', 'testenv.sh');
 const isRoot = process.getuid?.() === 0;
@@ -158,6 +159,7 @@ describe('point-in-time restore on a real node with commit-log archiving', { tim
 
     const window = await cli(['list', '--pitr', '--json']);
     assert.equal(window.exitCode, 0, window.stderr);
+    assertDocumentedLines(window.stdout, 'list --pitr --json');
     const node = (JSON.parse(window.stdout) as { nodes: { windows: { from: string; to: string }[] }[] }).nodes[0]!;
     assert.equal(node.windows.length, 1, window.stdout);
     assert.ok(Date.parse(node.windows[0]!.to) > tDelete);
@@ -180,12 +182,25 @@ describe('point-in-time restore on a real node with commit-log archiving', { tim
     for (let id = 0; id < 50; id++) assert.equal(back.get(id), 'A');
 
     const r2 = tempDir('pitr-r2');
-    const atT1 = await cli(['restore', 'latest', '--to', r2, '--force', '--table', `${keyspace}.t`, '--point-in-time', new Date(t1).toISOString()]);
+    const atT1 = await cli(['restore', 'latest', '--to', r2, '--force', '--table', `${keyspace}.t`, '--point-in-time', new Date(t1).toISOString(), '--json']);
     assert.equal(atT1.exitCode, 0, atT1.stderr);
+    const doc = assertDocumentedLines(atT1.stdout, 'restore --point-in-time --json').at(-1);
+    assert.ok((doc as { pointInTime: { segments: string[] } }).pointInTime.segments.length > 0, atT1.stdout);
     await replayRestore(r2);
     const onlyA = await rows();
     assert.equal(onlyA.size, 300, 'the snapshot\'s rows and A, without B');
     assert.ok([...onlyA.values()].every((b) => b === 'A' || b === 'S'));
+  });
+
+  it('detect: archiving configured, staging writable by the Cassandra user', async () => {
+    const r = await cli(['detect', '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const [doc] = assertDocumentedLines(r.stdout, 'detect --json');
+    const a = (doc as { commitLogArchiving: { usesArchiveCommitlog: boolean; stagingWritable: boolean | null; problems: string[] } }).commitLogArchiving;
+    assert.equal(a.usesArchiveCommitlog, true);
+    assert.equal(a.stagingWritable, true);
+    // The archive_command stages through a wrapper (bin/archive-commitlog) that names the staging directory itself.
+    assert.deepEqual(a.problems.filter((p) => !p.includes('stages into')), []);
   });
 
   it('a segment archived while commitlogs runs stays staged for the next run; kill -9 mid-segment loses nothing', async () => {

@@ -14,6 +14,7 @@ import { listStaged } from '../../src/commitlog/staging.ts';
 import { cassandraRestorePoint, propertiesText, snapshotBefore } from '../../src/restore/point-in-time.ts';
 import { updateSeries } from '../../src/output/prometheus.ts';
 import { baseEnv, jsonEvents, runCli, tempDir } from '../support/run-cli.ts';
+import { assertDocumentedLines } from '../support/json-schema.ts';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const min = (n: number) => T0 + n * 60_000;
@@ -76,9 +77,13 @@ describe('coverage of a point in time', () => {
   });
 
   it('refuses when archiving is not known to have begun before the snapshot', () => {
-    const c = coverageFor([seg(base + 5, min(3), min(0))], min(1), min(2));
-    assert.equal(c.ok, false);
-    assert.match(!c.ok ? c.gap : '', /archiving is not known to cover the time from the snapshot/);
+    // No earlier segment, and no start time of the run that archived it (archive-commitlog run by hand).
+    const unknownRun = coverageFor([seg(base + 5, min(3))], min(1), min(2));
+    assert.equal(unknownRun.ok, false);
+    assert.match(!unknownRun.ok ? unknownRun.gap : '', /archiving is not known to cover the time from the snapshot .* no segment archived before it/);
+    // The run whose first segment this is started after the snapshot: the time between is not covered.
+    const lateRun = coverageFor([seg(min(2) + 2000, min(3), min(2))], min(1), min(2) + 30_000);
+    assert.equal(lateRun.ok, false);
   });
 
   it('windows: one per continuous history', () => {
@@ -156,6 +161,7 @@ describe('staging and uploading (file:// destination, built CLI)', () => {
 
     const up = await runCli(['--dest', `file://${dest}`, '--commitlog-staging', staging, 'commitlogs', '--json'], env);
     assert.equal(up.exitCode, 0, up.stderr);
+    assertDocumentedLines(up.stdout, 'commitlogs --json');
     const summary = jsonEvents(up.stdout).find((e) => e.type === 'summary')!;
     assert.equal(summary.files, 2);
     assert.deepEqual(readdirSync(staging), []);
@@ -175,5 +181,28 @@ describe('staging and uploading (file:// destination, built CLI)', () => {
     const listed = await runCli(['--dest', `file://${dest}`, 'list', '--pitr'], env);
     assert.equal(listed.exitCode, 0, listed.stderr);
     assert.match(listed.stdout, /^db1: 2 segments/m);
+    const listedJson = await runCli(['--dest', `file://${dest}`, 'list', '--pitr', '--json'], env);
+    const [doc2] = assertDocumentedLines(listedJson.stdout, 'list --pitr --json');
+    assert.equal((doc2 as { nodes: { segments: number }[] }).nodes[0]!.segments, 2);
+  });
+});
+
+describe('commit-log retention', () => {
+  it('expires what is older than every kept snapshot\'s window, keeping the segment just before it and manifests still needed', async () => {
+    const { planCommitLogExpiry } = await import('../../src/commitlog/retention.ts');
+    const base = min(0) + 2000;
+    const segs = [0, 1, 2, 3, 4].map((i) => seg(base + i, min(i + 1), min(0)));
+    const catalog = { segments: segs, problems: [],
+      manifests: [{ key: 'm1', segments: [segs[0]!.key, segs[1]!.key] }, { key: 'm2', segments: [segs[2]!.key, segs[3]!.key] }, { key: 'm3', segments: [segs[4]!.key] }] };
+    // The oldest kept snapshot started at min(3) + 30 s: segment 3 (archived min(4)) is the first it needs, 2 the proof before it.
+    const e = planCommitLogExpiry(catalog, min(3) + 30_000);
+    assert.deepEqual(e.segmentKeys, [segs[0]!.key, segs[1]!.key]);
+    assert.deepEqual(e.manifestKeys, ['m1']);
+    assert.equal(e.oldestKept, segs[2]!.name);
+    // A segment named by a manifest that stays is kept (m2 holds 2 and 3).
+    const e2 = planCommitLogExpiry(catalog, min(4) + 30_000);
+    assert.deepEqual(e2.segmentKeys, [segs[0]!.key, segs[1]!.key]);
+    assert.deepEqual(planCommitLogExpiry(catalog, undefined).segmentKeys, [], 'no kept snapshot: nothing judged unneeded');
+    assert.deepEqual(planCommitLogExpiry({ ...catalog, problems: ['m9: damaged'] }, min(4)).segmentKeys, [], 'a damaged manifest: nothing');
   });
 });
