@@ -38,7 +38,7 @@ import { purgeCommand } from './commands/purge.ts';
 import { createLocalFiles } from './local-files.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { createRunOutput } from './output/run-output.ts';
-import type { Reporter } from './report.ts';
+import { silentReporter, type Reporter } from './report.ts';
 import type { BackupContext } from './commands/context.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { repairCommand } from './commands/repair.ts';
@@ -80,7 +80,13 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
     return;
   }
   // Before any configuration is read: archive_command must depend on nothing but the segment and the staging directory.
-  if (outcome.parsed.command === 'archive-commitlog') return archiveCommitLog(outcome.parsed, io);
+  if (outcome.parsed.command === 'archive-commitlog') {
+    const raw = outcome.parsed.raw;
+    return archiveCommitLog(outcome.parsed, io, async (bounded) => {
+      const { options } = await effectiveOptions(raw, bounded.env);
+      return { options, catalog: await buildCatalogContext(options, bounded, silentReporter) };
+    });
+  }
   const effective = await effectiveOptions(outcome.parsed.raw, io.env);
   const { options: opts } = effective;
   state.json = opts.json;

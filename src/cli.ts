@@ -23,7 +23,8 @@ export type ParsedCommand =
       readonly until: string | undefined; readonly force: boolean; readonly pointInTime: string | undefined }
   | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
       readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined }
-  | { readonly command: 'archive-commitlog'; readonly raw: Raw; readonly path: string; readonly name: string }
+  | { readonly command: 'archive-commitlog'; readonly raw: Raw; readonly path: string; readonly name: string;
+      readonly uploadWithinMs: number | undefined }
   | { readonly command: 'commitlogs'; readonly raw: Raw };
 
 export type CliOutcome =
@@ -171,7 +172,8 @@ function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
         keepClusters: optionalCount('keep-clusters', argv['keep-clusters']) };
     case 'archive-commitlog':
       refuseExtra(command, rest);
-      return { command, raw: argv, path: String(argv.path), name: String(argv.name) };
+      return { command, raw: argv, path: String(argv.path), name: String(argv.name),
+        uploadWithinMs: argv['upload-within'] === undefined ? undefined : parseDuration('upload-within', String(argv['upload-within'])) };
     case 'commitlogs':
       refuseExtra(command, rest);
       return { command, raw: argv };

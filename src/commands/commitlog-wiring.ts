@@ -14,10 +14,34 @@ import { recordNewestSegment } from '../output/prometheus.ts';
 
 type Archive = Extract<ParsedCommand, { command: 'archive-commitlog' }>;
 
-export function archiveCommitLog(parsed: Archive, io: AppIo): Promise<void> {
+/** What an upload needs, opened only for --upload-within (after the segment is staged). */
+export type OpenUpload = (io: AppIo) => Promise<{ options: GlobalOptions; catalog: CatalogContext }>;
+
+export async function archiveCommitLog(parsed: Archive, io: AppIo, open: OpenUpload): Promise<void> {
   const flag = parsed.raw['commitlog-staging'];
   const stagingDir = typeof flag === 'string' && flag !== '' ? flag : String(globalOptions['commitlog-staging'].default);
-  return archiveCommitLogCommand({ path: parsed.path, name: parsed.name, stagingDir }, { now: io.now, parentPid: io.ppid });
+  await archiveCommitLogCommand({ path: parsed.path, name: parsed.name, stagingDir }, { now: io.now, parentPid: io.ppid });
+  if (parsed.uploadWithinMs !== undefined) await uploadWithin(parsed.uploadWithinMs, stagingDir, io, open);
+}
+
+/**
+ * The synchronous mode: upload what is staged, for at most `ms`. The segment is staged durably already, so any
+ * failure here (configuration, store, another upload holding the lock, the time running out) is one warning line
+ * and exit 0: Cassandra must not keep the segment for a reason `commitlogs` will settle later.
+ */
+async function uploadWithin(ms: number, stagingDir: string, io: AppIo, open: OpenUpload): Promise<void> {
+  const bounded: AppIo = { ...io, signal: AbortSignal.any([io.signal, AbortSignal.timeout(ms)]) };
+  try {
+    const { options, catalog } = await open(bounded);
+    try {
+      await commitLogsWiring({ ...options, commitlogStaging: stagingDir }, bounded, catalog);
+    } finally {
+      await catalog.backend.close();
+    }
+  } catch (err) {
+    const why = bounded.signal.aborted && !io.signal.aborted ? `not finished within ${ms / 1000} s` : err instanceof Error ? err.message : String(err);
+    io.stderr(`cass-backup-run: warning: archive-commitlog: staged in ${stagingDir}, not uploaded now (${why}); commitlogs will upload it\n`);
+  }
 }
 
 export async function commitLogsWiring(opts: GlobalOptions, io: AppIo, catalog: CatalogContext): Promise<void> {

@@ -86,14 +86,14 @@ async function uploadStaged(input: CommitLogsInput, ctx: CatalogContext): Promis
     const byName = new Map(staged.map((s) => [s.name, s]));
     for (const s of confirmed) await unstage(byName.get(s.name)!);
   }
-  const seconds = (ctx.now().getTime() - started.getTime()) / 1000;
-  ctx.reporter.emit({ type: 'summary', command: 'commitlogs', tag: runId, ok: failures.length === 0, files: confirmed.length,
-    uploadedFiles: confirmed.length, reusedFiles: 0, copiedFiles: 0, bytes: confirmed.reduce((n, s) => n + s.size, 0), uploadedBytes,
-    seconds, mbPerSecond: seconds > 0 ? uploadedBytes / 1e6 / seconds : 0, ...(manifest ? { manifest } : {}), failures });
   if (failures.length > 0) {
     throw new IncompleteError(`commitlogs: ${failures.length} of ${staged.length} staged segments were not stored; they stay in ` +
-      `${input.stagingDir} for the next run`, failures);
+      `${input.stagingDir} for the next run${manifest ? ` (the ${confirmed.length} stored are in ${manifest})` : ''}`, failures);
   }
+  const seconds = (ctx.now().getTime() - started.getTime()) / 1000;
+  ctx.reporter.emit({ type: 'summary', command: 'commitlogs', tag: runId, ok: true, files: confirmed.length,
+    uploadedFiles: confirmed.length, reusedFiles: 0, copiedFiles: 0, bytes: confirmed.reduce((n, s) => n + s.size, 0), uploadedBytes,
+    seconds, mbPerSecond: seconds > 0 ? uploadedBytes / 1e6 / seconds : 0, ...(manifest ? { manifest } : {}), failures: [] });
   const newest = confirmed.map((s) => s.archivedAt).sort().at(-1);
   return { manifest, stored: confirmed, newestArchivedAt: newest };
 }

@@ -134,9 +134,12 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
     describe: 'Cassandra\'s archive_command (… %path %name): hard-link or copy a closed commit-log segment into the staging directory, fsync, exit 0',
     details: 'Fast and local: no network, no lock, no configuration file (only --commitlog-staging from the command line, else its default). ' +
       'Any failure exits non-zero with one line, and Cassandra keeps the segment. `commitlogs` uploads what is staged.',
-    options: {},
+    options: {
+      'upload-within': { type: 'string', describe: 'After staging, also upload what is staged (as commitlogs, reading the configuration) for at most this long (e.g. 20s); the segment stays staged, and the exit is 0, if that does not finish' },
+    },
     examples: [['archive-commitlog --commitlog-staging /var/lib/cass-backup-run/commitlog-staging %path %name',
-      'the archive_command line of conf/commitlog_archiving.properties']],
+      'the archive_command line of conf/commitlog_archiving.properties'],
+    ['archive-commitlog --upload-within 20s %path %name', 'stage, then upload synchronously, bounded']],
   },
   commitlogs: {
     yargs: 'commitlogs', usage: 'commitlogs [options]',

@@ -206,3 +206,26 @@ describe('commit-log retention', () => {
     assert.deepEqual(planCommitLogExpiry({ ...catalog, problems: ['m9: damaged'] }, min(4)).segmentKeys, [], 'a damaged manifest: nothing');
   });
 });
+
+describe('archive-commitlog --upload-within (the synchronous mode)', () => {
+  it('stages, then uploads within the bound; a failing upload leaves the segment staged and still exits 0', async () => {
+    const commitlog = tempDir('cl');
+    const staging = join(tempDir('st'), 'staging');
+    const dest = tempDir('dest');
+    const env = baseEnv({ CASS_BACKUP_CLOUD: 'none', CASS_BACKUP_NODE_ID: 'db1', CASS_BACKUP_STATE_DIR: tempDir('state') });
+    mkdirSync(commitlog, { recursive: true });
+    const name = 'CommitLog-7-1796171623540.log';
+    writeFileSync(join(commitlog, name), randomBytes(2048));
+    const now = await runCli(['--dest', `file://${dest}`, 'archive-commitlog', '--commitlog-staging', staging, '--upload-within', '30s', join(commitlog, name), name], env);
+    assert.equal(now.exitCode, 0, now.stderr);
+    assert.deepEqual(readdirSync(staging), []);
+    assert.ok(existsSync(join(dest, 'db1', '.cass-backup-run', 'commitlog', 'segments', name)));
+
+    const other = 'CommitLog-7-1796171623541.log';
+    writeFileSync(join(commitlog, other), randomBytes(2048));
+    const bad = await runCli(['--dest', 'nowhere://x', 'archive-commitlog', '--commitlog-staging', staging, '--upload-within', '5s', join(commitlog, other), other], env);
+    assert.equal(bad.exitCode, 0, bad.stderr);
+    assert.match(bad.stderr, /^cass-backup-run: warning: archive-commitlog: staged in .*, not uploaded now \(.*\); commitlogs will upload it$/m);
+    assert.ok(existsSync(join(staging, other)));
+  });
+});
