@@ -18,6 +18,7 @@ import { endTransfer, trackFile } from '../report.ts';
 import { listStaged, unstage, type StagedSegment } from '../commitlog/staging.ts';
 import { commitLogManifestKey, segmentKey, type ArchivedSegment, type CommitLogManifest } from '../commitlog/catalog.ts';
 import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 
 export interface CommitLogsInput {
   readonly stagingDir: string;
@@ -43,7 +44,8 @@ export async function commitLogsCommand(input: CommitLogsInput, ctx: CatalogCont
 
 async function uploadStaged(input: CommitLogsInput, ctx: CatalogContext): Promise<CommitLogsResult> {
   const started = ctx.now();
-  const runId = `${started.toISOString().replace(/[:.]/g, '').replace('T', '-')}-${ctx.pid}`;
+  // Sortable by time; the random part keeps two runs of one moment apart (manifests are create-only).
+  const runId = `${started.toISOString().replace(/[:.]/g, '').replace('T', '-')}-${ctx.pid}-${randomBytes(3).toString('hex')}`;
   const staged = await listStaged(input.stagingDir);
   const bytes = staged.reduce((n, s) => n + s.size, 0);
   ctx.reporter.emit({ type: 'start', command: 'commitlogs', tag: runId, source: input.stagingDir, destination: ctx.backend.description,

@@ -40,7 +40,10 @@ export async function stageSegment(path: string, name: string, stagingDir: strin
     else throw err;
   }
   await fsyncFile(target);
-  await writeFacts(join(stagingDir, `${name}${FACTS_SUFFIX}`), facts);
+  // Archived again while still staged (Cassandra re-archives leftovers at start-up): the first archive time stays,
+  // the one that bounds the segment's writes.
+  const factsPath = join(stagingDir, `${name}${FACTS_SUFFIX}`);
+  if (how !== 'already staged' || !(await exists(factsPath))) await writeFacts(factsPath, facts);
   await fsyncDir(stagingDir);
   return { staged: target, how };
 }
@@ -83,6 +86,10 @@ async function writeFacts(path: string, facts: StagedFacts): Promise<void> {
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 async function fsyncFile(path: string): Promise<void> {

@@ -139,7 +139,7 @@ describe('staging and uploading (file:// destination, built CLI)', () => {
     assert.equal((await stageSegment(s.path, s.name, staging, { archivedAt: iso(min(2)) })).how, 'already staged');
     const listed = await listStaged(staging);
     assert.equal(listed.length, 1);
-    assert.equal(listed[0]!.archivedAt, iso(min(2)));
+    assert.equal(listed[0]!.archivedAt, iso(min(1)), 'the first archive time stays');
     await assert.rejects(stageSegment(s.path, 'CommitLog-7-1.log', staging, { archivedAt: iso(min(1)) }), /is not named/);
   });
 
@@ -229,3 +229,46 @@ describe('archive-commitlog --upload-within (the synchronous mode)', () => {
     assert.ok(existsSync(join(staging, other)));
   });
 });
+
+describe('purge with archived commit logs (local destination)', () => {
+  it('deletes the segments older than the kept snapshot\'s window and their manifests; coverage of the kept one stays', async () => {
+    const { harness, addBackup, snapshotPath } = await import('./catalog-fixture.ts');
+    const { commitLogsCommand } = await import('../../src/commands/commitlogs.ts');
+    const { purgeCommand } = await import('../../src/commands/purge.ts');
+    const { readCommitLogCatalog } = await import('../../src/commitlog/catalog.ts');
+    const h = await harness();
+    const day = (d: number, h0 = 3) => Date.parse(`2026-11-${String(d).padStart(2, '0')}T${String(h0).padStart(2, '0')}:00:00Z`);
+    for (const [tag, d] of [['s20', 20], ['s25', 25]] as const) {
+      await addBackup(h.backend, { nodeId: 'node-a', tag, kind: 'snapshot', startedAt: iso(day(d)),
+        files: [{ path: snapshotPath('users', tag, 'nb-1-big-Data.db'), content: `data ${tag}` }] });
+    }
+    const started = day(19);
+    const base = started + 2000;
+    const commitlog = tempDir('cl');
+    const staging = join(tempDir('st'), 'staging');
+    // One segment archived at 04:00 on each day from the 20th to the 26th, all of one run of Cassandra.
+    for (let i = 0; i < 7; i++) {
+      const s = segmentFileAt(commitlog, base + i);
+      await stageSegment(s.path, s.name, staging, { archivedAt: iso(day(20 + i, 4)), cassandraStartedAt: iso(started) });
+      if (i === 2) await commitLogsCommand({ stagingDir: staging, maxRate: undefined }, h.ctx); // a first manifest: days 20-22
+    }
+    await commitLogsCommand({ stagingDir: staging, maxRate: undefined }, h.ctx);
+    assert.equal((await readCommitLogCatalog(h.backend, 'node-a')).manifests.length, 2);
+    await purgeCommand({ keepLast: 1, keepDays: undefined, yes: true, graceHours: 24 }, h.ctx);
+    const after = await readCommitLogCatalog(h.backend, 'node-a');
+    // s25 is kept: it needs the 25th's segment onwards, and the 24th's as the proof before it. The first manifest
+    // (20-22) goes with its segments; the 23rd's is named by the second manifest, which stays.
+    assert.deepEqual(after.manifests.length, 1);
+    const stored = readdirSync(join(h.root, 'node-a', '.cass-backup-run', 'commitlog', 'segments')).sort();
+    assert.deepEqual(stored, [3, 4, 5, 6].map((i) => `CommitLog-7-${base + i}.log`));
+    const c = coverageFor(after.segments, day(25), day(26, 3));
+    assert.ok(c.ok, !c.ok ? c.gap : '');
+  });
+});
+
+function segmentFileAt(dir: string, id: number): { path: string; name: string } {
+  mkdirSync(dir, { recursive: true });
+  const name = `CommitLog-7-${id}.log`;
+  writeFileSync(join(dir, name), randomBytes(512));
+  return { path: join(dir, name), name };
+}
