@@ -11,6 +11,7 @@ import { commitLogsCommand } from './commitlogs.ts';
 import { acquireLock } from '../lock.ts';
 import { usableStateDir } from '../state-dir-check.ts';
 import { recordNewestSegment } from '../output/prometheus.ts';
+import { UsageError } from '../errors.ts';
 
 type Archive = Extract<ParsedCommand, { command: 'archive-commitlog' }>;
 
@@ -18,6 +19,7 @@ type Archive = Extract<ParsedCommand, { command: 'archive-commitlog' }>;
 export type OpenUpload = (io: AppIo) => Promise<{ options: GlobalOptions; catalog: CatalogContext }>;
 
 export async function archiveCommitLog(parsed: Archive, io: AppIo, open: OpenUpload): Promise<void> {
+  if (parsed.raw['dry-run'] === true) throw new UsageError('archive-commitlog has no dry run (it is what Cassandra\'s archive_command runs); nothing was staged');
   const flag = parsed.raw['commitlog-staging'];
   const stagingDir = typeof flag === 'string' && flag !== '' ? flag : String(globalOptions['commitlog-staging'].default);
   await archiveCommitLogCommand({ path: parsed.path, name: parsed.name, stagingDir }, { now: io.now, parentPid: io.ppid });

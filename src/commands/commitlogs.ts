@@ -48,6 +48,12 @@ async function uploadStaged(input: CommitLogsInput, ctx: CatalogContext): Promis
   const runId = `${started.toISOString().replace(/[:.]/g, '').replace('T', '-')}-${ctx.pid}-${randomBytes(3).toString('hex')}`;
   const staged = await listStaged(input.stagingDir);
   const bytes = staged.reduce((n, s) => n + s.size, 0);
+  if (ctx.dryRun) {
+    // Nothing stored, nothing unstaged: a dry run changes nothing.
+    ctx.reporter.emit({ type: 'info', message: `dry run: would upload ${staged.length} staged segment(s), ${bytes} bytes, from ${input.stagingDir}` +
+      `${staged.length > 0 ? ` (${staged[0]!.name} … ${staged.at(-1)!.name})` : ''}` });
+    return { manifest: undefined, stored: [], newestArchivedAt: undefined };
+  }
   ctx.reporter.emit({ type: 'start', command: 'commitlogs', tag: runId, source: input.stagingDir, destination: ctx.backend.description,
     files: staged.length, bytes });
   const limiter = input.maxRate === undefined ? undefined : createRateLimiter(input.maxRate);

@@ -159,6 +159,10 @@ describe('staging and uploading (file:// destination, built CLI)', () => {
     assert.match(bad.stderr, /^cass-backup-run: error: archive-commitlog CommitLog-7-9\.log: not staged in .*ENOENT/);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
 
+    const dry = await runCli(['--dest', `file://${dest}`, '--commitlog-staging', staging, 'commitlogs', '--dry-run'], env);
+    assert.equal(dry.exitCode, 0, dry.stderr);
+    assert.match(dry.stderr + dry.stdout, /dry run: would upload 2 staged segment\(s\)/);
+    assert.equal(readdirSync(staging).filter((n) => n.endsWith('.log')).length, 2, 'a dry run unstages nothing');
     const up = await runCli(['--dest', `file://${dest}`, '--commitlog-staging', staging, 'commitlogs', '--json'], env);
     assert.equal(up.exitCode, 0, up.stderr);
     assertDocumentedLines(up.stdout, 'commitlogs --json');
