@@ -5,7 +5,7 @@
 #   versitygw (S3 API), fake-gcs-server (GCS JSON API), Azurite (Azure Blob API, from npm), amazon-ec2-metadata-mock
 #   (IMDSv2) and a GCE metadata fake.
 #
-# Usage: scripts/testenv.sh install|up|down|status|env|cluster-up|cluster-down|cluster-status|cluster-env|cluster-node stop|start N|cluster-wipe|cluster-start N...
+# Usage: scripts/testenv.sh install|up|down|status|env|cluster-up|cluster-down|cluster-status|cluster-env|cluster-node stop|start N|cluster-wipe|cluster-start N...|pitr-…
 #   install  download and build everything (cached in $CBR_CACHE, default ~/.cache/cass-backup-run)
 #   up       install, start what is not running, wait until ready, print the environment (idempotent)
 #   down     stop the processes this script started (by pid), keep the state directory
@@ -13,6 +13,8 @@
 #   env      print the environment variables a test or a person needs (also in $CBR_TESTENV/env.sh)
 #   cluster-up / cluster-down / cluster-status / cluster-env: a three-node cluster on 127.0.0.1-3 (testenv/cluster.sh),
 #            apart from the single node; its variables also in $CBR_TESTENV/cluster/env.sh
+#   pitr-up / pitr-down / pitr-status / pitr-env / pitr-node stop|start|wipe: the point-in-time-restore node on
+#            127.0.0.5 with commit-log archiving (testenv/pitr.sh); its variables also in $CBR_TESTENV/pitr/env.sh
 # State and logs live in $CBR_TESTENV (default <repo>/.testenv); `down --wipe` removes it.
 set -euo pipefail
 
@@ -323,6 +325,7 @@ stop_one() { stop_process "$1" "$(pidfile "$1")" running "$1"; }
 cmd_down() {
   for s in "${services[@]}"; do stop_one "$s"; done
   cmd_cluster_down
+  cmd_pitr_down
   if [ "${1:-}" = --wipe ]; then log "removing $state"; rm -rf "$state"; fi
 }
 
@@ -356,6 +359,8 @@ EOF
 
 # shellcheck source=testenv/cluster.sh
 source "$here/cluster.sh"
+# shellcheck source=testenv/pitr.sh
+source "$here/pitr.sh"
 
 case ${1:-} in
   install) mkdir -p "$state"; cmd_install ;;
@@ -366,9 +371,14 @@ case ${1:-} in
   cluster-node) shift; cmd_cluster_node "$@" ;;
   cluster-wipe) cmd_cluster_wipe ;;
   cluster-start) shift; cmd_cluster_start "$@" ;;
+  pitr-up) mkdir -p "$state"; cmd_pitr_up ;;
+  pitr-down) shift; cmd_pitr_down "$@" ;;
+  pitr-status) cmd_pitr_status ;;
+  pitr-env) cmd_pitr_env ;;
+  pitr-node) shift; cmd_pitr_node "$@" ;;
   up) mkdir -p "$state"; cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -35,7 +35,7 @@ import type { ClusterRestoreTools } from './commands/cluster-restore.ts';
 import { createLocalFiles } from './local-files.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { createRunOutput } from './output/run-output.ts';
-import type { Reporter } from './report.ts';
+import { silentReporter, type Reporter } from './report.ts';
 import type { BackupContext } from './commands/context.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { repairCommand } from './commands/repair.ts';
@@ -43,7 +43,10 @@ import { incrementalCommand } from './commands/incremental.ts';
 import { formatDetectReport, optionSources } from './commands/detect.ts';
 import { connectionFromArgs } from './cassandra/connection-args.ts';
 import { resumeCommand } from './config/resume-command.ts';
-import { encryptionOption, identitiesOption } from './crypto/crypto-options.ts';
+import { encryptionOption } from './crypto/crypto-options.ts';
+import { archiveCommitLog, commitLogsWiring } from './commands/commitlog-wiring.ts';
+import { inspectArchiving } from './commitlog/archiving-setup.ts';
+import { globalOptions } from './config/options.ts';
 
 export interface AppIo {
   readonly args: readonly string[];
@@ -53,6 +56,7 @@ export interface AppIo {
   readonly stderrIsTty: boolean;
   readonly hostname: string;
   readonly pid: number;
+  readonly ppid?: number;
   readonly isRoot: boolean;
   readonly exec: ExecFn;
   readonly signal: AbortSignal;
@@ -71,6 +75,14 @@ export async function runApp(io: AppIo, state: AppState): Promise<void> {
   if (outcome.kind === 'print') {
     io.stdout(outcome.text.endsWith('\n') ? outcome.text : `${outcome.text}\n`);
     return;
+  }
+  // Before any configuration is read: archive_command must depend on nothing but the segment and the staging directory.
+  if (outcome.parsed.command === 'archive-commitlog') {
+    const raw = outcome.parsed.raw;
+    return archiveCommitLog(outcome.parsed, io, async (bounded) => {
+      const { options } = await effectiveOptions(raw, bounded.env);
+      return { options, catalog: await buildCatalogContext(options, bounded, silentReporter) };
+    });
   }
   const effective = await effectiveOptions(outcome.parsed.raw, io.env);
   const { options: opts } = effective;
@@ -113,7 +125,7 @@ async function applyLowPriority(io: AppIo, reporter: Reporter): Promise<void> {
   reporter.emit({ type: 'info', message: `low priority: ${parts.join(', ')}` });
 }
 
-const BACKUP_COMMANDS = new Set(['snapshot', 'repair', 'incremental']);
+const BACKUP_COMMANDS = new Set(['snapshot', 'repair', 'incremental', 'commitlogs']);
 
 async function recordMetrics(
   opts: GlobalOptions, io: AppIo, command: string, started: Date, summary: Summary | undefined, err: unknown,
@@ -137,6 +149,10 @@ async function recordMetrics(
 async function dispatch(parsed: ParsedCommand, effective: EffectiveOptions, io: AppIo, reporter: Reporter): Promise<void> {
   const { options: opts } = effective;
   if (parsed.command === 'detect') return detect(effective, io);
+  if (parsed.command === 'commitlogs') {
+    const catalog = await buildCatalogContext(opts, io, reporter);
+    return closing(catalog.backend, () => commitLogsWiring(opts, io, catalog));
+  }
   if (isCatalogCommand(parsed)) {
     const catalog = await buildCatalogContext(opts, io, reporter);
     return closing(catalog.backend, () => dispatchCatalog(parsed, catalog, () => clusterRestoreTools(opts, io)));
@@ -298,6 +314,7 @@ async function detect({ options: opts, configFile, values }: EffectiveOptions, i
     cloud: node.cloud, nodeId: node.nodeId, hostname: node.hostname, dataDirs: node.dataDirs.dirs,
     dataDirsSource: node.dataDirs.yamlPath ?? node.dataDirs.source, destination, nodetool: opts.nodetool,
     remembered: node.remembered ?? null, rememberedPath: node.rememberedPath, configFile: configFile ?? null, options: optionSources(values),
+    commitLogArchiving: await inspectArchiving(node.dataDirs.yamlPath, opts.commitlogStaging, String(globalOptions['commitlog-staging'].default)),
   };
   io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatDetectReport(report));
 }

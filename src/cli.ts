@@ -17,14 +17,17 @@ export type ParsedCommand =
   | { readonly command: 'repair'; readonly raw: Raw; readonly nodetoolArgs: string[]; readonly deleteUploaded: boolean }
   | { readonly command: 'incremental'; readonly raw: Raw; readonly deleteUploaded: boolean; readonly flush: boolean }
   | { readonly command: 'detect'; readonly raw: Raw }
-  | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean; readonly cluster: string | true | undefined }
+  | { readonly command: 'list'; readonly raw: Raw; readonly allNodes: boolean; readonly cluster: string | true | undefined; readonly pitr: boolean }
   | { readonly command: 'verify'; readonly raw: Raw; readonly backup: string; readonly deep: boolean; readonly cluster: boolean;
       readonly identity: string | undefined }
   | { readonly command: 'restore'; readonly raw: Raw; readonly backup: string; readonly to: string | undefined; readonly tables: string[];
       readonly until: string | undefined; readonly force: boolean; readonly cluster: ClusterRestoreArgs | undefined;
-      readonly identity: string | undefined }
+      readonly identity: string | undefined; readonly pointInTime: string | undefined }
   | { readonly command: 'purge'; readonly raw: Raw; readonly keepLast: number | undefined; readonly keepDays: number | undefined;
-      readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined };
+      readonly yes: boolean; readonly graceHours: number; readonly keepClusters: number | undefined }
+  | { readonly command: 'archive-commitlog'; readonly raw: Raw; readonly path: string; readonly name: string;
+      readonly uploadWithinMs: number | undefined }
+  | { readonly command: 'commitlogs'; readonly raw: Raw };
 
 /** `restore --cluster`'s own options (src/commands/cluster-restore.ts reads them). */
 export interface ClusterRestoreArgs {
@@ -170,7 +173,8 @@ function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
     case 'list':
       refuseExtra(command, rest);
       return { command, raw: argv, allNodes: Boolean(argv['all-nodes']),
-        cluster: argv['cluster-name'] !== undefined ? String(argv['cluster-name']) : argv.cluster === true ? true : undefined };
+        cluster: argv['cluster-name'] !== undefined ? String(argv['cluster-name']) : argv.cluster === true ? true : undefined,
+        pitr: Boolean(argv.pitr) };
     case 'verify':
       refuseExtra(command, rest);
       return { command, raw: argv, backup: String(argv.backup), deep: Boolean(argv.deep), cluster: Boolean(argv.cluster),
@@ -179,12 +183,20 @@ function toCommand(argv: Raw, nodetoolArgs: string[]): ParsedCommand {
       refuseExtra(command, rest);
       return { command, raw: argv, backup: String(argv.backup), to: argv.to === undefined ? undefined : String(argv.to),
         tables: (argv.table as string[]).map(String), until: argv.until as string | undefined, force: Boolean(argv.force),
-        cluster: argv.cluster === true ? clusterRestoreArgs(argv) : refuseClusterOnly(argv), identity: argv.identity as string | undefined };
+        cluster: argv.cluster === true ? clusterRestoreArgs(argv) : refuseClusterOnly(argv), identity: argv.identity as string | undefined,
+        pointInTime: argv['point-in-time'] as string | undefined };
     case 'purge':
       refuseExtra(command, rest);
       return { command, raw: argv, keepLast: optionalCount('keep-last', argv['keep-last']), keepDays: optionalCount('keep-days', argv['keep-days']),
         yes: Boolean(argv.yes), graceHours: nonNegativeNumber('--grace-hours', argv['grace-hours']),
         keepClusters: optionalCount('keep-clusters', argv['keep-clusters']) };
+    case 'archive-commitlog':
+      refuseExtra(command, rest);
+      return { command, raw: argv, path: String(argv.path), name: String(argv.name),
+        uploadWithinMs: argv['upload-within'] === undefined ? undefined : parseDuration('upload-within', String(argv['upload-within'])) };
+    case 'commitlogs':
+      refuseExtra(command, rest);
+      return { command, raw: argv };
     default:
       throw new UsageError(`unknown command "${command ?? ''}"; run cass-backup-run --help`);
   }

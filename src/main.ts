@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   });
   try {
     await runApp({
-      args: process.argv.slice(2), env: process.env, version, hostname: hostname(), pid: process.pid,
+      args: process.argv.slice(2), env: process.env, version, hostname: hostname(), pid: process.pid, ppid: process.ppid,
       isRoot: process.getuid?.() === 0, exec: execa, signal: AbortSignal.any([abort.signal, pipes.signal]), now: () => new Date(),
       stdout: (t) => stdout.write(t), stderr: writeStderr,
       stderrIsTty: Boolean(process.stderr.isTTY),

@@ -7,6 +7,7 @@ import { clusterListCommand } from './cluster-list.ts';
 import { clusterRestoreCommand, type ClusterRestoreTools } from './cluster-restore.ts';
 import { clusterVerifyCommand } from './cluster-verify.ts';
 import { listCommand } from './list.ts';
+import { listPitrCommand } from './list-pitr.ts';
 import { purgeCommand } from './purge.ts';
 import { restoreCommand } from './restore.ts';
 import { verifyCommand } from './verify.ts';
@@ -21,6 +22,7 @@ export function isCatalogCommand(parsed: ParsedCommand): parsed is CatalogComman
 export async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContext, tools: () => Promise<ClusterRestoreTools>): Promise<void> {
   switch (parsed.command) {
     case 'list':
+      if (parsed.pitr) return listPitrCommand({ allNodes: parsed.allNodes }, ctx);
       return parsed.cluster !== undefined ? clusterListCommand({ cluster: parsed.cluster }, ctx) : listCommand({ allNodes: parsed.allNodes }, ctx);
     case 'verify':
       return parsed.cluster ? clusterVerifyCommand({ id: parsed.backup, deep: parsed.deep }, ctx)
@@ -32,7 +34,7 @@ export async function dispatchCatalog(parsed: CatalogCommand, ctx: CatalogContex
       }
       if (parsed.to === undefined) throw new UsageError('restore needs --to DIR');
       return restoreCommand({ backup: parsed.backup, to: parsed.to, tables: parsed.tables, until: parsed.until, force: parsed.force,
-        ...await identitiesOption(parsed.identity) }, ctx);
+        pointInTime: parsed.pointInTime, ...await identitiesOption(parsed.identity) }, ctx);
     case 'purge':
       return purgeCommand({ keepLast: parsed.keepLast, keepDays: parsed.keepDays, yes: parsed.yes, graceHours: parsed.graceHours,
         keepClusters: parsed.keepClusters }, ctx);

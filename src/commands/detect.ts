@@ -2,6 +2,7 @@
 import type { CloudFacts } from '../domain.ts';
 import { describeIdentity, type RememberedIdentity } from '../cloud/remembered-identity.ts';
 import { describeOrigin, type OptionValue, type ResolvedOptions } from '../config/options.ts';
+import { archivingLines, type ArchivingSetup } from '../commitlog/archiving-setup.ts';
 
 /** One option's effective value and where it came from ("flag", "env VAR", "config FILE:LINE", "default"). */
 export interface OptionSource {
@@ -24,6 +25,8 @@ export interface DetectReport {
   readonly configFile: string | null;
   /** Every option that has a value. */
   readonly options: Readonly<Record<string, OptionSource>>;
+  /** Commit-log archiving on this node (point-in-time restore). */
+  readonly commitLogArchiving?: ArchivingSetup;
 }
 
 export function optionSources(values: ResolvedOptions['values']): Record<string, OptionSource> {
@@ -44,6 +47,7 @@ export function formatDetectReport(r: DetectReport): string {
     `destination:  ${r.destination}`,
     `nodetool:     ${r.nodetool}`,
     `config file:  ${r.configFile ?? 'none'}`,
+    ...(r.commitLogArchiving ? archivingLines(r.commitLogArchiving) : []),
     'options:',
     ...optionLines(r.options),
     '',

@@ -12,6 +12,8 @@ import { forEachLimit } from '../upload/pool.ts';
 import { listClusterBackups } from '../cluster/cluster-catalog.ts';
 import { manifestCache } from '../catalog/select.ts';
 import type { PurgeBackup, PurgeReport } from './purge-report.ts';
+import { readCommitLogCatalog } from '../commitlog/catalog.ts';
+import { planCommitLogExpiry } from '../commitlog/retention.ts';
 
 export interface PurgeInput {
   readonly keepLast: number | undefined;
@@ -49,8 +51,15 @@ export async function planPurge(input: PurgeInput, ctx: CatalogContext, lease: R
     nodeId: ctx.nodeId, destination: ctx.backend.description, keepLast: input.keepLast, keepDays: input.keepDays,
     graceHours: input.graceHours, kept: retention.kept, expired: retention.expired, ...garbage,
     runs, staleUploads: await staleUploads(ctx, now, graceMs),
+    commitLogs: planCommitLogExpiry(await readCommitLogCatalog(ctx.backend, ctx.nodeId, ctx.signal), oldestKeptSnapshot(retention.kept.map((k) => k.entry))),
   };
   return { report, knownManifests: new Set(refs.map((r) => r.key)) };
+}
+
+/** When the oldest kept snapshot started: the point-in-time windows of kept snapshots begin there. */
+function oldestKeptSnapshot(kept: readonly PurgeBackup[]): number | undefined {
+  const starts = kept.filter((b) => b.kind === 'snapshot').map((b) => Date.parse(b.startedAt)).filter(Number.isFinite);
+  return starts.length === 0 ? undefined : Math.min(...starts);
 }
 
 /** Leases of this node's other runs, judged now (a dry run, which announces nothing, reads them too). */

@@ -3,6 +3,7 @@ import { formatBytes } from '../output/human.ts';
 import type { KeepReason } from '../catalog/retention.ts';
 import type { IncompleteUpload, ObjectInfo } from '../storage/backend.ts';
 import { describeLease, type JudgedLease } from '../catalog/leases.ts';
+import type { CommitLogExpiry } from '../commitlog/retention.ts';
 
 export interface PurgeBackup {
   readonly key: string;
@@ -32,6 +33,8 @@ export interface PurgeReport {
   readonly runs: readonly JudgedLease[];
   /** Uploads begun and never completed, older than the grace period: aborted. */
   readonly staleUploads: readonly IncompleteUpload[];
+  /** Archived commit-log segments no kept snapshot's point-in-time window needs (deleted with the manifests). */
+  readonly commitLogs?: CommitLogExpiry;
   /** Set once --yes has deleted. */
   readonly deleted?: PurgeDeleted;
 }
@@ -70,6 +73,8 @@ export function purgeJson(r: PurgeReport): string {
     orphans: group(r.orphans, true), recentOrphans: group(r.recentOrphans, true), heldOrphans: group(r.heldOrphans, true),
     runs: r.runs.map((j) => ({ ...j.lease, live: j.live, ageSeconds: Math.round(j.ageMs / 1000) })),
     staleUploads: { count: r.staleUploads.length, keys: r.staleUploads.map((u) => u.key) },
+    ...(r.commitLogs ? { commitLogs: { segments: r.commitLogs.segmentKeys.length, manifests: r.commitLogs.manifestKeys.length,
+      bytes: r.commitLogs.bytes, oldestKept: r.commitLogs.oldestKept ?? null } } : {}),
     ...(r.deleted ? { deleted: r.deleted } : {}),
   })}\n`;
 }
@@ -94,6 +99,10 @@ export function purgeText(r: PurgeReport): string {
   }
   if (r.heldOrphans.length > 0) {
     lines.push(`keep ${r.heldOrphans.length} unreferenced object(s) (${formatBytes(bytesOf(r.heldOrphans))}) recorded by an unfinished run of this node: resume it, or remove its journal`);
+  }
+  if (r.commitLogs && r.commitLogs.segmentKeys.length > 0) {
+    lines.push(`${verb} ${r.commitLogs.segmentKeys.length} commit-log segment(s) (${formatBytes(r.commitLogs.bytes)}) and ` +
+      `${r.commitLogs.manifestKeys.length} commit-log manifest(s) older than every kept snapshot's point-in-time window`);
   }
   if (r.staleUploads.length > 0) lines.push(`${verb === 'delete' ? 'abort' : 'would abort'} ${r.staleUploads.length} incomplete upload(s) older than ${r.graceHours} h`);
   for (const j of r.runs) {

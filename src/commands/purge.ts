@@ -81,6 +81,7 @@ async function executePurge(plan: PurgePlan, ctx: CatalogContext, lease: RunLeas
   // Expiring manifests is safe while a backup runs: it confirms every object it reuses before its own manifest.
   if (manifestKeys.length > 0) await ctx.backend.delete(manifestKeys, { signal: ctx.signal });
   progress(ctx, `deleted ${manifestKeys.length} manifest(s)`);
+  await deleteCommitLogs(r, ctx);
   const deleted: PurgeDeleted = { manifests: manifestKeys.length, objects: 0, objectBytes: 0, orphans: 0, orphanBytes: 0,
     spared: 0, uploads: 0, deadLeases: 0, deferredBy: undefined, blockedBy: undefined };
   const gate = async (): Promise<string | undefined> => {
@@ -107,6 +108,15 @@ async function executePurge(plan: PurgePlan, ctx: CatalogContext, lease: RunLeas
   deleted.deferredBy = deferredBy;
   deleted.deadLeases = await removeDeadLeases(r.runs, ctx);
   return deleted;
+}
+
+/** Expired commit-log manifests first, then their segments: a manifest never names a deleted segment. */
+async function deleteCommitLogs(r: PurgePlan['report'], ctx: CatalogContext): Promise<void> {
+  const c = r.commitLogs;
+  if (c === undefined || c.segmentKeys.length === 0) return;
+  if (c.manifestKeys.length > 0) await ctx.backend.delete(c.manifestKeys, { signal: ctx.signal });
+  for (let i = 0; i < c.segmentKeys.length; i += DELETE_CHUNK) await ctx.backend.delete(c.segmentKeys.slice(i, i + DELETE_CHUNK), { signal: ctx.signal });
+  progress(ctx, `deleted ${c.segmentKeys.length} commit-log segment(s) and ${c.manifestKeys.length} commit-log manifest(s)`);
 }
 
 /** Keys referenced by manifests written since planning: a backup that finished meanwhile may reuse old objects. */

@@ -12,6 +12,7 @@ import { decryptStage } from '../crypto/decrypting-stream.ts';
 import { dryRunDocument, dryRunText, resultDocument, resultText, type RestoreFacts, type TargetReport } from '../restore/report.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { endTransfer, trackFile } from '../report.ts';
+import { assertUsableRoot, planPointInTime, pointInTimeSteps, restoreCommitLogs, snapshotBefore, type PointInTimePlan } from '../restore/point-in-time.ts';
 
 export interface RestoreInput {
   /** A snapshot backup tag, or `latest`. */
@@ -29,6 +30,8 @@ export interface RestoreInput {
   readonly appendix?: (done: { readonly bytes: number; readonly seconds: number }) => { readonly json: Record<string, unknown>; readonly text: string };
   /** The operator's age identities (--identity), for encrypted backups. */
   readonly identities?: Identities;
+  /** --point-in-time: like `until`, plus the archived commit-log segments up to this time, replayed by Cassandra. */
+  readonly pointInTime?: string | undefined;
 }
 
 /** A node's backup resolved and planned: what `restore` would write. */
@@ -38,6 +41,8 @@ export interface NodeRestore {
   readonly untilMs: number | undefined;
   /** How the files of encrypted backups are decrypted (the identity checked against every backup drawn from). */
   readonly decrypt: DecryptStage | undefined;
+  /** With --point-in-time: the commit-log segments that reach the time (coverage checked). */
+  readonly pitr: PointInTimePlan | undefined;
 }
 
 export interface Outcome {
@@ -50,7 +55,8 @@ export interface Outcome {
 
 export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): Promise<void> {
   const started = ctx.now().getTime();
-  const { snapshot, plan, untilMs, decrypt } = await planNodeRestore(input, ctx);
+  if (input.pointInTime !== undefined) assertUsableRoot(input.to);
+  const { snapshot, plan, untilMs, decrypt, pitr } = await planNodeRestore(input, ctx);
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
   const root = await prepareRoot(input.to, input.force);
   const checked = new Set<string>();
@@ -64,21 +70,25 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
       `the others are in ${root} (run again with --force to fetch only what is missing)`, outcome.failures.sort());
   }
   const facts: RestoreFacts = { snapshot, plan, root, untilMs };
+  const commitLog = pitr === undefined ? undefined : await commitLogPart(pitr, root, input.force, ctx);
   const extra = input.appendix?.({ bytes: outcome.bytes, seconds: (ctx.now().getTime() - started) / 1000 });
-  ctx.out(ctx.json ? `${JSON.stringify({ ...resultDocument(facts, outcome), ...extra?.json })}\n` :
-    resultText(facts, outcome) + (extra?.text ?? ''));
+  ctx.out(ctx.json ? `${JSON.stringify({ ...resultDocument(facts, outcome), ...(commitLog ? { pointInTime: commitLog.doc } : {}), ...extra?.json })}\n` :
+    resultText(facts, outcome) + (commitLog?.text ?? '') + (extra?.text ?? ''));
 }
 
 /** Resolves the node's backup (ctx.nodeId) and plans what a restore of it writes; checks the plan. Reads only. */
 export async function planNodeRestore(input: Omit<RestoreInput, 'to' | 'appendix'>, ctx: CatalogContext): Promise<NodeRestore> {
   // Everything the operator typed is checked before the store is asked anything.
   const filters = input.tables.map(parseTableFilter);
-  const untilMs = input.until === undefined ? undefined : parseUntil(input.until, ctx.now());
+  if (input.until !== undefined && input.pointInTime !== undefined) throw new UsageError('give --until or --point-in-time, not both');
+  const untilSpec = input.pointInTime ?? input.until;
+  const untilMs = untilSpec === undefined ? undefined : parseUntil(untilSpec, ctx.now());
   const reader: CatalogReader = {
     backend: ctx.backend, cacheDir: await manifestCache(ctx.stateDir), concurrency: ctx.concurrency, signal: ctx.signal,
     warn: (message) => warn(ctx, message),
   };
-  const snapshot = await resolveBackup(reader, ctx.nodeId, input.backup);
+  const snapshot = input.pointInTime !== undefined && untilMs !== undefined && input.backup === 'latest'
+    ? await snapshotBeforeTime(reader, ctx.nodeId, untilMs) : await resolveBackup(reader, ctx.nodeId, input.backup);
   if (snapshot.kind !== 'snapshot') {
     throw new UsageError(`${snapshot.tag} is an incremental backup; restore a snapshot and add incrementals with --until`);
   }
@@ -94,7 +104,32 @@ export async function planNodeRestore(input: Omit<RestoreInput, 'to' | 'appendix
   for (const m of [snapshot, ...incrementals.filter((i) => drawn.has(i.tag))]) {
     identities = identitiesFor(m.encryption === undefined ? undefined : { tag: m.tag, recipients: m.encryption.recipients }, input.identities, 'restore') ?? identities;
   }
-  return { snapshot, plan, untilMs, decrypt: identities === undefined ? undefined : decryptStage(identities) };
+  const pitr = input.pointInTime === undefined || untilMs === undefined ? undefined
+    : await planPointInTime(ctx.backend, ctx.nodeId, snapshot, untilMs, ctx.signal);
+  if (pitr) info(ctx, `point in time: ${pitr.segments.length} commit-log segments (${pitr.segments[0]?.name} … ${pitr.segments.at(-1)?.name})`);
+  return { snapshot, plan, untilMs, decrypt: identities === undefined ? undefined : decryptStage(identities), pitr };
+}
+
+/** The segments and Cassandra's restore settings, after the SSTables: a restore is complete only with both. */
+async function commitLogPart(pitr: PointInTimePlan, root: string, force: boolean, ctx: CatalogContext) {
+  const restored = await restoreCommitLogs(ctx.backend, pitr, root, force, { concurrency: ctx.concurrency, signal: ctx.signal });
+  ctx.signal.throwIfAborted();
+  if (restored.failures.length > 0) {
+    throw new IncompleteError(`restore --point-in-time: ${restored.failures.length} of ${restored.segments} commit-log segments failed; ` +
+      `no restore settings were written (run again with --force)`, restored.failures.sort());
+  }
+  return {
+    text: pointInTimeSteps(root, restored, pitr.untilMs),
+    doc: { time: new Date(pitr.untilMs).toISOString(), segments: pitr.segments.map((s) => s.name), commitLogDir: restored.dir,
+      properties: restored.properties, bytes: restored.bytes },
+  };
+}
+
+async function snapshotBeforeTime(reader: CatalogReader, nodeId: string, untilMs: number): Promise<Manifest> {
+  const { manifests } = await loadManifests(reader, nodeId);
+  const found = snapshotBefore(manifests, untilMs);
+  if (!found) throw new UsageError(`node ${nodeId} has no snapshot backup that started before ${new Date(untilMs).toISOString()}`);
+  return found;
 }
 
 /**

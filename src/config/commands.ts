@@ -2,7 +2,7 @@
 // into ours and nodetool's (command-line.ts), the configuration file's messages and the help all read this. Pure.
 import type { PassThroughCommand } from '../cassandra/nodetool-options.ts';
 
-export type CommandName = 'snapshot' | 'repair' | 'incremental' | 'detect' | 'list' | 'verify' | 'restore' | 'purge';
+export type CommandName = 'snapshot' | 'repair' | 'incremental' | 'detect' | 'list' | 'verify' | 'restore' | 'purge' | 'archive-commitlog' | 'commitlogs';
 
 export interface CommandOptionSpec {
   readonly type: 'string' | 'number' | 'boolean' | 'array';
@@ -80,6 +80,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       'all-nodes': { type: 'boolean', default: false, describe: 'Every node under the destination, grouped by tag' },
       cluster: { type: 'boolean', default: false, describe: 'Cluster backups: complete or not, the members missing, skew, files and bytes' },
       'cluster-name': { type: 'string', describe: 'With --cluster: only this cluster\'s backups' },
+      pitr: { type: 'boolean', default: false, describe: 'The point-in-time window the archived commit log covers, per node (with --all-nodes, every node), and its gaps' },
     },
     examples: [
       ['list --all-nodes', 'every node\'s backups; a tag present on several nodes reads as one cluster backup'],
@@ -127,6 +128,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       cqlsh: { type: 'string', describe: 'With --create-schema: cqlsh (default: cqlsh beside --nodetool)' },
       'create-schema': { type: 'boolean', default: false, describe: 'With --cluster: first recreate the cluster backup\'s schema (keyspaces, tables) with cqlsh; run it on one node' },
       identity: { type: 'string', describe: 'age identity file (AGE-SECRET-KEY-1…) to decrypt an encrypted backup with; never stored' },
+      'point-in-time': { type: 'string', describe: 'Restore to this time (ISO 8601, UTC without a zone): the newest snapshot before it (with "latest"), its incrementals, and the archived commit-log segments Cassandra replays up to it; refused (exit 4) when the archive does not cover it' },
     },
     examples: [
       ['restore latest --to /var/restore --table ks1.users', 'one table of the newest snapshot'],
@@ -134,6 +136,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       ['restore --cluster prod-daily-20261201 --plan', 'what every new node of a whole-cluster restore will restore'],
       ['restore --cluster prod-daily-20261201 --as auto --to /var/lib/cassandra/data', 'a new node of the same shape, before its first start'],
       ['restore --cluster prod-daily-20261201 --load --share 2/4 --to /var/restore', 'share 2 of 4 onto a cluster of another size'],
+      ['restore latest --to /var/restore --point-in-time 2026-12-01T14:05:00Z', 'the node as it was at that second (commit-log replay)'],
     ],
   },
   purge: {
@@ -147,6 +150,25 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       'keep-clusters': { type: 'number', describe: 'Keep this node\'s parts of the N newest complete cluster backups (default 1: the newest complete one is never broken)' },
     },
     examples: [['purge --keep-last 7 --yes', 'keep the 7 newest snapshots (and what --until restores of them need)']],
+  },
+  'archive-commitlog': {
+    yargs: 'archive-commitlog <path> <name>', usage: 'archive-commitlog [--commitlog-staging DIR] <path> <name>',
+    describe: 'Cassandra\'s archive_command (… %path %name): hard-link or copy a closed commit-log segment into the staging directory, fsync, exit 0',
+    details: 'Fast and local: no network, no lock, no configuration file (only --commitlog-staging from the command line, else its default). ' +
+      'Any failure exits non-zero with one line, and Cassandra keeps the segment. `commitlogs` uploads what is staged.',
+    options: {
+      'upload-within': { type: 'string', describe: 'After staging, also upload what is staged (as commitlogs, reading the configuration) for at most this long (e.g. 20s); the segment stays staged, and the exit is 0, if that does not finish' },
+    },
+    examples: [['archive-commitlog --commitlog-staging /var/lib/cass-backup-run/commitlog-staging %path %name',
+      'the archive_command line of conf/commitlog_archiving.properties'],
+    ['archive-commitlog --upload-within 20s %path %name', 'stage, then upload synchronously, bounded']],
+  },
+  commitlogs: {
+    yargs: 'commitlogs', usage: 'commitlogs [options]',
+    describe: 'Upload the staged commit-log segments (create-only, confirmed), write a commit-log manifest, then remove them from staging',
+    details: 'A segment that could not be stored stays staged and the run exits 4. From cron, e.g. every 5 minutes, or after incremental.',
+    options: {},
+    examples: [['commitlogs --prometheus-file /var/lib/node_exporter/textfile/cass_backup.prom', 'upload, and record the age of the newest archived segment']],
   },
 };
 

@@ -69,6 +69,8 @@ export const globalOptions = {
     describe: 'Files larger than this go multipart (S3) or resumable (GCS)' },
   'state-dir': { type: 'string', env: ['CASS_BACKUP_STATE_DIR'], group: 'Run',
     describe: 'Lock, journal and manifest cache (default: /var/lib/cass-backup-run as root, else ~/.local/state/cass-backup-run)' },
+  'commitlog-staging': { type: 'string', env: ['CASS_BACKUP_COMMITLOG_STAGING'], default: '/var/lib/cass-backup-run/commitlog-staging', group: 'Run',
+    describe: 'Directory archive-commitlog stages commit-log segments in and commitlogs uploads from (writable by the Cassandra user; archive-commitlog reads only the flag)' },
   'metadata-timeout': { type: 'number', env: ['CASS_BACKUP_METADATA_TIMEOUT_MS'], default: 1000, check: 'positive-integer', group: 'Run',
     describe: 'Milliseconds to wait for each cloud metadata service' },
   'max-rate': { type: 'string', env: ['CASS_BACKUP_MAX_RATE'], check: 'rate', group: 'Run',
@@ -147,6 +149,7 @@ export interface GlobalOptions {
   readonly partConcurrency: number;
   readonly multipartThreshold: number;
   readonly stateDir: string | undefined;
+  readonly commitlogStaging: string;
   readonly metadataTimeoutMs: number;
   readonly maxRate: number | undefined;
   readonly lowPriority: boolean;
@@ -330,6 +333,7 @@ function toGlobalOptions(get: (name: GlobalOptionName) => OptionValue | undefine
     partConcurrency: num('part-concurrency'),
     multipartThreshold: sizeValue('--multipart-threshold', get('multipart-threshold')),
     stateDir: str('state-dir'),
+    commitlogStaging: String(get('commitlog-staging')),
     metadataTimeoutMs: num('metadata-timeout'),
     maxRate: get('max-rate') === undefined ? undefined : rateValue('--max-rate', get('max-rate')),
     lowPriority: Boolean(get('low-priority')),

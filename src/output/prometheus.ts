@@ -27,6 +27,8 @@ const METRICS: Record<string, { type: 'gauge' | 'counter'; help: string }> = {
   cass_backup_run_last_uploaded_bytes: { type: 'gauge', help: 'Bytes sent by the last successful backup' },
   cass_backup_run_last_files: { type: 'gauge', help: 'Files in the last successful backup' },
   cass_backup_run_failures_total: { type: 'counter', help: 'Failed runs since the file was created' },
+  cass_backup_run_commitlog_newest_archived_timestamp_seconds: { type: 'gauge',
+    help: 'Unix time at which the newest commit-log segment stored in the destination was archived (the recovery point)' },
 };
 
 type Series = Map<string, number>; // `name{labels}` → value
@@ -79,9 +81,24 @@ export function renderSeries(series: Series): string {
 
 /** Rewrites the file atomically (the collector must never read half a file). */
 export async function recordRun(path: string, sample: RunSample): Promise<void> {
+  await rewrite(path, (previous) => updateSeries(previous, sample));
+}
+
+/** The newest archived segment's time, per node: alert on `time() - …` (it only ever moves forward). */
+export async function recordNewestSegment(path: string, node: string, archivedAt: Date): Promise<void> {
+  const esc = node.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  const name = `cass_backup_run_commitlog_newest_archived_timestamp_seconds{node="${esc}"}`;
+  await rewrite(path, (previous) => {
+    const series = new Map(previous);
+    series.set(name, Math.max(series.get(name) ?? 0, archivedAt.getTime() / 1000));
+    return series;
+  });
+}
+
+async function rewrite(path: string, update: (previous: Series) => Series): Promise<void> {
   const previous = parse(await readFile(path, 'utf8').catch(() => ''));
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, renderSeries(updateSeries(previous, sample)));
+  await writeFile(tmp, renderSeries(update(previous)));
   await rename(tmp, path);
 }
