@@ -1,9 +1,11 @@
 // One restored file: streamed from the store into a temp file beside its target while its CRC32C is computed,
-// then renamed into place only when length and checksum match the manifest. Memory per file is one stream's
-// buffers, whatever the file size.
+// fsync'd, then renamed into place only when length and checksum match the manifest. Memory per file is one
+// stream's buffers, whatever the file size; a small file is gathered and written with one write. The renames
+// are made durable by syncing the directories once at the end of a restore (durable.ts).
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat, utimes } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Backend } from '../storage/backend.ts';
@@ -12,6 +14,9 @@ import type { ManifestFile } from '../catalog/manifest.ts';
 import { assertReplaceable, ensureParents, insideRoot } from './target-dir.ts';
 
 const TEMP_MARK = '.cbr-restore-';
+// Up to this size a file is gathered in memory and written with one write(2) (as uploads read small files with
+// one read): a stream per small file costs more in bookkeeping than in bytes.
+const SMALL_FILE = 1024 * 1024;
 
 export type Written = 'written' | 'present';
 
@@ -41,9 +46,6 @@ export async function restoreFile(
   const tmp = join(dirname(path), `.${basename(path)}${TEMP_MARK}${randomUUID()}`);
   try {
     await download(backend, t.file, tmp, signal, onBytes);
-    // Cassandra does not need it, but the original mtime keeps `ls -lt` and later comparisons meaningful.
-    const mtime = new Date(t.file.mtimeMs);
-    await utimes(tmp, mtime, mtime);
     await assertReplaceable(t.root, path); // checked again just before the rename
     await rename(tmp, path);
     return 'written';
@@ -56,15 +58,59 @@ export async function restoreFile(
 async function download(
   backend: Backend, file: ManifestFile, tmp: string, signal?: AbortSignal, onBytes?: (bytes: number) => void,
 ): Promise<void> {
+  const body = await backend.get(file.key, { signal });
+  // `wx`: the temp name is fresh; never write through something that appeared under it.
+  const handle = await open(tmp, 'wx');
+  try {
+    if (file.size <= SMALL_FILE) await writeSmall(body, file, handle, signal, onBytes);
+    else await writeStreamed(body, file, handle, signal, onBytes);
+    // Cassandra does not need it, but the original mtime keeps `ls -lt` and later comparisons meaningful.
+    const mtime = new Date(file.mtimeMs);
+    await handle.utimes(mtime, mtime);
+    // On disk before the rename publishes it: a crash never leaves a restored name with bytes still in memory.
+    await handle.sync();
+  } finally {
+    body.destroy();
+    await handle.close();
+  }
+}
+
+async function writeStreamed(
+  body: Readable, file: ManifestFile, handle: FileHandle, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<void> {
   const hasher = new Crc32cStream();
   if (onBytes) hasher.on('data', (chunk: Buffer) => onBytes(chunk.length));
-  // `wx`: the temp name is fresh; never write through something that appeared under it.
-  await pipeline(await backend.get(file.key, { signal }), hasher, createWriteStream(tmp, { flags: 'wx' }), { signal });
-  if (hasher.bytes !== file.size) {
-    throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded ${hasher.bytes}`);
+  await pipeline(body, hasher, handle.createWriteStream({ autoClose: false, highWaterMark: SMALL_FILE }), { signal });
+  checkContent(file, hasher.bytes, hasher.crc);
+}
+
+/** Gathers the whole (small) body, checks it, and writes it with one write. More bytes than recorded fail early. */
+async function writeSmall(
+  body: Readable, file: ManifestFile, handle: FileHandle, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let crc = 0;
+  for await (const chunk of body.iterator({ destroyOnReturn: true }) as AsyncIterable<Buffer>) {
+    signal?.throwIfAborted();
+    bytes += chunk.length;
+    if (bytes > file.size) throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded more`);
+    crc = crc32cUpdate(crc, chunk);
+    chunks.push(chunk);
+    onBytes?.(chunk.length);
   }
-  const crc = crc32cToBase64(hasher.crc);
-  if (crc !== file.crc32c) throw new ChecksumMismatchError(`${file.key}: recorded crc32c ${file.crc32c}, downloaded ${crc}`);
+  signal?.throwIfAborted();
+  checkContent(file, bytes, crc);
+  const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+  await handle.writeFile(data);
+}
+
+function checkContent(file: ManifestFile, bytes: number, crc: number): void {
+  if (bytes !== file.size) {
+    throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded ${bytes}`);
+  }
+  const got = crc32cToBase64(crc);
+  if (got !== file.crc32c) throw new ChecksumMismatchError(`${file.key}: recorded crc32c ${file.crc32c}, downloaded ${got}`);
 }
 
 async function alreadyThere(path: string, file: ManifestFile, signal?: AbortSignal): Promise<boolean> {
