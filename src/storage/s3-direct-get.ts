@@ -7,6 +7,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import type { ByteRange } from './backend.ts';
+import { StorageError } from '../errors.ts';
 import { encodeKeyPath, type SigV4Credentials } from './sigv4.ts';
 import { DirectS3Error, resolveTarget, xmlField, type DirectConfig, type Target } from './s3-direct-target.ts';
 
@@ -15,7 +17,7 @@ export interface DirectGet {
    * The body of a 200 answer, streaming; undefined when this destination or this answer needs the SDK.
    * Throws a DirectS3Error for 404 (NoSuchKey), 429 and 5xx, and a network error as it comes.
    */
-  get(fullKey: string, signal?: AbortSignal): Promise<Readable | undefined>;
+  get(fullKey: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable | undefined>;
   /** From now on every get answers undefined: the caller saw the SDK succeed where a direct request was refused. */
   disable(): void;
 }
@@ -29,17 +31,25 @@ export function createDirectGet(config: DirectConfig): DirectGet {
     disable(): void {
       disabled = true;
     },
-    async get(fullKey, signal) {
+    async get(fullKey, signal, range) {
       if (disabled) return undefined;
       target ??= resolveTarget(config);
       const t = await target;
       if (t === undefined) return undefined;
       const credentials = await config.client.config.credentials() as SigV4Credentials;
       const path = t.basePath + encodeKeyPath(fullKey);
-      const headers = t.signer.sign({ method: 'GET', host: t.host, path, headers: {} }, credentials, new Date());
+      const headers = t.signer.sign({
+        method: 'GET', host: t.host, path, headers: range === undefined ? {} : { range: httpRange(range) },
+      }, credentials, new Date());
       const res = await send(config, t, path, headers, signal);
       const status = res.statusCode ?? 0;
-      if (status === 200) return res;
+      if (status === (range === undefined ? 200 : 206)) return res;
+      if (status === 200) {
+        // The whole object for a range: never stream it where a part belongs.
+        res.destroy();
+        throw new StorageError(`S3 object ${fullKey}: the store answered a ranged GET with the whole object`,
+          { permanent: true, code: 'RangeNotSupported' });
+      }
       const body = await errorBody(res);
       const code = xmlField(body, 'Code') ?? (status === 404 ? 'NoSuchKey' : `HTTP${status}`);
       const message = xmlField(body, 'Message') ?? `HTTP ${status}`;
@@ -47,6 +57,11 @@ export function createDirectGet(config: DirectConfig): DirectGet {
       return undefined;
     },
   };
+}
+
+/** The HTTP Range header of a ByteRange (HTTP's end is inclusive). */
+export function httpRange(range: ByteRange): string {
+  return `bytes=${range.start}-${range.end - 1}`;
 }
 
 function send(config: DirectConfig, t: Target, path: string, headers: Record<string, string>,

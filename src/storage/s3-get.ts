@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { GetOptions } from './backend.ts';
-import type { DirectGet } from './s3-direct-get.ts';
+import { httpRange, type DirectGet } from './s3-direct-get.ts';
 import { s3Error } from './s3-errors.ts';
 
 export interface GetCtx {
@@ -16,9 +16,12 @@ export interface GetCtx {
 export async function getObject(ctx: GetCtx, key: string, options?: GetOptions): Promise<Readable> {
   const full = ctx.s.prefix + key;
   try {
-    const fast = await ctx.directGet.get(full, options?.signal);
+    const range = options?.range;
+    const fast = await ctx.directGet.get(full, options?.signal, range);
     if (fast !== undefined) return fast;
-    const out = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.s.bucket, Key: full }),
+    const out = await ctx.client.send(new GetObjectCommand({
+      Bucket: ctx.s.bucket, Key: full, ...(range === undefined ? {} : { Range: httpRange(range) }),
+    }),
       { abortSignal: options?.signal });
     if (!(out.Body instanceof Readable)) throw new Error('GetObject returned no stream body');
     ctx.directGet.disable();
