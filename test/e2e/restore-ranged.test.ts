@@ -108,8 +108,11 @@ for (const store of stores) {
       try {
         const r = await restoreTo(proxy.endpoint);
         assert.equal(r.exitCode, 0, r.stderr);
-        assert.equal(proxy.counts.answerCuts, 2, 'two ranged answers were cut');
-        assert.ok(proxy.counts.rangedGets >= 5, `3 ranges + 2 repeats, saw ${proxy.counts.rangedGets} ranged GETs`);
+        // S3: exactly the two cut; the GCS client may abandon a sibling stream too, which is then fetched again as well.
+        if (flavour === 's3') assert.equal(proxy.counts.answerCuts, 2, 'two ranged answers were cut');
+        else assert.ok(proxy.counts.answerCuts >= 1, 'a ranged answer was cut');
+        assert.ok(proxy.counts.rangedGets >= 3 + proxy.counts.answerCuts,
+          `3 ranges + a repeat per cut, saw ${proxy.counts.rangedGets} ranged GETs for ${proxy.counts.answerCuts} cuts`);
         await assertIdentical(r.dir);
       } finally {
         await proxy.close();
