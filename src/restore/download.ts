@@ -7,10 +7,9 @@ import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Backend, ByteRange } from '../storage/backend.ts';
 import { isRetryable } from '../storage/failure-kind.ts';
-import { Crc32cStream, crc32cCombine, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
+import { crc32cCombine, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import type { ManifestFile } from '../catalog/manifest.ts';
 import { assertReplaceable, ensureParents, insideRoot } from './target-dir.ts';
 
@@ -69,7 +68,10 @@ async function download(
 ): Promise<void> {
   const body = file.size > RANGED_FILE ? undefined : await backend.get(file.key, { signal });
   // `wx`: the temp name is fresh; never write through something that appeared under it.
-  const handle = await open(tmp, 'wx');
+  const handle = await open(tmp, 'wx').catch((err: unknown) => {
+    body?.destroy(); // its connection is not left waiting for a reader
+    throw err;
+  });
   try {
     if (body === undefined) await writeRanged(backend, file, handle, signal, onBytes);
     else if (file.size <= SMALL_FILE) await writeSmall(body, file, handle, signal, onBytes);
@@ -85,13 +87,26 @@ async function download(
   }
 }
 
+/** Writes the body in order as it arrives, CRC32C computed on the way; more bytes than recorded fail at once. */
 async function writeStreamed(
   body: Readable, file: ManifestFile, handle: FileHandle, signal?: AbortSignal, onBytes?: (bytes: number) => void,
 ): Promise<void> {
-  const hasher = new Crc32cStream();
-  if (onBytes) hasher.on('data', (chunk: Buffer) => onBytes(chunk.length));
-  await pipeline(body, hasher, handle.createWriteStream({ autoClose: false, highWaterMark: SMALL_FILE }), { signal });
-  checkContent(file, hasher.bytes, hasher.crc);
+  let crc = 0;
+  let pos = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      signal?.throwIfAborted();
+      if (pos + chunk.length > file.size) throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded more`);
+      await writeAt(handle, chunk, pos);
+      crc = crc32cUpdate(crc, chunk);
+      pos += chunk.length;
+      onBytes?.(chunk.length);
+    }
+  } catch (err) {
+    throw err instanceof TargetWriteError ? err.cause : err;
+  }
+  signal?.throwIfAborted();
+  checkContent(file, pos, crc);
 }
 
 /** Gathers the whole (small) body, checks it, and writes it with one write. More bytes than recorded fail early. */
