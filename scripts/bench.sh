@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark (bench/README.md) in one command: generates the workloads when missing, then runs
 # ours and the peers on the discard S3 sink (client cost), on versitygw and on fake-gcs-server, and the memory
-# cases. Tables go to <root>/table-{sink,s3,w4,gcs}.md and memory figures to stdout. Needs ~12 GB under <root> and
-# about 45 minutes on 2 cores; rclone and aws-cli come from Debian (apt-get install rclone awscli).
+# cases, then restore against backup (bench/restore.ts). Tables go to <root>/table-{sink,s3,w4,gcs,restore}.md and
+# memory figures to stdout. Needs ~12 GB under <root> and about an hour on 2 cores; rclone and aws-cli come from Debian (apt-get install rclone awscli).
 #   scripts/bench.sh [root] [reps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +27,7 @@ node bench/run.ts --root "$ROOT" --reps 1 --workloads w3,w4 --tools ours,ours-de
 mv "$ROOT/table-versitygw.md" "$ROOT/table-w4.md"
 node bench/run.ts --root "$ROOT" --reps 2 --workloads g1,g2 --tools ours,sdk
 mv "$ROOT/table-versitygw.md" "$ROOT/table-gcs.md"
+# Restore against backup of the same data, adjacent pairs (s5cmd as reference when ~/.cache/cass-backup-run/s5cmd-2.3.0 exists).
+node bench/restore.ts --root "$ROOT" --reps 2 --workloads w1,w2 --targets s3,file
 bench/memory.sh "$ROOT"
-echo "tables: $ROOT/table-sink.md $ROOT/table-s3.md $ROOT/table-w4.md $ROOT/table-gcs.md"
+echo "tables: $ROOT/table-sink.md $ROOT/table-s3.md $ROOT/table-w4.md $ROOT/table-gcs.md $ROOT/table-restore.md"

@@ -9,6 +9,7 @@ import { assertNoSymlinks, inspectRoot, prepareRoot } from '../restore/target-di
 import { restoreFile, type DecryptStage } from '../restore/download.ts';
 import { identitiesFor, type Identities } from '../crypto/identity.ts';
 import { decryptStage } from '../crypto/decrypting-stream.ts';
+import { syncDirectories } from '../restore/durable.ts';
 import { dryRunDocument, dryRunText, resultDocument, resultText, type RestoreFacts, type TargetReport } from '../restore/report.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { endTransfer, trackFile } from '../report.ts';
@@ -192,6 +193,7 @@ export async function downloadAll(
   items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext, decrypt: DecryptStage | undefined,
 ): Promise<Outcome> {
   const outcome: Outcome = { written: 0, present: 0, bytes: 0, failures: [], unsafe: undefined };
+  const renamed: string[] = [];
   // A refused path stops the whole restore: the workers take no new file once this is aborted.
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
@@ -200,8 +202,10 @@ export async function downloadAll(
       const tracker = trackFile(ctx.reporter, item.target, item.file.size);
       try {
         const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal, (n) => tracker.add(n), decrypt);
-        if (done === 'written') outcome.written += 1;
-        else outcome.present += 1;
+        if (done === 'written') {
+          outcome.written += 1;
+          renamed.push(item.target);
+        } else outcome.present += 1;
         outcome.bytes += item.file.size;
         ctx.reporter.emit({ type: 'file', path: item.target, key: item.file.key, action: done === 'written' ? 'restored' : 'present',
           bytes: done === 'written' ? item.file.size : 0, size: item.file.size });
@@ -220,7 +224,19 @@ export async function downloadAll(
   } finally {
     endTransfer(ctx.reporter);
   }
+  if (outcome.unsafe === undefined) await syncRenames(root, renamed, ctx);
   return outcome;
+}
+
+/** The renames on disk before any success is reported; a directory that cannot be synced makes the restore incomplete. */
+async function syncRenames(root: string, renamed: readonly string[], ctx: CatalogContext): Promise<void> {
+  try {
+    await syncDirectories(root, renamed, ctx.concurrency, ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw new IncompleteError(`restore: the restored files could not be synced to disk in ${root} ` +
+      `(${err instanceof Error ? err.message : String(err)}); run again with --force`, []);
+  }
 }
 
 function announce(snapshot: Manifest, plan: RestorePlan, root: string, ctx: CatalogContext): void {

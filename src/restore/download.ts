@@ -1,18 +1,31 @@
 // One restored file: streamed from the store into a temp file beside its target while its CRC32C is computed,
-// then renamed into place only when length and checksum match the manifest. Memory per file is one stream's
-// buffers, whatever the file size.
+// fsync'd, then renamed into place only when length and checksum match the manifest. Memory per file is one
+// stream's buffers, whatever the file size; a small file is gathered and written with one write. The renames
+// are made durable by syncing the directories once at the end of a restore (durable.ts).
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat, utimes } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Duplex } from 'node:stream';
-import type { Backend } from '../storage/backend.ts';
-import { Crc32cStream, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
+import type { Backend, ByteRange } from '../storage/backend.ts';
+import { isRetryable } from '../storage/failure-kind.ts';
+import { crc32cCombine, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import type { ManifestFile } from '../catalog/manifest.ts';
 import { assertReplaceable, ensureParents, insideRoot } from './target-dir.ts';
 
 const TEMP_MARK = '.cbr-restore-';
+// Up to this size a file is gathered in memory and written with one write(2) (as uploads read small files with
+// one read): a stream per small file costs more in bookkeeping than in bytes.
+const SMALL_FILE = 1024 * 1024;
+// Above this size a file comes as ranged GETs in parallel, as the upload sent it as parallel parts: one stream
+// of a multi-GiB file is one connection's speed. Each range is written at its offset and checksummed as it
+// arrives; the ranges' CRC32Cs are combined in order into the file's, compared with the manifest's.
+const RANGED_FILE = 64 * 1024 * 1024;
+const RANGE_SIZE = 64 * 1024 * 1024;
+const RANGES_IN_FLIGHT = 4;
+// A range whose body breaks off is fetched again (the backend's retries cover only the request, not the body).
+const RANGE_ATTEMPTS = 4;
 
 export type Written = 'written' | 'present';
 
@@ -42,9 +55,6 @@ export async function restoreFile(
   const tmp = join(dirname(path), `.${basename(path)}${TEMP_MARK}${randomUUID()}`);
   try {
     await download(backend, t.file, tmp, signal, onBytes, decrypt);
-    // Cassandra does not need it, but the original mtime keeps `ls -lt` and later comparisons meaningful.
-    const mtime = new Date(t.file.mtimeMs);
-    await utimes(tmp, mtime, mtime);
     await assertReplaceable(t.root, path); // checked again just before the rename
     await rename(tmp, path);
     return 'written';
@@ -60,18 +70,172 @@ export type DecryptStage = () => Duplex;
 async function download(
   backend: Backend, file: ManifestFile, tmp: string, signal?: AbortSignal, onBytes?: (bytes: number) => void, decrypt?: DecryptStage,
 ): Promise<void> {
-  const hasher = new Crc32cStream();
-  if (onBytes) hasher.on('data', (chunk: Buffer) => onBytes(chunk.length));
-  // An encrypted object is decrypted (each chunk authenticated) before its plaintext is hashed and written.
-  if (file.stored !== undefined && decrypt === undefined) throw new Error(`internal: ${file.key} is encrypted and no identity was given`);
-  const decrypting = file.stored !== undefined && decrypt !== undefined ? [decrypt()] : [];
+  // An encrypted object is decrypted (each chunk authenticated) before its plaintext is hashed and written; it is
+  // read as one stream (its ranges are ciphertext), the plaintext checked against the recorded size and CRC32C.
+  const encrypted = file.stored !== undefined;
+  if (encrypted && decrypt === undefined) throw new Error(`internal: ${file.key} is encrypted and no identity was given`);
+  const body = !encrypted && file.size > RANGED_FILE ? undefined : await backend.get(file.key, { signal });
+  const source = body !== undefined && encrypted && decrypt !== undefined ? through(body, decrypt()) : body;
   // `wx`: the temp name is fresh; never write through something that appeared under it.
-  await pipeline([await backend.get(file.key, { signal }), ...decrypting, hasher, createWriteStream(tmp, { flags: 'wx' })], { signal });
-  if (hasher.bytes !== file.size) {
-    throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded ${hasher.bytes}`);
+  const handle = await open(tmp, 'wx').catch((err: unknown) => {
+    source?.destroy(); // its connection is not left waiting for a reader
+    throw err;
+  });
+  try {
+    if (source === undefined) await writeRanged(backend, file, handle, signal, onBytes);
+    else if (file.size <= SMALL_FILE) await writeSmall(source, file, handle, signal, onBytes);
+    else await writeStreamed(source, file, handle, signal, onBytes);
+    // Cassandra does not need it, but the original mtime keeps `ls -lt` and later comparisons meaningful.
+    const mtime = new Date(file.mtimeMs);
+    await handle.utimes(mtime, mtime);
+    // On disk before the rename publishes it: a crash never leaves a restored name with bytes still in memory.
+    await handle.sync();
+  } finally {
+    source?.destroy();
+    body?.destroy();
+    await handle.close();
   }
-  const crc = crc32cToBase64(hasher.crc);
-  if (crc !== file.crc32c) throw new ChecksumMismatchError(`${file.key}: recorded crc32c ${file.crc32c}, downloaded ${crc}`);
+}
+
+/** `src` piped into `stage`, an error of either ending the stage's readable side (what the writers read). */
+function through(src: Readable, stage: Duplex): Readable {
+  src.on('error', (err) => stage.destroy(err));
+  return src.pipe(stage);
+}
+
+/** Writes the body in order as it arrives, CRC32C computed on the way; more bytes than recorded fail at once. */
+async function writeStreamed(
+  body: Readable, file: ManifestFile, handle: FileHandle, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<void> {
+  let crc = 0;
+  let pos = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      signal?.throwIfAborted();
+      if (pos + chunk.length > file.size) throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded more`);
+      await writeAt(handle, chunk, pos);
+      crc = crc32cUpdate(crc, chunk);
+      pos += chunk.length;
+      onBytes?.(chunk.length);
+    }
+  } catch (err) {
+    throw err instanceof TargetWriteError ? err.cause : err;
+  }
+  signal?.throwIfAborted();
+  checkContent(file, pos, crc);
+}
+
+/** Gathers the whole (small) body, checks it, and writes it with one write. More bytes than recorded fail early. */
+async function writeSmall(
+  body: Readable, file: ManifestFile, handle: FileHandle, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let crc = 0;
+  for await (const chunk of body.iterator({ destroyOnReturn: true }) as AsyncIterable<Buffer>) {
+    signal?.throwIfAborted();
+    bytes += chunk.length;
+    if (bytes > file.size) throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded more`);
+    crc = crc32cUpdate(crc, chunk);
+    chunks.push(chunk);
+    onBytes?.(chunk.length);
+  }
+  signal?.throwIfAborted();
+  checkContent(file, bytes, crc);
+  const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+  await handle.writeFile(data);
+}
+
+/** Ranges of RANGE_SIZE, RANGES_IN_FLIGHT at a time; the first failure stops the others before the file is closed. */
+async function writeRanged(
+  backend: Backend, file: ManifestFile, handle: FileHandle, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<void> {
+  const ranges = splitRanges(file.size, RANGE_SIZE);
+  const crcs: number[] = [];
+  const stop = new AbortController();
+  const inner = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+  let failure: { err: unknown } | undefined;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ranges.length && !inner.aborted) {
+      const i = next++;
+      try {
+        crcs[i] = await fetchRange(backend, file, handle, ranges[i]!, inner, onBytes);
+      } catch (err) {
+        failure ??= { err };
+        stop.abort(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RANGES_IN_FLIGHT, ranges.length) }, worker));
+  signal?.throwIfAborted();
+  if (failure !== undefined) throw failure.err;
+  let crc = crcs[0]!;
+  for (let i = 1; i < ranges.length; i++) crc = crc32cCombine(crc, crcs[i]!, ranges[i]!.end - ranges[i]!.start);
+  checkContent(file, file.size, crc);
+}
+
+export function splitRanges(size: number, rangeSize: number): ByteRange[] {
+  const ranges: ByteRange[] = [];
+  for (let start = 0; start < size; start += rangeSize) ranges.push({ start, end: Math.min(size, start + rangeSize) });
+  return ranges;
+}
+
+/** A local write failed: the disk's problem, never worth fetching the range again. */
+class TargetWriteError extends Error {}
+
+/** One range into its place in the file; its CRC32C. Progress counts each byte once, also across attempts. */
+async function fetchRange(
+  backend: Backend, file: ManifestFile, handle: FileHandle, range: ByteRange, signal: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<number> {
+  let reported = range.start;
+  for (let attempt = 1; ; attempt++) {
+    let crc = 0;
+    let pos = range.start;
+    try {
+      const body = await backend.get(file.key, { signal, range });
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          if (pos + chunk.length > range.end) {
+            throw new ChecksumMismatchError(`${file.key}: more bytes than the range ${range.start}-${range.end - 1}`);
+          }
+          await writeAt(handle, chunk, pos);
+          crc = crc32cUpdate(crc, chunk);
+          pos += chunk.length;
+          if (pos > reported) {
+            onBytes?.(pos - reported);
+            reported = pos;
+          }
+        }
+      } finally {
+        body.destroy();
+      }
+      if (pos !== range.end) throw new Error(`${file.key}: range ${range.start}-${range.end - 1} ended after ${pos - range.start} bytes`);
+      return crc;
+    } catch (err) {
+      if (err instanceof TargetWriteError) throw err.cause;
+      if (err instanceof ChecksumMismatchError || signal.aborted || attempt >= RANGE_ATTEMPTS || !isRetryable(err)) throw err;
+    }
+  }
+}
+
+async function writeAt(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
+  try {
+    for (let done = 0; done < chunk.length;) {
+      const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
+      done += bytesWritten;
+    }
+  } catch (err) {
+    throw new TargetWriteError('write failed', { cause: err });
+  }
+}
+
+function checkContent(file: ManifestFile, bytes: number, crc: number): void {
+  if (bytes !== file.size) {
+    throw new ChecksumMismatchError(`${file.key}: recorded ${file.size} bytes, downloaded ${bytes}`);
+  }
+  const got = crc32cToBase64(crc);
+  if (got !== file.crc32c) throw new ChecksumMismatchError(`${file.key}: recorded crc32c ${file.crc32c}, downloaded ${got}`);
 }
 
 async function alreadyThere(path: string, file: ManifestFile, signal?: AbortSignal): Promise<boolean> {

@@ -49,6 +49,13 @@ export interface PutOptions {
 
 export interface GetOptions {
   readonly signal?: AbortSignal;
+  /** Only these bytes of the object: start inclusive, end exclusive, 0 ≤ start < end ≤ size. The whole object when absent. */
+  readonly range?: ByteRange;
+}
+
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface SignalOptions {

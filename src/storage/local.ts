@@ -244,7 +244,10 @@ async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readabl
   try {
     // Open now, so a missing key fails here rather than later on the stream.
     const handle = await open(path, 'r');
-    return handle.createReadStream({ highWaterMark: READ_CHUNK, signal: options?.signal });
+    const range = options?.range;
+    return handle.createReadStream({
+      highWaterMark: READ_CHUNK, signal: options?.signal, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }),
+    });
   } catch (err) {
     throw localError(err, 'get', key, options?.signal);
   }

@@ -7,21 +7,12 @@
 // any other answer (redirect, auth, unknown store quirk) is returned as `fallback`, and the caller repeats the
 // request through the SDK, which follows region redirects and produces the familiar error messages.
 import { hash } from 'node:crypto';
-import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { SigV4Signer, encodeKeyPath, type SigV4Credentials } from './sigv4.ts';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { encodeKeyPath, type SigV4Credentials } from './sigv4.ts';
+import { DirectS3Error, resolveTarget, xmlField, type DirectConfig, type Target } from './s3-direct-target.ts';
 
-export interface DirectPutConfig {
-  readonly client: S3Client;
-  readonly bucket: string;
-  readonly endpoint: string | undefined;
-  readonly forcePathStyle: boolean;
-  readonly httpAgent: HttpAgent;
-  readonly httpsAgent: HttpsAgent;
-  /** A socket with no traffic for this long fails the request. */
-  readonly idleTimeoutMs: number;
-}
+export type DirectPutConfig = DirectConfig;
 
 export type DirectPutResult = { readonly etag: string | undefined } | { readonly fallback: string };
 
@@ -36,26 +27,7 @@ export interface DirectPut {
   disable(): void;
 }
 
-interface Target {
-  readonly https: boolean;
-  readonly hostname: string;
-  readonly port: number | undefined;
-  /** host[:port] for the Host header. */
-  readonly host: string;
-  /** Path before the key, ending in '/'. */
-  readonly basePath: string;
-  readonly signer: SigV4Signer;
-}
-
-/** An S3 error answer, shaped like the SDK's (name = S3 error code, $metadata.httpStatusCode) for s3Error(). */
-export class DirectS3Error extends Error {
-  readonly $metadata: { httpStatusCode: number };
-  constructor(code: string, message: string, status: number) {
-    super(message);
-    this.name = code;
-    this.$metadata = { httpStatusCode: status };
-  }
-}
+export { DirectS3Error } from './s3-direct-target.ts';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -93,44 +65,6 @@ export function createDirectPut(config: DirectPutConfig): DirectPut {
  */
 function integrityHeader(body: Buffer, crc32c: string | undefined): Record<string, string> {
   return crc32c === undefined ? { 'content-md5': hash('md5', body, 'base64') } : { 'x-amz-checksum-crc32c': crc32c };
-}
-
-/** Where direct puts go; undefined (the SDK's job) for anything unusual, including a resolver that refuses. */
-async function resolveTarget(config: DirectPutConfig): Promise<Target | undefined> {
-  try {
-    return await directTarget(config);
-  } catch {
-    return undefined; // e.g. an invalid bucket name: the SDK reports it in its own words
-  }
-}
-
-async function directTarget(config: DirectPutConfig): Promise<Target | undefined> {
-  const c = config.client.config;
-  const region = await c.region();
-  const endpoint = config.endpoint ?? (await c.serviceConfiguredEndpoint?.());
-  const resolved = c.endpointProvider({
-    Bucket: config.bucket, Region: region, UseFIPS: await c.useFipsEndpoint(), UseDualStack: await c.useDualstackEndpoint(),
-    ForcePathStyle: config.forcePathStyle, UseArnRegion: await arnRegionSetting(c.useArnRegion),
-    ...(endpoint === undefined ? {} : { Endpoint: endpoint }),
-  }, {});
-  const scheme = (resolved.properties?.authSchemes as Array<Record<string, unknown>> | undefined)?.[0];
-  // Anything but plain SigV4 (SigV4a access points, S3 Express sessions) and extra endpoint headers: the SDK's job.
-  if (scheme === undefined || scheme.name !== 'sigv4' || Object.keys(resolved.headers ?? {}).length > 0) return undefined;
-  const url = resolved.url;
-  const https = url.protocol === 'https:';
-  return {
-    https,
-    hostname: url.hostname.replace(/^\[|\]$/g, ''), // an IPv6 literal without its URL brackets
-    port: url.port === '' ? undefined : Number(url.port),
-    host: url.host,
-    basePath: url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`,
-    signer: new SigV4Signer(String(scheme.signingRegion ?? region), String(scheme.signingName ?? 's3')),
-  };
-}
-
-/** The client's useArnRegion, a value or a provider depending on how it was configured. */
-async function arnRegionSetting(setting: boolean | (() => Promise<boolean | undefined>) | undefined): Promise<boolean | undefined> {
-  return typeof setting === 'function' ? setting() : setting;
 }
 
 interface Answer {
@@ -183,9 +117,4 @@ function answer(a: Answer): DirectPutResult {
   // 409 ConditionalRequestConflict, a concurrent conditional write was in flight (transient, the engine retries).
   if (a.status === 412 || code === 'ConditionalRequestConflict') throw new DirectS3Error(code, message, a.status);
   return { fallback: `HTTP ${a.status} ${code}` };
-}
-
-function xmlField(xml: string, name: string): string | undefined {
-  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
-  return m?.[1];
 }

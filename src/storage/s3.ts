@@ -1,11 +1,10 @@
 // The S3 adapter. Large files go up as our own multipart upload of ranged file streams (s3-multipart.ts):
 // measured ~5x faster than @aws-sdk/lib-storage's Upload, which buffers and SHA-256-hashes every part (DESIGN
-// section 7). Small files go as one direct signed PUT (s3-direct-put.ts), with the SDK as fallback. The s3-*
+// section 7). Small files go as one direct signed PUT (s3-direct-put.ts), and objects come back through one direct signed
+// GET (s3-get.ts), each with the SDK as fallback. The s3-*
 // modules are the only users of the AWS SDK.
-import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -15,12 +14,14 @@ import {
 import { StorageError } from '../errors.ts';
 import { crc32cOf, crc32cToBase64 } from '../checksum/crc32c.ts';
 import { alreadyExistsError } from './already-exists.ts';
-import type { Backend, CopyOptions, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
+import type { Backend, CopyOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 import { assertDirPrefix } from './prefix.ts';
 import { sendWithBody } from './s3-body.ts';
 import { createAgents, createClient } from './s3-client.ts';
 import { resolveSettings, type S3BackendConfig } from './s3-config.ts';
+import { createDirectGet, type DirectGet } from './s3-direct-get.ts';
 import { createDirectPut, type DirectPut } from './s3-direct-put.ts';
+import { getObject } from './s3-get.ts';
 import { httpStatus, isNotFound, s3Error, unquote } from './s3-errors.ts';
 import { abortIncompleteUpload, listIncompleteUploads } from './s3-incomplete.ts';
 import { deleteKeys } from './s3-delete.ts';
@@ -35,6 +36,8 @@ export { choosePartSize } from './s3-multipart.ts';
 interface Ctx extends MultipartCtx {
   /** Small puts without the SDK's middleware; undefined answers fall back to the client. */
   readonly direct: DirectPut;
+  /** Gets without the SDK's middleware (s3-get.ts). */
+  readonly directGet: DirectGet;
   /** Whether HeadObject may ask for the stored checksum (set false once a store refuses it, see stat). */
   checksumMode: boolean;
 }
@@ -42,18 +45,19 @@ interface Ctx extends MultipartCtx {
 export function createS3Backend(config: S3BackendConfig): Backend {
   const agents = createAgents(config);
   const client = createClient(config, agents);
-  const direct = createDirectPut({
+  const directConfig = {
     client, bucket: config.bucket, endpoint: config.endpoint, forcePathStyle: config.forcePathStyle ?? false,
     httpAgent: agents.http, httpsAgent: agents.https, idleTimeoutMs: config.idleTimeoutMs ?? 120_000,
-  });
-  const ctx: Ctx = { client, direct, s: resolveSettings(config), pendingAborts: new Map(), checksumMode: true };
+  };
+  const direct = createDirectPut(directConfig);
+  const ctx: Ctx = { client, direct, directGet: createDirectGet(directConfig), s: resolveSettings(config), pendingAborts: new Map(), checksumMode: true };
   return {
     description: `s3://${config.bucket}/${ctx.s.prefix}`,
     put: (key, source, options) => put(ctx, key, source, options),
     stat: (key, options) => stat(ctx, key, options),
     list: (prefix, options) => list(ctx, prefix, options),
     listDirs: (prefix, options) => listDirs(ctx, prefix, options),
-    get: (key, options) => get(ctx, key, options),
+    get: (key, options) => getObject(ctx, key, options),
     copy: (from, to, options) => copy(ctx, from, to, options),
     delete: (keys, options) => deleteKeys(ctx, keys, options),
     listIncompleteUploads: (prefix, options) => listIncompleteUploads(ctx, prefix, options),
@@ -229,18 +233,6 @@ async function listDirs(ctx: Ctx, prefix: string, options?: SignalOptions): Prom
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return dirs;
-}
-
-async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readable> {
-  const full = ctx.s.prefix + key;
-  try {
-    const out = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.s.bucket, Key: full, ...ctx.s.sse.read }),
-      { abortSignal: options?.signal });
-    if (!(out.Body instanceof Readable)) throw new Error('GetObject returned no stream body');
-    return out.Body;
-  } catch (err) {
-    throw s3Error(err, 'GetObject', ctx.s.bucket, full, options?.signal);
-  }
 }
 
 // ---------- copy ----------

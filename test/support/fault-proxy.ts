@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { forwardUpstream } from './forward.ts';
 import { createRateLimiter, throttle, type RateLimiter } from '../../src/upload/throttle.ts';
 import type { AddressInfo, Socket } from 'node:net';
+import { Transform } from 'node:stream';
 
 export interface FaultPlan {
   readonly flavour: 's3' | 'gcs';
@@ -22,6 +23,8 @@ export interface FaultPlan {
   readonly outage?: { readonly afterRequests: number; readonly seconds: number };
   /** Answer bodies, all together, pass at no more than this many bytes per second (a slow link for downloads). */
   readonly answerBytesPerSecond?: number;
+  /** Reset the connection of these (1-based) ranged GETs (requests with a Range header) after 256 KiB of their answer. */
+  readonly cutRangedAnswers?: readonly number[];
   readonly seed?: number;
 }
 
@@ -32,6 +35,9 @@ export interface FaultCounts {
   resets: number;
   stalls: number;
   outageResets: number;
+  /** Requests with a Range header, and how many of their answers were cut off. */
+  rangedGets: number;
+  answerCuts: number;
 }
 
 export interface FaultProxy {
@@ -61,10 +67,28 @@ function errorAnswer(flavour: 's3' | 'gcs', res: ServerResponse, n: number): voi
   res.end(JSON.stringify({ error: { code: status, message: status === 429 ? 'rateLimitExceeded' : 'backendError' } }));
 }
 
+/** Passes `limit` bytes of an answer body on, then calls `cut` (which resets the client's connection). */
+function cutAfter(limit: number, cut: () => void): Transform {
+  let seen = 0;
+  let done = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback): void {
+      if (done) return callback();
+      const room = limit - seen;
+      seen += chunk.length;
+      if (seen <= limit) return callback(null, chunk);
+      done = true;
+      this.push(chunk.subarray(0, room));
+      setImmediate(cut); // after the pushed bytes reach the socket's queue
+      callback();
+    },
+  });
+}
+
 export function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultProxy> {
   const upstream = new URL(target);
   const random = prng(plan.seed ?? 42);
-  const counts: FaultCounts = { requests: 0, forwarded: 0, errors: 0, resets: 0, stalls: 0, outageResets: 0 };
+  const counts: FaultCounts = { requests: 0, forwarded: 0, errors: 0, resets: 0, stalls: 0, outageResets: 0, rangedGets: 0, answerCuts: 0 };
   const sockets = new Set<Socket>();
   let bigBodies = 0;
   let outageUntil = 0;
@@ -95,12 +119,15 @@ export function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultP
       return;
     }
     const reset = hasBody && random() < (plan.resetRate ?? 0);
-    forward(req, res, reset, length);
+    const ranged = req.method === 'GET' && req.headers.range !== undefined ? ++counts.rangedGets : 0;
+    forward(req, res, reset, length, ranged > 0 && (plan.cutRangedAnswers ?? []).includes(ranged));
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, resetMidBody: boolean, length: number): void => {
+  const forward = (req: IncomingMessage, res: ServerResponse, resetMidBody: boolean, length: number, cutAnswer = false): void => {
     counts.forwarded++;
-    const out = forwardUpstream(req, res, upstream, plan.flavour, proxyHost, limiter && (() => throttle(limiter)));
+    const through = cutAnswer ? () => cutAfter(256 * 1024, () => { counts.answerCuts++; req.socket.destroy(); })
+      : limiter && (() => throttle(limiter));
+    const out = forwardUpstream(req, res, upstream, plan.flavour, proxyHost, through);
     if (resetMidBody) {
       let seen = 0;
       req.on('data', (chunk: Buffer) => {

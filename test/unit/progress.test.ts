@@ -354,7 +354,7 @@ describe('the event document', () => {
     const text = readFileSync(join(repoRoot, 'docs', 'events.md'), 'utf8');
     const sections = new Map<string, string>();
     for (const part of text.split(/^### /m).slice(1)) sections.set(part.split('\n')[0]?.trim() ?? '', part);
-    const heading: Record<string, string> = { restoreDryRun: '`restore --dry-run`' };
+    const heading: Record<string, string> = { restoreDryRun: '`restore --dry-run`', listPitr: '`list --pitr`' };
     const missing: string[] = [];
     for (const [name, def] of Object.entries(schema.$defs)) {
       if (def.properties === undefined || name === 'run') continue;

@@ -1,0 +1,97 @@
+// GetObject as one plain signed HTTP request on the client's keep-alive pool, without the SDK's middleware
+// stack: for restores of many small files that stack was the largest part of the client's CPU (bench/README.md,
+// "Restore"). The body is not checked here: restore computes the CRC32C of every byte it writes and compares it
+// (and the length) with the manifest. Only the happy path is handled: a missing key, throttle or server error
+// throws (so the engine's retry and messages apply); any other answer (redirect, auth, a store's quirk) is
+// `undefined`, and the caller repeats the request through the SDK.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import type { ByteRange } from './backend.ts';
+import { StorageError } from '../errors.ts';
+import { encodeKeyPath, type SigV4Credentials } from './sigv4.ts';
+import { DirectS3Error, resolveTarget, xmlField, type DirectConfig, type Target } from './s3-direct-target.ts';
+
+export interface DirectGet {
+  /**
+   * The body of a 200 answer, streaming; undefined when this destination or this answer needs the SDK.
+   * Throws a DirectS3Error for 404 (NoSuchKey), 429 and 5xx, and a network error as it comes.
+   */
+  get(fullKey: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable | undefined>;
+  /** From now on every get answers undefined: the caller saw the SDK succeed where a direct request was refused. */
+  disable(): void;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+export function createDirectGet(config: DirectConfig): DirectGet {
+  let target: Promise<Target | undefined> | undefined;
+  let disabled = false;
+  return {
+    disable(): void {
+      disabled = true;
+    },
+    async get(fullKey, signal, range) {
+      if (disabled) return undefined;
+      target ??= resolveTarget(config);
+      const t = await target;
+      if (t === undefined) return undefined;
+      const credentials = await config.client.config.credentials() as SigV4Credentials;
+      const path = t.basePath + encodeKeyPath(fullKey);
+      const headers = t.signer.sign({
+        method: 'GET', host: t.host, path, headers: range === undefined ? {} : { range: httpRange(range) },
+      }, credentials, new Date());
+      const res = await send(config, t, path, headers, signal);
+      const status = res.statusCode ?? 0;
+      if (status === (range === undefined ? 200 : 206)) return res;
+      if (status === 200) {
+        // The whole object for a range: never stream it where a part belongs.
+        res.destroy();
+        throw new StorageError(`S3 object ${fullKey}: the store answered a ranged GET with the whole object`,
+          { permanent: true, code: 'RangeNotSupported' });
+      }
+      const body = await errorBody(res);
+      const code = xmlField(body, 'Code') ?? (status === 404 ? 'NoSuchKey' : `HTTP${status}`);
+      const message = xmlField(body, 'Message') ?? `HTTP ${status}`;
+      if (status === 404 || status === 429 || status >= 500) throw new DirectS3Error(code, message, status);
+      return undefined;
+    },
+  };
+}
+
+/** The HTTP Range header of a ByteRange (HTTP's end is inclusive). */
+export function httpRange(range: ByteRange): string {
+  return `bytes=${range.start}-${range.end - 1}`;
+}
+
+function send(config: DirectConfig, t: Target, path: string, headers: Record<string, string>,
+  signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = t.https ? httpsRequest : httpRequest;
+    const req = request({
+      hostname: t.hostname, port: t.port, method: 'GET', path, headers,
+      agent: t.https ? config.httpsAgent : config.httpAgent,
+      timeout: config.idleTimeoutMs,
+      ...(signal === undefined ? {} : { signal }),
+    }, resolve);
+    // Also while the body streams: a stalled download fails instead of hanging the restore.
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no traffic for ${config.idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** An error answer's body, bounded, for its code and message. */
+function errorBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      if (size >= MAX_ERROR_BODY) return;
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
