@@ -25,9 +25,11 @@ const pipes = watchBrokenPipes({ stdout: process.stdout, stderr: process.stderr 
 const stdout = batchedWriter((t) => void (pipes.writable('stdout') && process.stdout.write(t)));
 const writeStderr = (t: string): void => void (pipes.writable('stderr') && process.stderr.write(t));
 
+const appState: AppState = { json: false };
+
 async function main(): Promise<number> {
   const version = packageVersion();
-  const state: AppState = { json: false };
+  const state = appState;
   const abort = new AbortController();
   const interrupts = watchInterrupts({
     listen: (sig, onSignal) => void process.on(sig, onSignal),
@@ -103,5 +105,17 @@ function exitAfterOutput(code: number): void {
   else afterStderr();
 }
 
+// A command whose work stopped without settling (a stream that never ended) would let the event loop run dry, and
+// Node would exit 0: success that is not true. If that happens, the run fails as incomplete, in one line.
+let settled = false;
+process.once('beforeExit', () => {
+  if (settled) return;
+  exitAfterOutput(reportLine(ExitCode.incomplete, 'internal error: the command stopped before it finished (nothing it did not ' +
+    'report is complete); run it again, and report this with --verbose output', [], appState));
+});
+
 // Not a top-level await: the single executable's bundle is CommonJS (scripts/binary/bundle.ts).
-void main().then(exitAfterOutput);
+void main().then((code) => {
+  settled = true;
+  exitAfterOutput(code);
+});
