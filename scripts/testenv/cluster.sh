@@ -105,6 +105,20 @@ start_cluster_node() {
   echo $! >"$(node_pidfile "$i")"
 }
 
+# Starts the given nodes and waits until each sees exactly them Up/Normal; a node that exits fails at once.
+start_nodes_and_wait() {
+  local i
+  for i in "$@"; do start_cluster_node "$i"; done
+  local deadline=$((SECONDS + ${CBR_CLUSTER_START_TIMEOUT:-300}))
+  until cluster_ready "$@"; do
+    for i in "$@"; do
+      node_running "$i" || { tail -30 "$(node_dir "$i")/logs/stdout.log" >&2; die "cluster node $i exited during start-up"; }
+    done
+    [ $SECONDS -lt $deadline ] || die "cluster nodes $* are not ready after ${CBR_CLUSTER_START_TIMEOUT:-300}s"
+    sleep 2
+  done
+}
+
 cluster_ready() { # every node given (default: all three) sees that many nodes Up/Normal
   local i nodes=("$@")
   [ $# -gt 0 ] || nodes=("${cluster_nodes[@]}")
@@ -120,16 +134,7 @@ cmd_cluster_up() {
   install_cqlsh
   write_cluster_configs
   write_cluster_tools
-  local i
-  for i in "${cluster_nodes[@]}"; do start_cluster_node "$i"; done
-  local deadline=$((SECONDS + ${CBR_CLUSTER_START_TIMEOUT:-300}))
-  until cluster_ready; do
-    for i in "${cluster_nodes[@]}"; do
-      node_running "$i" || { tail -30 "$(node_dir "$i")/logs/stdout.log" >&2; die "cluster node $i exited during start-up"; }
-    done
-    [ $SECONDS -lt $deadline ] || die "the cluster is not ready after ${CBR_CLUSTER_START_TIMEOUT:-300}s"
-    sleep 2
-  done
+  start_nodes_and_wait "${cluster_nodes[@]}"
   # shellcheck source=../lib/node-env.sh
   source "$repo/scripts/lib/node-env.sh"
   (cd "$repo" && node "$here/cluster-keyspaces.ts" 127.0.0.1,127.0.0.2,127.0.0.3 "$cluster_cql_port") || die "creating the cluster's keyspaces failed"
@@ -162,16 +167,7 @@ cmd_cluster_wipe() {
 # `cluster-start 1 2`: those nodes as configured now (a restore drill edits their cassandra.yaml), until they see each other.
 cmd_cluster_start() {
   [ $# -gt 0 ] || die "cluster-start needs node numbers"
-  local i
-  for i in "$@"; do start_cluster_node "$i"; done
-  local deadline=$((SECONDS + ${CBR_CLUSTER_START_TIMEOUT:-300}))
-  until cluster_ready "$@"; do
-    for i in "$@"; do
-      node_running "$i" || { tail -30 "$(node_dir "$i")/logs/stdout.log" >&2; die "cluster node $i exited during start-up"; }
-    done
-    [ $SECONDS -lt $deadline ] || die "nodes $* are not ready after ${CBR_CLUSTER_START_TIMEOUT:-300}s"
-    sleep 2
-  done
+  start_nodes_and_wait "$@"
   log "nodes $* ready"
 }
 
