@@ -4,13 +4,11 @@
 // (and the length) with the manifest. Only the happy path is handled: a missing key, throttle or server error
 // throws (so the engine's retry and messages apply); any other answer (redirect, auth, a store's quirk) is
 // `undefined`, and the caller repeats the request through the SDK.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ByteRange } from './backend.ts';
 import { StorageError } from '../errors.ts';
-import { encodeKeyPath, type SigV4Credentials } from './sigv4.ts';
-import { DirectS3Error, resolveTarget, xmlField, type DirectConfig, type Target } from './s3-direct-target.ts';
+import { DirectS3Error, directSession, sendDirect, xmlField, type DirectConfig } from './s3-direct-target.ts';
 
 export interface DirectGet {
   /**
@@ -25,23 +23,13 @@ export interface DirectGet {
 const MAX_ERROR_BODY = 64 * 1024;
 
 export function createDirectGet(config: DirectConfig): DirectGet {
-  let target: Promise<Target | undefined> | undefined;
-  let disabled = false;
+  const session = directSession(config);
   return {
-    disable(): void {
-      disabled = true;
-    },
+    disable: () => session.disable(),
     async get(fullKey, signal, range) {
-      if (disabled) return undefined;
-      target ??= resolveTarget(config);
-      const t = await target;
-      if (t === undefined) return undefined;
-      const credentials = await config.client.config.credentials() as SigV4Credentials;
-      const path = t.basePath + encodeKeyPath(fullKey);
-      const headers = t.signer.sign({
-        method: 'GET', host: t.host, path, headers: range === undefined ? {} : { range: httpRange(range) },
-      }, credentials, new Date());
-      const res = await send(config, t, path, headers, signal);
+      const signed = await session.sign('GET', fullKey, range === undefined ? {} : { range: httpRange(range) });
+      if (signed === undefined) return undefined;
+      const res = await sendDirect(config, signed, undefined, signal);
       const status = res.statusCode ?? 0;
       if (status === (range === undefined ? 200 : 206)) return res;
       if (status === 200) {
@@ -62,23 +50,6 @@ export function createDirectGet(config: DirectConfig): DirectGet {
 /** The HTTP Range header of a ByteRange (HTTP's end is inclusive). */
 export function httpRange(range: ByteRange): string {
   return `bytes=${range.start}-${range.end - 1}`;
-}
-
-function send(config: DirectConfig, t: Target, path: string, headers: Record<string, string>,
-  signal: AbortSignal | undefined): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const request = t.https ? httpsRequest : httpRequest;
-    const req = request({
-      hostname: t.hostname, port: t.port, method: 'GET', path, headers,
-      agent: t.https ? config.httpsAgent : config.httpAgent,
-      timeout: config.idleTimeoutMs,
-      ...(signal === undefined ? {} : { signal }),
-    }, resolve);
-    // Also while the body streams: a stalled download fails instead of hanging the restore.
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no traffic for ${config.idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** An error answer's body, bounded, for its code and message. */

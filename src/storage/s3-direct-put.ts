@@ -7,10 +7,8 @@
 // any other answer (redirect, auth, unknown store quirk) is returned as `fallback`, and the caller repeats the
 // request through the SDK, which follows region redirects and produces the familiar error messages.
 import { hash } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { encodeKeyPath, type SigV4Credentials } from './sigv4.ts';
-import { DirectS3Error, resolveTarget, xmlField, type DirectConfig, type Target } from './s3-direct-target.ts';
+import type { IncomingMessage } from 'node:http';
+import { DirectS3Error, directSession, sendDirect, xmlField, type DirectConfig } from './s3-direct-target.ts';
 
 export type DirectPutConfig = DirectConfig;
 
@@ -32,29 +30,17 @@ export { DirectS3Error } from './s3-direct-target.ts';
 const MAX_ERROR_BODY = 64 * 1024;
 
 export function createDirectPut(config: DirectPutConfig): DirectPut {
-  let target: Promise<Target | undefined> | undefined;
-  let disabled = false;
+  const session = directSession(config);
   return {
-    disable(): void {
-      disabled = true;
-    },
+    disable: () => session.disable(),
     async put(fullKey, body, crc32c, signal, createOnly = false, extraHeaders = {}) {
-      if (disabled) return undefined;
-      target ??= resolveTarget(config);
-      const t = await target;
-      if (t === undefined) return undefined;
-      const credentials = await config.client.config.credentials() as SigV4Credentials;
-      const path = t.basePath + encodeKeyPath(fullKey);
       // Extra headers (server-side encryption, storage class) are x-amz-* headers, signed with the rest.
-      const headers = t.signer.sign({
-        method: 'PUT', host: t.host, path,
-        headers: {
-          'content-length': String(body.length), ...integrityHeader(body, crc32c), ...(createOnly ? { 'if-none-match': '*' } : {}),
-          ...extraHeaders,
-        },
-      }, credentials, new Date());
-      const res = await send(config, t, path, headers, body, signal);
-      return answer(res);
+      const signed = await session.sign('PUT', fullKey, {
+        'content-length': String(body.length), ...integrityHeader(body, crc32c), ...(createOnly ? { 'if-none-match': '*' } : {}),
+        ...extraHeaders,
+      });
+      if (signed === undefined) return undefined;
+      return answer(await collect(await sendDirect(config, signed, body, signal)));
     },
   };
 }
@@ -73,24 +59,12 @@ interface Answer {
   readonly body: string;
 }
 
-function send(config: DirectPutConfig, t: Target, path: string, headers: Record<string, string>, body: Buffer,
-  signal: AbortSignal | undefined): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = t.https ? httpsRequest : httpRequest;
-    const req = request({
-      hostname: t.hostname, port: t.port, method: 'PUT', path, headers,
-      agent: t.https ? config.httpsAgent : config.httpAgent,
-      timeout: config.idleTimeoutMs,
-      ...(signal === undefined ? {} : { signal }),
-    }, (res) => collect(res, resolve, reject));
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no traffic for ${config.idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-    req.end(body);
-  });
+/** Reads the answer; an error body is kept (bounded) for its code and message, a success body is drained. */
+function collect(res: IncomingMessage): Promise<Answer> {
+  return new Promise((resolve, reject) => collectInto(res, resolve, reject));
 }
 
-/** Reads the answer; an error body is kept (bounded) for its code and message, a success body is drained. */
-function collect(res: IncomingMessage, resolve: (a: Answer) => void, reject: (err: unknown) => void): void {
+function collectInto(res: IncomingMessage, resolve: (a: Answer) => void, reject: (err: unknown) => void): void {
   const status = res.statusCode ?? 0;
   const ok = status >= 200 && status < 300;
   const chunks: Buffer[] = [];

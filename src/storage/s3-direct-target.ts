@@ -1,10 +1,10 @@
 // Where direct (SDK-less) S3 requests go and how they are signed: shared by the direct PUT of small files
 // (s3-direct-put.ts) and the direct GET of restores (s3-direct-get.ts). The SDK still decides the endpoint (its
 // own resolver: regions, FIPS, dual-stack, path/virtual-host addressing) and supplies the credentials.
-import type { Agent as HttpAgent } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
+import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SigV4Signer } from './sigv4.ts';
+import { SigV4Signer, encodeKeyPath, type SigV4Credentials } from './sigv4.ts';
 
 export interface DirectConfig {
   readonly client: S3Client;
@@ -38,8 +38,63 @@ export class DirectS3Error extends Error {
   }
 }
 
+/** One direct request, signed: where it goes and its headers. */
+export interface SignedRequest {
+  readonly target: Target;
+  readonly method: 'GET' | 'PUT';
+  readonly path: string;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * What the direct GET and PUT share: the target, resolved once; signing with the client's current credentials;
+ * and the switch that sends every later request through the SDK.
+ */
+export interface DirectSession {
+  /** undefined when this destination needs the SDK, or after disable(). */
+  sign(method: 'GET' | 'PUT', fullKey: string, headers: Record<string, string>): Promise<SignedRequest | undefined>;
+  /** From now on sign answers undefined: the caller saw the SDK succeed where a direct request was refused. */
+  disable(): void;
+}
+
+export function directSession(config: DirectConfig): DirectSession {
+  let target: Promise<Target | undefined> | undefined;
+  let disabled = false;
+  return {
+    disable(): void {
+      disabled = true;
+    },
+    async sign(method, fullKey, headers) {
+      if (disabled) return undefined;
+      target ??= resolveTarget(config);
+      const t = await target;
+      if (t === undefined) return undefined;
+      const credentials = await config.client.config.credentials() as SigV4Credentials;
+      const path = t.basePath + encodeKeyPath(fullKey);
+      return { target: t, method, path, headers: t.signer.sign({ method, host: t.host, path, headers }, credentials, new Date()) };
+    },
+  };
+}
+
+/** Sends a signed request on the client's keep-alive pool; a socket idle that long fails it, also while a body streams. */
+export function sendDirect(config: DirectConfig, r: SignedRequest, body: Buffer | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const t = r.target;
+    const request = t.https ? httpsRequest : httpRequest;
+    const req = request({
+      hostname: t.hostname, port: t.port, method: r.method, path: r.path, headers: r.headers,
+      agent: t.https ? config.httpsAgent : config.httpAgent,
+      timeout: config.idleTimeoutMs,
+      ...(signal === undefined ? {} : { signal }),
+    }, resolve);
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no traffic for ${config.idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** Where direct requests go; undefined (the SDK's job) for anything unusual, including a resolver that refuses. */
-export async function resolveTarget(config: DirectConfig): Promise<Target | undefined> {
+async function resolveTarget(config: DirectConfig): Promise<Target | undefined> {
   try {
     return await directTarget(config);
   } catch {
