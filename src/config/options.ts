@@ -3,6 +3,7 @@
 import { booleanValue, nonNegativeNumber, oneOf, portNumber, positiveInteger, rateValue, sizeValue, shown } from './values.ts';
 import { parseFreeSpaceRule } from '../disk-space.ts';
 import { UsageError } from '../errors.ts';
+import type { ServerSideOptions } from '../storage/server-side.ts';
 
 export { parseSize } from './values.ts';
 
@@ -127,7 +128,8 @@ export const globalOptions = {
 
 export type GlobalOptionName = keyof typeof globalOptions;
 
-export interface GlobalOptions {
+/** The server-side encryption and storage-class options are declared once, where they are applied (server-side.ts). */
+export interface GlobalOptions extends ServerSideOptions {
   readonly dest: string | undefined;
   readonly bucket: string | undefined;
   readonly cloud: 'auto' | 'aws' | 'gcp' | 'azure' | 'none';
@@ -167,13 +169,6 @@ export interface GlobalOptions {
   readonly verbose: boolean;
   readonly azureEndpoint: string | undefined;
   readonly azureAccount: string | undefined;
-  readonly storageClass: string | undefined;
-  readonly sse: 'aws:kms' | 'AES256' | undefined;
-  readonly sseKmsKeyId: string | undefined;
-  readonly sseCKeyFile: string | undefined;
-  readonly gcsKmsKey: string | undefined;
-  readonly gcsEncryptionKeyFile: string | undefined;
-  readonly azureEncryptionScope: string | undefined;
   /** age recipients from --encrypt-to (a recipients file adds to them): non-empty means client-side encryption. */
   readonly encryptTo: readonly string[];
   readonly encryptToFile: string | undefined;
