@@ -3,14 +3,14 @@
 // uploaded with `snapshot --resume`, the path a kept snapshot takes.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { baseEnv, runCli, requireEnv, tempDir } from '../support/run-cli.ts';
 import { s3Reader, gcsReader } from '../support/stores.ts';
 import { manifestKeyOf, type StoredManifest } from '../support/manifest.ts';
 import { uniquePrefix } from '../support/s3-env.ts';
+import { writeRandom } from '../support/random-file.ts';
 
 const MiB = 1024 * 1024;
 const tag = 'large-files';
@@ -21,19 +21,6 @@ const files: { name: string; size: number; sha256?: string }[] = [
   { name: 'nb-2-big-Data.db', size: 9 * MiB + 12_345 },
   { name: 'nb-2-big-TOC.txt', size: 0 },
 ];
-
-async function writeRandom(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const out = createWriteStream(path);
-  for (let left = size; left > 0; left -= MiB) {
-    const chunk = randomBytes(Math.min(MiB, left));
-    hash.update(chunk);
-    if (!out.write(chunk)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  return hash.digest('hex');
-}
 
 before(async () => {
   mkdirSync(tableDir, { recursive: true });

@@ -4,14 +4,14 @@
 // every ranged answer is cut the restore fails (exit 4) and leaves neither the file nor a temp file.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { baseEnv, runCli, requireEnv, tempDir } from '../support/run-cli.ts';
 import { uniquePrefix } from '../support/s3-env.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { gcsReader, s3Reader, type StoreReader } from '../support/stores.ts';
+import { writeRandom } from '../support/random-file.ts';
 
 const MiB = 1024 * 1024;
 const tag = 'ranged';
@@ -20,19 +20,6 @@ const dataDir = tempDir('data-ranged');
 const snapDir = join(dataDir, tableRel, 'snapshots', tag);
 // 3 ranges of 64 MiB (the last one short), and a small file beside it.
 const files = [{ name: 'nb-1-big-Data.db', size: 150 * MiB + 4321, sha256: '' }, { name: 'nb-1-big-TOC.txt', size: 92, sha256: '' }];
-
-async function writeRandom(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const out = createWriteStream(path);
-  for (let left = size; left > 0; left -= MiB) {
-    const chunk = randomBytes(Math.min(MiB, left));
-    hash.update(chunk);
-    if (!out.write(chunk)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  return hash.digest('hex');
-}
 
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');

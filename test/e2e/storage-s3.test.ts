@@ -1,8 +1,7 @@
 // The S3 adapter against versitygw on loopback, with the SDK's default checksums and with WHEN_REQUIRED.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { bytesSource, chunksSource, fileSource } from '../../src/storage/source.
 import { LARGE_SIZE, MiB, collect, readAll, runBackendContract, sha256Of } from '../support/backend-contract.ts';
 import { startRecordingProxy, type RecordedRequest } from '../support/recording-proxy.ts';
 import { requireEnv } from '../support/run-cli.ts';
+import { writeRandom } from '../support/random-file.ts';
 
 const endpoint = requireEnv('CBR_S3_ENDPOINT');
 const bucket = requireEnv('CBR_S3_BUCKET');
@@ -196,7 +196,7 @@ describe('s3 adapter specifics (versitygw)', () => {
     try {
       const path = join(dir, 'big.bin');
       const size = 100 * MiB;
-      const expected = await writeRandomFile(path, size);
+      const expected = await writeRandom(path, size);
       const info = await backend.put('big/100m.bin', fileSource(path, size));
       assert.match(info.etag ?? '', /-7$/, 'seven 16 MiB parts');
       assert.equal((await backend.stat('big/100m.bin'))?.size, size);
@@ -207,20 +207,6 @@ describe('s3 adapter specifics (versitygw)', () => {
     }
   });
 });
-
-/** Writes size random bytes in 1 MiB chunks and returns their sha256. */
-async function writeRandomFile(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const out = createWriteStream(path);
-  for (let written = 0; written < size; written += MiB) {
-    const chunk = randomBytes(Math.min(MiB, size - written));
-    hash.update(chunk);
-    if (!out.write(chunk)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  return hash.digest('hex');
-}
 
 describe('s3 create-only puts and incomplete uploads (versitygw)', () => {
   const prefix = `cbr-e2e/${randomUUID()}/`;

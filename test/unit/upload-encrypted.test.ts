@@ -3,9 +3,8 @@
 // to the same recipients.
 import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, statSync, readFileSync, existsSync, linkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, linkSync } from 'node:fs';
+import { join } from 'node:path';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { uploadFiles, type UploadInput } from '../../src/upload/run.ts';
 import { openJournal } from '../../src/upload/journal.ts';
@@ -18,27 +17,18 @@ import type { ManifestFile } from '../../src/catalog/manifest.ts';
 import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 import { objectEncryption, type ObjectEncryption } from '../../src/crypto/object-encryption.ts';
 import { compareWithStored } from '../../src/catalog/check.ts';
+import { freshUploadDirs, localFileIn } from './upload-fixture.ts';
 
 let dataDir: string;
 let destDir: string;
 let stateDir: string;
 
 beforeEach(() => {
-  const root = mkdtempSync(join(tmpdir(), 'cbr-upload-crypt-'));
-  dataDir = join(root, 'data');
-  destDir = join(root, 'dest');
-  stateDir = join(root, 'state');
-  mkdirSync(dataDir);
+  ({ dataDir, destDir, stateDir } = freshUploadDirs('cbr-upload-crypt-'));
 });
 
 function localFile(relPath: string, content?: string | Buffer): LocalFile {
-  const absPath = join(dataDir, relPath);
-  if (content !== undefined) {
-    mkdirSync(dirname(absPath), { recursive: true });
-    writeFileSync(absPath, content);
-  }
-  const st = statSync(absPath);
-  return { dataDir, relPath, absPath, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  return localFileIn(dataDir, relPath, content);
 }
 
 async function run(files: LocalFile[], encryption: ObjectEncryption | undefined, over: Partial<UploadInput> = {}) {

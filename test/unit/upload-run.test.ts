@@ -1,8 +1,7 @@
 // The upload engine over the local backend, with real files: what is sent, reused, copied or disambiguated.
 import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, statSync, readFileSync, rmSync, linkSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, readFileSync, rmSync, linkSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { uploadFiles, type UploadInput } from '../../src/upload/run.ts';
 import { openJournal } from '../../src/upload/journal.ts';
@@ -16,27 +15,18 @@ import type { Backend } from '../../src/storage/backend.ts';
 import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 import { StorageError } from '../../src/errors.ts';
 import { withRetries } from '../../src/storage/retry.ts';
+import { freshUploadDirs, localFileIn } from './upload-fixture.ts';
 
 let dataDir: string;
 let destDir: string;
 let stateDir: string;
 
 beforeEach(() => {
-  const root = mkdtempSync(join(tmpdir(), 'cbr-upload-'));
-  dataDir = join(root, 'data');
-  destDir = join(root, 'dest');
-  stateDir = join(root, 'state');
-  mkdirSync(dataDir);
+  ({ dataDir, destDir, stateDir } = freshUploadDirs('cbr-upload-'));
 });
 
 function localFile(relPath: string, content?: string | Buffer): LocalFile {
-  const absPath = join(dataDir, relPath);
-  if (content !== undefined) {
-    mkdirSync(dirname(absPath), { recursive: true });
-    writeFileSync(absPath, content);
-  }
-  const st = statSync(absPath);
-  return { dataDir, relPath, absPath, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  return localFileIn(dataDir, relPath, content);
 }
 
 async function run(files: LocalFile[], over: Partial<UploadInput> = {}, backend: Backend = createLocalBackend({ root: destDir }),
