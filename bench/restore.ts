@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { evictFromPageCache } from './page-cache.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const arg = (name: string, dflt: string): string => {
@@ -78,17 +79,7 @@ function sourceFiles(w: { dir: string; tag: string }): { paths: string[]; bytes:
 }
 
 function evict(paths: readonly string[]): void {
-  const list = path.join(WORK, 'evict.txt');
-  fs.writeFileSync(list, paths.join('\n'));
-  spawnSync('sync');
-  spawnSync('python3', ['-c', `
-import os,sys
-for p in open(sys.argv[1]).read().split('\\n'):
-    if not p: continue
-    fd=os.open(p,os.O_RDONLY)
-    os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)
-    os.close(fd)
-`, list], { stdio: 'inherit' });
+  evictFromPageCache(paths, WORK);
 }
 
 interface Run {

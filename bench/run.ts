@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { evictFromPageCache } from './page-cache.ts';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { encryptedSize, x25519PrefixSize } from '../src/crypto/age-format.ts';
 
@@ -137,17 +138,7 @@ interface Run {
 }
 
 function evict(w: Workload, rel: string[]): void {
-  const list = path.join(WORK, 'evict.txt');
-  fs.writeFileSync(list, rel.map((r) => path.join(ROOT, w.dir, r)).join('\n'));
-  spawnSync('sync');
-  spawnSync('python3', ['-c', `
-import os,sys
-for p in open(sys.argv[1]).read().split('\\n'):
-    if not p: continue
-    fd=os.open(p,os.O_RDONLY)
-    os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)
-    os.close(fd)
-`, list], { stdio: 'inherit' });
+  evictFromPageCache(rel.map((r) => path.join(ROOT, w.dir, r)), WORK);
 }
 
 function countRequests(offset: number, token: string): { total: number; byMethod: Record<string, number> } {
