@@ -3,7 +3,7 @@
 // bulk loader one table at a time. A table loaded is recorded in the state directory and its staged files removed,
 // so a rerun after a failure fetches and loads only what is left. Every node computes the same shares from the
 // same manifest, so the shares are disjoint without any coordination.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CatalogContext } from './catalog-context.ts';
 import { IncompleteError } from '../errors.ts';
@@ -59,7 +59,7 @@ export async function loadShare(source: ClusterSource, input: ClusterRestoreInpu
     if (outcome.unsafe) throw outcome.unsafe;
     if (outcome.failures.length > 0) {
       throw new IncompleteError(`restore --cluster ${manifest.id} --load: ${outcome.failures.length} files of ${t.name} failed; ` +
-        `${journal.count(done)} tables are loaded; run the same command again to fetch and load the rest`, outcome.failures.sort());
+        `${done.size} tables are loaded; run the same command again to fetch and load the rest`, outcome.failures.sort());
     }
     bytesRead += outcome.bytes;
     const dir = join(root, t.dir);
@@ -114,9 +114,7 @@ function loadJournal(stateDir: string, cluster: string, id: string) {
     },
     add: async (name: string): Promise<void> => {
       await mkdir(dirname(file), { recursive: true });
-      const body = await readFile(file, 'utf8').catch(() => '');
-      await writeFile(file, `${body}${name}\n`);
+      await appendFile(file, `${name}\n`);
     },
-    count: (done: ReadonlySet<string>) => done.size,
   };
 }

@@ -169,10 +169,11 @@ function chooseMember(manifest: ClusterManifest, args: ClusterRestoreArgs, liste
   if (listenAddress === undefined) {
     throw new UsageError('--as auto needs this node\'s listen_address (set it in cassandra.yaml, pass --cassandra-yaml) or name the member');
   }
-  const mapped = mapTargets(manifest, parseTargets(args.targets)).find((t) => t.target === listenAddress);
+  const targets = mapTargets(manifest, parseTargets(args.targets));
+  const mapped = targets.find((t) => t.target === listenAddress);
   if (mapped === undefined) {
     throw new UsageError(`--as auto: this node's listen_address ${listenAddress} is not one of the targets ` +
-      `(${mapTargets(manifest, parseTargets(args.targets)).map((t) => t.target).join(', ')}); pass --targets or --as MEMBER`);
+      `(${targets.map((t) => t.target).join(', ')}); pass --targets or --as MEMBER`);
   }
   return mapped.member;
 }
