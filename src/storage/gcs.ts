@@ -11,6 +11,7 @@ import { gcsError, statusOf } from './gcs-errors.ts';
 import type { Backend, CopyOptions, GetOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 import { assertDirPrefix, normalizePrefix } from './prefix.ts';
 import { readWholeSource } from './source.ts';
+import { detachedGcsRead } from './gcs-read-stream.ts';
 import type { ServerSideEncryption } from './server-side.ts';
 
 export interface GcsBackendConfig {
@@ -352,13 +353,7 @@ async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readabl
     const range = options?.range;
     const stream = file.createReadStream(range === undefined ? { validation: 'crc32c' }
       : { validation: false, start: range.start, end: range.end - 1 });
-    const signal = options?.signal;
-    if (signal !== undefined) {
-      const onAbort = (): void => void stream.destroy(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-      stream.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
-    return stream;
+    return detachedGcsRead(stream, options?.signal);
   } catch (err) {
     throw gcsError(ctx, err, 'download', name, 'object', options?.signal);
   }

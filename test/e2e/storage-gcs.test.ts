@@ -83,6 +83,36 @@ describe('gcs adapter specifics (fake-gcs-server)', () => {
     }
   });
 
+  // The library pipes a late answer into a stream already destroyed, and that throws from an event handler: an
+  // uncaught exception that killed a restore whose sibling ranged reads were aborted (CI, stop 18). The adapter
+  // must let a read be aborted or destroyed while its answer is still on the way, and then close the request.
+  it('a read aborted or destroyed before its answer arrives fails that read only, and leaves no request open', async () => {
+    await createGcsBackend(config(prefix)).put('late/answer.bin', bytesSource(randomBytes(2 * MiB)));
+    const proxy = await startRecordingProxy(apiEndpoint, { flavour: 'gcs', delayMs: 300 });
+    try {
+      const backend = createGcsBackend(config(prefix, { apiEndpoint: proxy.endpoint }));
+      for (const range of [undefined, { start: 0, end: MiB }]) {
+        for (const how of ['abort', 'destroy'] as const) {
+          const controller = new AbortController();
+          const stream = await backend.get('late/answer.bin', { signal: controller.signal, range });
+          const failed = new Promise<unknown>((resolve) => stream.once('error', resolve));
+          const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+          stream.resume(); // the request goes out; its answer is 300 ms away
+          await sleep(50);
+          if (how === 'abort') controller.abort(new Error('stopped by the test'));
+          else stream.destroy(new Error('stopped by the test'));
+          await closed;
+          assert.match(String(await failed), /stopped by the test/);
+          await sleep(600); // the late answer arrives and is handled
+          assert.ok(await eventually(() => proxy.open() === 0), `${proxy.open()} request(s) still open after ${how}`);
+        }
+      }
+      assert.ok((await readAll(await backend.get('late/answer.bin'))).length === 2 * MiB, 'a later read still works');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   // fake-gcs-server honours ifGenerationMatch=0 for the upload types the library uses (multipart, resumable), so
   // the contract's create-only tests see its refusal; it ignores it for uploadType=media. This test shows what
   // the server cannot: which requests carry the precondition, and that no upload goes another way.

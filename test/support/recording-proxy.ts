@@ -28,6 +28,8 @@ export interface RecordingProxyOptions {
   readonly answer?: (req: RecordedRequest) => CannedAnswer | undefined;
   /** Keep up to this many bytes of each request body (e.g. to see JSON metadata an upload sent). */
   readonly recordBodies?: number;
+  /** Pass each request on only after this many milliseconds (an answer that arrives late). */
+  readonly delayMs?: number;
 }
 
 export interface RecordingProxy {
@@ -69,11 +71,15 @@ export async function startRecordingProxy(target: string, options: RecordingProx
       });
       return;
     }
-    const out = forwardUpstream(req, res, upstream, options.flavour, proxyHost);
-    // Answered, or the client went away: either way the upstream request ends with it (else it would keep the
-    // test process alive, waiting for bytes itself).
-    res.on('close', () => out.destroy());
-    req.pipe(out);
+    const forward = (): void => {
+      const out = forwardUpstream(req, res, upstream, options.flavour, proxyHost);
+      // Answered, or the client went away: either way the upstream request ends with it (else it would keep the
+      // test process alive, waiting for bytes itself).
+      res.on('close', () => out.destroy());
+      req.pipe(out);
+    };
+    if (options.delayMs === undefined) forward();
+    else setTimeout(forward, options.delayMs);
   });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
