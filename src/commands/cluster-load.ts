@@ -12,7 +12,7 @@ import { besideNodetool, runCassandraTool } from '../cassandra/tool-run.ts';
 import { loadPlan, parseShare, type LoadUnit } from '../cluster/restore-plan.ts';
 import type { RestoreItem } from '../restore/plan.ts';
 import type { DecryptStage } from '../restore/download.ts';
-import { assertNoSymlinks, prepareRoot } from '../restore/target-dir.ts';
+import { assertTargetsSafe, openTargetTree, prepareRoot } from '../restore/target-dir.ts';
 import type { ClusterRestoreInput, ClusterRestoreTools, ClusterSource } from './cluster-restore.ts';
 import { keyspaceFilter, memberTag } from './cluster-restore.ts';
 import { downloadAll, planNodeRestore } from './restore.ts';
@@ -51,10 +51,10 @@ export async function loadShare(source: ClusterSource, input: ClusterRestoreInpu
   let bytesRead = 0;
   let bytesLoaded = 0;
   for (const t of todo) {
-    const root = await prepareRoot(join(staging, t.unit.member.nodeId), true);
-    const checked = new Set<string>();
-    for (const item of t.items) await assertNoSymlinks(root, item.target, checked); // before any download
-    const outcome = await downloadAll(t.items, root, true, { ...ctx, nodeId: t.unit.member.nodeId }, t.decrypt);
+    const tree = await openTargetTree(join(staging, t.unit.member.nodeId), true);
+    const root = tree.root;
+    await assertTargetsSafe(tree, t.items.map((i) => i.target)); // before any download
+    const outcome = await downloadAll(t.items, tree, true, { ...ctx, nodeId: t.unit.member.nodeId }, t.decrypt);
     ctx.signal.throwIfAborted();
     if (outcome.unsafe) throw outcome.unsafe;
     if (outcome.failures.length > 0) {

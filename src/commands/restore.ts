@@ -5,7 +5,7 @@ import type { Manifest } from '../catalog/manifest.ts';
 import { loadManifests, manifestCache, resolveBackup, type CatalogReader } from '../catalog/select.ts';
 import { mayBeInWindow, planRestore, type RestoreItem, type RestorePlan } from '../restore/plan.ts';
 import { parseUntil } from '../restore/until.ts';
-import { assertNoSymlinks, inspectRoot, prepareRoot } from '../restore/target-dir.ts';
+import { assertNoSymlinks, assertTargetsSafe, inspectRoot, openTargetTree, type TargetTree } from '../restore/target-dir.ts';
 import { restoreFile, type DecryptStage } from '../restore/download.ts';
 import { identitiesFor, type Identities } from '../crypto/identity.ts';
 import { decryptStage } from '../crypto/decrypting-stream.ts';
@@ -59,11 +59,11 @@ export async function restoreCommand(input: RestoreInput, ctx: CatalogContext): 
   if (input.pointInTime !== undefined) assertUsableRoot(input.to);
   const { snapshot, plan, untilMs, decrypt, pitr } = await planNodeRestore(input, ctx);
   if (ctx.dryRun) return rehearse({ snapshot, plan, untilMs }, input, ctx);
-  const root = await prepareRoot(input.to, input.force);
-  const checked = new Set<string>();
-  for (const item of plan.items) await assertNoSymlinks(root, item.target, checked); // before any download
+  const tree = await openTargetTree(input.to, input.force);
+  const root = tree.root;
+  await assertTargetsSafe(tree, plan.items.map((i) => i.target));
   announce(snapshot, plan, root, ctx);
-  const outcome = await downloadAll(plan.items, root, input.force, ctx, decrypt);
+  const outcome = await downloadAll(plan.items, tree, input.force, ctx, decrypt);
   ctx.signal.throwIfAborted();
   if (outcome.unsafe) throw outcome.unsafe;
   if (outcome.failures.length > 0) {
@@ -190,7 +190,7 @@ function checkPlan(plan: RestorePlan, input: Pick<RestoreInput, 'tables'>, snaps
 
 /** Downloads the planned files into root (parallel, checked, resumable); failures are collected, not thrown. */
 export async function downloadAll(
-  items: readonly RestoreItem[], root: string, force: boolean, ctx: CatalogContext, decrypt: DecryptStage | undefined,
+  items: readonly RestoreItem[], tree: TargetTree, force: boolean, ctx: CatalogContext, decrypt: DecryptStage | undefined,
 ): Promise<Outcome> {
   const outcome: Outcome = { written: 0, present: 0, bytes: 0, failures: [], unsafe: undefined };
   const renamed: string[] = [];
@@ -201,7 +201,7 @@ export async function downloadAll(
     await forEachLimit(items, ctx.concurrency, signal, async (item) => {
       const tracker = trackFile(ctx.reporter, item.target, item.file.size);
       try {
-        const done = await restoreFile(ctx.backend, { root, target: item.target, file: item.file }, force, ctx.signal, (n) => tracker.add(n), decrypt);
+        const done = await restoreFile(ctx.backend, { tree, target: item.target, file: item.file }, force, ctx.signal, (n) => tracker.add(n), decrypt);
         if (done === 'written') {
           outcome.written += 1;
           renamed.push(item.target);
@@ -224,7 +224,7 @@ export async function downloadAll(
   } finally {
     endTransfer(ctx.reporter);
   }
-  if (outcome.unsafe === undefined) await syncRenames(root, renamed, ctx);
+  if (outcome.unsafe === undefined) await syncRenames(tree.root, renamed, ctx);
   return outcome;
 }
 

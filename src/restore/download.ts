@@ -12,7 +12,7 @@ import type { Backend, ByteRange } from '../storage/backend.ts';
 import { isRetryable } from '../storage/failure-kind.ts';
 import { crc32cCombine, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import type { ManifestFile } from '../catalog/manifest.ts';
-import { assertReplaceable, ensureParents, insideRoot } from './target-dir.ts';
+import { assertReplaceable, insideRoot, type TargetTree } from './target-dir.ts';
 
 const TEMP_MARK = '.cbr-restore-';
 // Up to this size a file is gathered in memory and written with one write(2) (as uploads read small files with
@@ -34,8 +34,9 @@ export class ChecksumMismatchError extends Error {
 }
 
 export interface DownloadTarget {
-  readonly root: string;
-  /** Relative to root, POSIX. */
+  /** The restore directory, shared by every file of the restore (its directories are checked once). */
+  readonly tree: TargetTree;
+  /** Relative to the tree's root, POSIX. */
   readonly target: string;
   readonly file: ManifestFile;
 }
@@ -47,15 +48,19 @@ export interface DownloadTarget {
 export async function restoreFile(
   backend: Backend, t: DownloadTarget, reuse: boolean, signal?: AbortSignal, onBytes?: (bytes: number) => void, decrypt?: DecryptStage,
 ): Promise<Written> {
-  const path = insideRoot(t.root, t.target);
-  const relDir = t.target.split('/').slice(0, -1).join('/');
-  if (relDir !== '') await ensureParents(t.root, relDir);
-  await assertReplaceable(t.root, path);
-  if (reuse && (await alreadyThere(path, t.file, signal))) return 'present';
+  const root = t.tree.root;
+  const path = insideRoot(root, t.target);
+  // In a directory this restore created nothing else can be under the target's name: no earlier file to reuse,
+  // no symlink to refuse. Elsewhere the target is checked before the download and again just before the rename.
+  const fresh = await t.tree.parentsOf(t.target);
+  if (!fresh) {
+    await assertReplaceable(root, path);
+    if (reuse && (await alreadyThere(path, t.file, signal))) return 'present';
+  }
   const tmp = join(dirname(path), `.${basename(path)}${TEMP_MARK}${randomUUID()}`);
   try {
     await download(backend, t.file, tmp, signal, onBytes, decrypt);
-    await assertReplaceable(t.root, path); // checked again just before the rename
+    if (!fresh) await assertReplaceable(root, path);
     await rename(tmp, path);
     return 'written';
   } catch (err) {

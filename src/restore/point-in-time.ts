@@ -8,6 +8,7 @@ import { IncompleteError, UsageError } from '../errors.ts';
 import { readCommitLogCatalog, type ArchivedSegment } from '../commitlog/catalog.ts';
 import { coverageFor } from '../commitlog/coverage.ts';
 import { restoreFile } from './download.ts';
+import { targetTree } from './target-dir.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import type { Manifest, ManifestFile } from '../catalog/manifest.ts';
 
@@ -70,10 +71,11 @@ export async function restoreCommitLogs(backend: Backend, plan: PointInTimePlan,
   opts: { readonly concurrency: number; readonly signal: AbortSignal }): Promise<CommitLogsRestored> {
   const failures: string[] = [];
   let bytes = 0;
+  const tree = targetTree(root);
   await forEachLimit(plan.segments, opts.concurrency, opts.signal, async (s) => {
     const file: ManifestFile = { path: s.name, dataDir: 0, size: s.size, mtimeMs: Date.parse(s.archivedAt), ino: 0, key: s.key, crc32c: s.crc32c };
     try {
-      await restoreFile(backend, { root, target: `${COMMITLOG_RESTORE_DIR}/${s.name}`, file }, reuse, opts.signal);
+      await restoreFile(backend, { tree, target: `${COMMITLOG_RESTORE_DIR}/${s.name}`, file }, reuse, opts.signal);
       bytes += s.size;
     } catch (err) {
       if (opts.signal.aborted) throw err;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, rename, rm, rmdir, stat as fsStat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import { SourceReadError, StorageError, UnsafePathError } from '../errors.ts';
@@ -19,6 +19,7 @@ export interface LocalBackendConfig {
 }
 
 const READ_CHUNK = 1024 * 1024;
+const MIN_READ_CHUNK = 16 * 1024;
 const TEMP_MARK = '.cbr-tmp-';
 const DELETE_CONCURRENCY = 32;
 
@@ -245,8 +246,17 @@ async function get(ctx: Ctx, key: string, options?: GetOptions): Promise<Readabl
     // Open now, so a missing key fails here rather than later on the stream.
     const handle = await open(path, 'r');
     const range = options?.range;
+    // The stream allocates a buffer of highWaterMark per read: 1 MiB for each of 20,000 small files made the
+    // garbage collector a third of a restore's CPU. A buffer of the object's size is enough.
+    // Reading up to the size (objects are immutable: replaced by rename, never rewritten) also spares the read
+    // that would only find the end of the file.
+    const { start, end } = range ?? { start: 0, end: (await handle.stat()).size };
+    if (end <= start) { // an empty object or range; `end` is inclusive, so no end would read the whole file
+      await handle.close();
+      return Readable.from([]);
+    }
     return handle.createReadStream({
-      highWaterMark: READ_CHUNK, signal: options?.signal, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }),
+      highWaterMark: Math.max(MIN_READ_CHUNK, Math.min(READ_CHUNK, end - start)), signal: options?.signal, start, end: end - 1,
     });
   } catch (err) {
     throw localError(err, 'get', key, options?.signal);
