@@ -22,18 +22,13 @@
 // file:// objects are written with plain fs calls (the local backend's own format: a file per key), S3 objects
 // with the project's backend; the manifests record each object's size, CRC32C and the ETag the store lists.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { openBackend } from '../src/storage/open.ts';
 import { parseDestination } from '../src/config/destination.ts';
-import type { Backend, ObjectInfo } from '../src/storage/backend.ts';
-import { bytesSource } from '../src/storage/source.ts';
-import { forEachLimit } from '../src/upload/pool.ts';
-import { finishManifest, MANIFEST_FORMAT, type ManifestFile } from '../src/catalog/manifest.ts';
-import { writeManifest } from '../src/catalog/catalog.ts';
-import { objectKeyFor } from '../src/catalog/layouts.ts';
-import { crc32cOf, crc32cToBase64 } from '../src/checksum/crc32c.ts';
+import type { Backend } from '../src/storage/backend.ts';
 import { startRecordingProxy, type RecordedRequest } from '../test/support/recording-proxy.ts';
+import { tagOf, writeSyntheticCatalog, type SyntheticCatalog } from '../test/support/synthetic-catalog.ts';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,7 +46,6 @@ const DIST = path.resolve(arg('dist', path.join(REPO, 'dist')));
 const N = PURGE + V;
 const S = Math.max(1, Math.ceil((N - V - P) / Math.max(1, B - 2)));
 const NODE = 'scale-node';
-const never = new AbortController().signal;
 if (B < 3 || P < 1 || V < 1 || PURGE < 1) throw new Error('need --backups ≥ 3 and positive sizes');
 
 process.env.AWS_ACCESS_KEY_ID ??= process.env.CBR_S3_ACCESS_KEY;
@@ -59,13 +53,6 @@ process.env.AWS_SECRET_ACCESS_KEY ??= process.env.CBR_S3_SECRET_KEY;
 
 interface Row { target: string; what: string; wall: number; cpu: number; detail: string }
 const rows: Row[] = [];
-
-const tableDir = (t: number) => `ks${t % 10}/t${t}-${(t + 1).toString(16).padStart(32, '0')}`;
-const fileName = (j: number) => `nb-${j + 1}-big-Data.db`;
-const body = (j: number) => Buffer.from(`object ${j} `.padEnd(16 + (j % 48), String.fromCharCode(97 + (j % 26))));
-const tagOf = (i: number) => `scale-${String(i).padStart(5, '0')}`;
-const pathOf = (j: number, tag: string) => `${tableDir(j % TABLES)}/snapshots/${tag}/${fileName(j)}`;
-const keyOf = (j: number) => objectKeyFor('dedup', NODE, pathOf(j, 'x'));
 
 function backend(dest: string): Promise<Backend> {
   return openBackend(parseDestination(dest), {
@@ -75,44 +62,13 @@ function backend(dest: string): Promise<Backend> {
   });
 }
 
-async function build(target: string, dest: string, store: Backend): Promise<void> {
+async function build(target: string, dest: string, store: Backend): Promise<SyntheticCatalog> {
   const t0 = Date.now();
-  const pool = Array.from({ length: N }, (_, j) => j);
-  if (target === 'file') {
-    const root = (parseDestination(dest) as { path: string }).path;
-    for (let t = 0; t < TABLES; t++) mkdirSync(path.join(root, NODE, '.sstables', tableDir(t)), { recursive: true });
-    for (const j of pool) writeFileSync(path.join(root, keyOf(j)), body(j));
-  } else {
-    await forEachLimit(pool, 64, never, async (j) => { await store.put(keyOf(j), bytesSource(body(j))); });
-  }
-  const listed = new Map<string, ObjectInfo>();
-  for await (const o of store.list(`${NODE}/`)) listed.set(o.key, o);
-  const objectsSeconds = (Date.now() - t0) / 1000;
-  const t1 = Date.now();
-  const crcs = pool.map((j) => crc32cToBase64(crc32cOf(body(j))));
-  const entry = (j: number, tag: string): ManifestFile => {
-    const info = listed.get(keyOf(j));
-    if (info === undefined) throw new Error(`object ${keyOf(j)} was not stored`);
-    return { path: pathOf(j, tag), dataDir: 0, size: info.size, mtimeMs: 1_700_000_000_000 + j, ino: 1000 + j, key: keyOf(j),
-      crc32c: crcs[j] as string, ...(info.etag === undefined ? {} : { etag: info.etag }), reused: true };
-  };
-  const backups = Array.from({ length: B }, (_, i) => i);
-  let refs = 0;
-  await forEachLimit(backups, 8, never, async (i) => {
-    const tag = tagOf(i);
-    const [from, to] = i === B - 1 ? [N - V, N] : [i * S, Math.min(N, i * S + P)];
-    const files = Array.from({ length: to - from }, (_, k) => entry(from + k, tag));
-    refs += files.length;
-    const started = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000);
-    await writeManifest(store, finishManifest({
-      tool: { name: 'cass-backup-run', version: 'bench' }, nodeId: NODE, kind: 'snapshot', tag, layout: 'dedup',
-      startedAt: started.toISOString(), finishedAt: new Date(started.getTime() + 600_000).toISOString(), cloud: { cloud: 'none' },
-      hostname: 'bench', cassandra: {}, dataDirs: ['/var/lib/cassandra/data'], files,
-    }));
-  });
-  void MANIFEST_FORMAT;
-  console.log(`${target}: ${N} distinct objects in ${TABLES} table dirs (${objectsSeconds.toFixed(1)} s), ${B} manifests naming ${refs} objects ` +
-    `(window ${P}, shift ${S}; the newest names ${V}) in ${((Date.now() - t1) / 1000).toFixed(1)} s, at ${dest}`);
+  const catalog = await writeSyntheticCatalog(store, { nodeId: NODE, backups: B, perBackup: P, shift: S, newest: V, objects: N, tables: TABLES },
+    target === 'file' ? (parseDestination(dest) as { path: string }).path : undefined);
+  console.log(`${target}: ${N} distinct objects in ${TABLES} table dirs, ${B} manifests naming ${catalog.references} objects ` +
+    `(window ${P}, shift ${S}; the newest names ${V}), written in ${((Date.now() - t0) / 1000).toFixed(1)} s to ${dest}`);
+  return catalog;
 }
 
 interface Timed { wall: number; cpu: number; code: number; stdout: string; stderrLines: { at: number; line: string }[] }
@@ -133,8 +89,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Timed> {
       for (const line of lines) stderrLines.push({ at: Date.now(), line });
     });
     child.on('error', reject);
-    child.on('close', async (code) => {
-      const { readFileSync } = await import('node:fs');
+    child.on('close', (code) => {
       const [e, u, s] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
       resolve({ wall: e ?? NaN, cpu: (u ?? 0) + (s ?? 0), code: code ?? -1, stdout, stderrLines });
     });
@@ -158,7 +113,7 @@ async function measure(target: string): Promise<void> {
   const run = `catalog-scale-${Date.now().toString(36)}`;
   const dest = target === 's3' ? `s3://${process.env.CBR_S3_BUCKET}/${run}` : `file://${path.join(ROOT, run)}`;
   const store = await backend(dest);
-  await build(target, dest, store);
+  const { keyOf } = await build(target, dest, store);
   const proxy = target === 's3' ? await startRecordingProxy(process.env.CBR_S3_ENDPOINT!, { flavour: 's3' }) : undefined;
   const stateDir = path.join(ROOT, `${run}-state`);
   mkdirSync(stateDir, { recursive: true });
