@@ -24,11 +24,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { openBackend } from '../src/storage/open.ts';
 import { parseDestination } from '../src/config/destination.ts';
 import type { Backend } from '../src/storage/backend.ts';
 import { startRecordingProxy, type RecordedRequest } from '../test/support/recording-proxy.ts';
-import { tagOf, writeSyntheticCatalog, type SyntheticCatalog } from '../test/support/synthetic-catalog.ts';
+import { openStore, tagOf, writeSyntheticCatalog, type SyntheticCatalog } from '../test/support/synthetic-catalog.ts';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,19 +47,8 @@ const S = Math.max(1, Math.ceil((N - V - P) / Math.max(1, B - 2)));
 const NODE = 'scale-node';
 if (B < 3 || P < 1 || V < 1 || PURGE < 1) throw new Error('need --backups ≥ 3 and positive sizes');
 
-process.env.AWS_ACCESS_KEY_ID ??= process.env.CBR_S3_ACCESS_KEY;
-process.env.AWS_SECRET_ACCESS_KEY ??= process.env.CBR_S3_SECRET_KEY;
-
 interface Row { target: string; what: string; wall: number; cpu: number; detail: string }
 const rows: Row[] = [];
-
-function backend(dest: string): Promise<Backend> {
-  return openBackend(parseDestination(dest), {
-    region: 'us-east-1', s3Endpoint: process.env.CBR_S3_ENDPOINT, s3PathStyle: true, s3Checksum: 'when_supported', gcsEndpoint: undefined,
-    projectId: undefined, multipartThreshold: 64 << 20, partConcurrency: 4, concurrency: 64, dryRun: false, ioTimeoutMs: 120_000,
-    retryAttempts: 5, retryDelayMs: 200,
-  });
-}
 
 async function build(target: string, dest: string, store: Backend): Promise<SyntheticCatalog> {
   const t0 = Date.now();
@@ -112,7 +100,7 @@ const fmt = (c: Record<string, number>) => Object.entries(c).sort().map(([k, v])
 async function measure(target: string): Promise<void> {
   const run = `catalog-scale-${Date.now().toString(36)}`;
   const dest = target === 's3' ? `s3://${process.env.CBR_S3_BUCKET}/${run}` : `file://${path.join(ROOT, run)}`;
-  const store = await backend(dest);
+  const store = await openStore(dest);
   const { keyOf } = await build(target, dest, store);
   const proxy = target === 's3' ? await startRecordingProxy(process.env.CBR_S3_ENDPOINT!, { flavour: 's3' }) : undefined;
   const stateDir = path.join(ROOT, `${run}-state`);

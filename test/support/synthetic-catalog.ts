@@ -9,6 +9,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Backend, ObjectInfo } from '../../src/storage/backend.ts';
+import { openBackend } from '../../src/storage/open.ts';
+import { parseDestination } from '../../src/config/destination.ts';
 import { bytesSource } from '../../src/storage/source.ts';
 import { forEachLimit } from '../../src/upload/pool.ts';
 import { finishManifest, type ManifestFile } from '../../src/catalog/manifest.ts';
@@ -38,6 +40,17 @@ export interface SyntheticCatalog {
 }
 
 const never = new AbortController().signal;
+
+/** The project's backend for a file:// or s3:// destination on the loopback test server (credentials from CBR_S3_*). */
+export function openStore(dest: string): Promise<Backend> {
+  process.env.AWS_ACCESS_KEY_ID ??= process.env.CBR_S3_ACCESS_KEY;
+  process.env.AWS_SECRET_ACCESS_KEY ??= process.env.CBR_S3_SECRET_KEY;
+  return openBackend(parseDestination(dest), {
+    region: 'us-east-1', s3Endpoint: process.env.CBR_S3_ENDPOINT, s3PathStyle: true, s3Checksum: 'when_supported', gcsEndpoint: undefined,
+    projectId: undefined, multipartThreshold: 64 << 20, partConcurrency: 4, concurrency: 64, dryRun: false, ioTimeoutMs: 120_000,
+    retryAttempts: 5, retryDelayMs: 200,
+  });
+}
 
 export function tagOf(i: number): string {
   return `scale-${String(i).padStart(5, '0')}`;
