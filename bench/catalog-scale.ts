@@ -127,9 +127,9 @@ async function measure(target: string): Promise<void> {
   await step('list, cold (empty state dir)', ['list', '--json'], listed);
   await step('list, warm (summaries cached)', ['list', '--json'], listed);
   await step(`verify of the ${V}-file backup`, ['verify', tagOf(B - 1), '--json'], (r, q) => {
-    const doc = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ok: boolean; objects: number; checkedBy: Record<string, number>; requests?: Record<string, number> };
+    const doc = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ok: boolean; objects: number; checkedBy: Record<string, number>; lookups?: { listings: number; stats: number } };
     return `ok ${doc.ok}, ${doc.objects} objects, checked by ${JSON.stringify(doc.checkedBy)}; ` +
-      (proxy ? `requests: ${fmt(q)}` : `store calls: ${doc.requests ? fmt(doc.requests) : '?'}`);
+      (proxy ? `requests: ${fmt(q)}` : `store calls: ${doc.lookups ? `${doc.lookups.listings} directory listings, ${doc.lookups.stats} stats` : `a stat per object`}`);
   });
   await step(`purge --keep-last 1 --yes (${N - V} objects)`, ['purge', '--keep-last', '1', '--yes'], (r, q) => {
     const manifestsAt = r.stderrLines.find((l) => /deleted \d+ manifest/.test(l.line))?.at;

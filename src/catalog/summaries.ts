@@ -1,22 +1,22 @@
-// What `list` needs of a manifest (tag, kind, times, totals), cached per manifest version (key, etag, size) in
-// the state directory: a manifest never changes once written, so a later `list` reads one small file per backup
-// instead of parsing every file entry of every manifest again (1,000 manifests of 2,000 files: ~0.5 GB of JSON).
-// The summary is derived from the whole manifest, parsed and checked as every reader checks it, so a damaged
-// manifest is reported exactly as before; only accepted manifests are summarised and cached.
+// What `list` needs of each manifest (tag, kind, times, totals) without parsing every file entry of every
+// manifest (1,000 manifests of 2,000 files are ~0.5 GB of JSON): first the summary record stored beside the
+// manifest (summary-record.ts), trusted only while the listed manifest has the identity it names; else a summary
+// derived from the whole manifest, parsed and checked as every reader checks it, so a damaged manifest is
+// reported exactly as before. Both are cached per object version (key, etag, size) in the state directory.
 import { readDerived, listManifestRefs, type ManifestRef } from './catalog.ts';
-import { parseManifest, type Manifest } from './manifest.ts';
+import { parseManifest } from './manifest.ts';
 import { salvageManifest, type DamagedManifest } from './damaged.ts';
+import { summariesPrefix } from './keys.ts';
 import { byStartThenTag, type CatalogReader, type ManifestProblem } from './select.ts';
+import { summarize, summaryFor, type ManifestSummary } from './summary-record.ts';
+import type { ObjectInfo } from '../storage/backend.ts';
 import { forEachLimit } from '../upload/pool.ts';
 
-export type ManifestSummary = Pick<Manifest, 'nodeId' | 'tag' | 'kind' | 'startedAt' | 'finishedAt' | 'totals'>;
+export type { ManifestSummary } from './summary-record.ts';
 
-/** The cache's name for summaries; a new shape gets a new name, so an old cache is never misread. */
-const SUMMARY_KIND = 'manifest-summary-v1';
-
-export function summarize(m: Manifest): ManifestSummary {
-  return { nodeId: m.nodeId, tag: m.tag, kind: m.kind, startedAt: m.startedAt, finishedAt: m.finishedAt, totals: m.totals };
-}
+/** The cache's names; a new shape gets a new name, so an old cache is never misread. */
+const DERIVED_KIND = 'manifest-summary-v1';
+const RECORD_KIND = 'summary-record-v1';
 
 /** Thrown by the derivation so that a rejected manifest is never cached (a later version may accept it). */
 class Rejected extends Error {
@@ -31,16 +31,28 @@ export interface LoadedSummaries {
   readonly summaries: ManifestSummary[];
   /** As loadManifests' problems: manifests that exist but could not be read or were rejected. */
   readonly problems: ManifestProblem[];
+  /** How each summary was had: from its record, or by reading the whole manifest. */
+  readonly fromRecords: number;
+  readonly fromManifests: number;
 }
 
 /** loadManifests (select.ts) for readers that need only the summaries: the same manifests, the same problems. */
 export async function loadSummaries(reader: CatalogReader, nodeId: string): Promise<LoadedSummaries> {
   const refs = await listManifestRefs(reader.backend, nodeId, reader.signal);
+  const records = new Map<string, ObjectInfo>();
+  if (refs.length > 0) {
+    const prefix = summariesPrefix(nodeId);
+    for await (const o of reader.backend.list(prefix, { signal: reader.signal })) records.set(o.key.slice(prefix.length), o);
+  }
   const summaries: ManifestSummary[] = [];
   const problems: ManifestProblem[] = [];
+  let fromRecords = 0;
   await forEachLimit(refs, reader.concurrency, reader.signal, async (ref) => {
     try {
-      summaries.push(await readSummary(reader, ref));
+      const record = records.get(`${ref.tag}.json`);
+      const recorded = record === undefined ? undefined : await readRecord(reader, record, ref);
+      if (recorded !== undefined) fromRecords++;
+      summaries.push(recorded ?? await deriveSummary(reader, ref));
     } catch (err) {
       if (reader.signal.aborted) throw err;
       if (err instanceof Rejected) problems.push({ key: ref.key, tag: ref.tag, error: err.damaged.error, damaged: err.damaged });
@@ -48,11 +60,22 @@ export async function loadSummaries(reader: CatalogReader, nodeId: string): Prom
     }
   });
   reader.signal.throwIfAborted();
-  return { summaries: summaries.sort(byStartThenTag), problems };
+  return { summaries: summaries.sort(byStartThenTag), problems, fromRecords, fromManifests: summaries.length - fromRecords };
 }
 
-function readSummary(reader: CatalogReader, ref: ManifestRef): Promise<ManifestSummary> {
-  return readDerived(reader.backend, ref.object, reader.cacheDir, SUMMARY_KIND, (body) => {
+/** The record's summary if it names this manifest object; undefined (read the manifest) otherwise or if unreadable. */
+async function readRecord(reader: CatalogReader, record: ObjectInfo, ref: ManifestRef): Promise<ManifestSummary | undefined> {
+  try {
+    const text = await readDerived(reader.backend, record, reader.cacheDir, RECORD_KIND, (body) => body, reader.signal);
+    return summaryFor(text, ref.object, ref.nodeId, ref.tag);
+  } catch (err) {
+    if (reader.signal.aborted) throw err;
+    return undefined;
+  }
+}
+
+function deriveSummary(reader: CatalogReader, ref: ManifestRef): Promise<ManifestSummary> {
+  return readDerived(reader.backend, ref.object, reader.cacheDir, DERIVED_KIND, (body) => {
     try {
       return summarize(parseManifest(body, ref.key));
     } catch (err) {

@@ -22,6 +22,7 @@
 import type { CatalogContext } from './catalog-context.ts';
 import { IncompleteError, LockedError, UsageError } from '../errors.ts';
 import { listManifestRefs } from '../catalog/catalog.ts';
+import { summaryKey } from '../catalog/keys.ts';
 import { assertDeletable, assertManifestsDeletable, assertPolicy, referencedKeys } from '../catalog/retention.ts';
 import { describeLease, type JudgedLease } from '../catalog/leases.ts';
 import { announcePurge, type RunLease } from '../catalog/run-lease.ts';
@@ -84,7 +85,11 @@ async function executePurge(plan: PurgePlan, ctx: CatalogContext, lease: RunLeas
   const manifestKeys = r.expired.map((e) => e.key);
   assertManifestsDeletable(manifestKeys, r.kept.map((k) => k.entry));
   // Expiring manifests is safe while a backup runs: it confirms every object it reuses before its own manifest.
-  if (manifestKeys.length > 0) await ctx.backend.delete(manifestKeys, { signal: ctx.signal });
+  if (manifestKeys.length > 0) {
+    await ctx.backend.delete(manifestKeys, { signal: ctx.signal });
+    // Their summary records after them: a record without its manifest is ignored by list.
+    await ctx.backend.delete(r.expired.map((e) => summaryKey(ctx.nodeId, e.tag)), { signal: ctx.signal });
+  }
   progress(ctx, `deleted ${manifestKeys.length} manifest(s)`);
   await deleteCommitLogs(r, ctx);
   const deleted: PurgeDeleted = { manifests: manifestKeys.length, objects: 0, objectBytes: 0, orphans: 0, orphanBytes: 0,

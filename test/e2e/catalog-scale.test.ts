@@ -89,17 +89,41 @@ for (const target of targets) {
       else rmSync(fileRoot, { recursive: true, force: true });
     });
 
-    it('list shows every backup complete, and again from cached summaries without downloading a manifest', async () => {
+    it('list shows every backup complete from the summary records, without reading a manifest, and again from its cache', async () => {
+      const at = mark();
       const first = await cli('list', '--json');
       assert.equal(first.exitCode, 0, first.stderr);
       const doc = JSON.parse(first.stdout) as { backups: { tag: string; complete: boolean; files: number }[] };
       assert.deepEqual(doc.backups.map((b) => [b.tag, b.complete, b.files]),
         catalog.tags.map((tag, i) => [tag, true, i === shape.backups - 1 ? shape.newest : shape.perBackup]));
-      const at = mark();
+      if (target.proxy) {
+        const gets = target.proxy().requests.slice(at).filter((r) => r.method === 'GET' && !r.url.includes('list-type=2')).map((r) => r.url);
+        assert.equal(gets.filter((u) => u.includes('/manifests/')).length, 0, `no manifest downloaded: ${gets.join(' ')}`);
+        assert.equal(gets.filter((u) => u.includes('/summaries/')).length, shape.backups, gets.join(' '));
+      }
+      const again = mark();
       const second = await cli('list', '--json');
       assert.equal(second.exitCode, 0, second.stderr);
       assert.deepEqual(JSON.parse(second.stdout).backups, doc.backups);
-      if (target.proxy) assert.equal(since(at).get, 0, 'no manifest is downloaded again');
+      if (target.proxy) assert.equal(since(again).get, 0, 'nothing downloaded again');
+    });
+
+    it('a manifest replaced after its summary record was written is read whole again, and shown damaged', async () => {
+      const victim = tagOf(1);
+      const key = `${nodeId}/.cass-backup-run/manifests/${victim}.json`;
+      const original = Buffer.concat((await (await store.get(key)).toArray()) as Buffer[]);
+      await target.overwrite(key, Buffer.from(original.toString().replace('"format": 1', '"format": 99')));
+      try {
+        const run = await cli('list', '--json');
+        assert.equal(run.exitCode, 0, run.stderr);
+        const doc = JSON.parse(run.stdout) as { backups: { tag: string; complete: boolean; damaged?: string }[]; problems: { tag: string }[] };
+        const row = doc.backups.find((b) => b.tag === victim);
+        assert.equal(row?.complete, false, run.stdout.slice(0, 2000));
+        assert.match(row?.damaged ?? '', /unknown format/);
+        assert.deepEqual(doc.problems.map((p) => p.tag), [victim]);
+      } finally {
+        await target.overwrite(key, original);
+      }
     });
 
     it(`verify of the ${shape.newest}-file backup uses listings, not a lookup per object`, async () => {
@@ -140,7 +164,7 @@ for (const target of targets) {
     it('verify still names a deleted and a truncated object found from the listing, and looks up only those two', async () => {
       const [gone, short] = [catalog.keyOf(shape.objects - 1), catalog.keyOf(shape.objects - 2)];
       await store.delete([gone]);
-      const original = Buffer.from(await (await store.get(short)).toArray().then((c) => Buffer.concat(c as Buffer[])));
+      const original = Buffer.concat((await (await store.get(short)).toArray()) as Buffer[]);
       await target.overwrite(short, original.subarray(0, original.length - 3));
       const at = mark();
       const run = await cli('verify', newestTag, '--json');
