@@ -152,6 +152,8 @@ for (const target of targets) {
       const expired = Array.from({ length: expiredCount }, (_, j) => catalog.keyOf(j));
       assert.deepEqual(expired.filter((k) => left.has(k)), [], 'every object only expired backups named is gone');
       assert.deepEqual([...left].filter((k) => k.includes('/manifests/')).map((k) => path.basename(k)), [`${newestTag}.json`]);
+      assert.deepEqual([...left].filter((k) => k.includes('/summaries/')).map((k) => path.basename(k)), [`${newestTag}.json`],
+        'the expired manifests\' summary records went with them');
       if (target.proxy) {
         const keysPerCall = since(at).deletes.map((r) => (r.body?.toString().match(/<Key>/g) ?? []).length);
         assert.ok(keysPerCall.every((n) => n > 0 && n <= 1000), `keys per DeleteObjects: ${keysPerCall.join(', ')}`);
