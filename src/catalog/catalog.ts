@@ -11,6 +11,7 @@ import { parseManifest, serializeManifestChunks, type Manifest } from './manifes
 import type { StoredRecord } from '../upload/plan.ts';
 import { chunksSource } from '../storage/source.ts';
 import { salvageManifest, type DamagedManifest } from './damaged.ts';
+import { writeSummaryRecord } from './summary-record.ts';
 
 export interface ManifestRef {
   readonly nodeId: string;
@@ -137,7 +138,9 @@ export function referencedObjects(manifests: readonly Manifest[]): Map<string, S
 export async function writeManifest(backend: Backend, manifest: Manifest, signal?: AbortSignal): Promise<string> {
   const key = manifestKey(manifest.nodeId, manifest.tag);
   try {
-    await backend.put(key, chunksSource(serializeManifestChunks(manifest)), { signal, createOnly: true });
+    const stored = await backend.put(key, chunksSource(serializeManifestChunks(manifest)), { signal, createOnly: true });
+    // After the manifest, naming its identity: a record never exists for a manifest that was not written.
+    await writeSummaryRecord(backend, manifest, { ...stored, key }, signal);
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
     throw new IncompleteError(`another run completed a backup named "${manifest.tag}" for node ${manifest.nodeId} first; ` +

@@ -23,21 +23,39 @@ export async function confirmInStore<T extends StoredRef>(
   backend: Backend, refs: readonly T[], options: { readonly concurrency: number; readonly signal: AbortSignal },
 ): Promise<Confirmation<T>> {
   if (refs.length === 0) return { unconfirmed: [], listings: 0 };
-  const wanted = new Set(refs.map((r) => r.key));
+  const { found, listings } = await listStored(backend, refs.map((r) => r.key), options);
+  const out: Unconfirmed<T>[] = [];
+  for (const ref of refs) {
+    const outcome: CheckOutcome = compareWithStored(ref, found.get(ref.key));
+    if (!outcome.ok) out.push({ ref, found: found.get(ref.key), problem: outcome.problem });
+  }
+  return { unconfirmed: out, listings };
+}
+
+export interface StoredListing {
+  /** What the store lists under each wanted key; a wanted key absent here is not in the store. */
+  readonly found: ReadonlyMap<string, ObjectInfo>;
+  /** Listings made (one per directory prefix; each may take several pages). */
+  readonly listings: number;
+}
+
+/**
+ * What the store holds under the given keys, from one listing per directory that holds them (listingPrefixes),
+ * `concurrency` listings at a time: for many keys, far fewer requests than one stat per key.
+ */
+export async function listStored(
+  backend: Backend, keys: readonly string[], options: { readonly concurrency: number; readonly signal: AbortSignal },
+): Promise<StoredListing> {
+  const wanted = new Set(keys);
   const found = new Map<string, ObjectInfo>();
-  const prefixes = listingPrefixes(refs.map((r) => r.key));
+  const prefixes = listingPrefixes(wanted);
   await forEachLimit(prefixes, options.concurrency, options.signal, async (prefix) => {
     for await (const object of backend.list(prefix, { signal: options.signal })) {
       if (wanted.has(object.key)) found.set(object.key, object);
     }
   });
   options.signal.throwIfAborted();
-  const out: Unconfirmed<T>[] = [];
-  for (const ref of refs) {
-    const outcome: CheckOutcome = compareWithStored(ref, found.get(ref.key));
-    if (!outcome.ok) out.push({ ref, found: found.get(ref.key), problem: outcome.problem });
-  }
-  return { unconfirmed: out, listings: prefixes.length };
+  return { found, listings: prefixes.length };
 }
 
 /**

@@ -53,3 +53,12 @@ export function assertSafeRelativePath(path: string): void {
   const problem = relativePathProblem(path);
   if (problem !== undefined) throw new UnsafePathError(`unsafe path in backup catalog: ${JSON.stringify(path)} ${problem}`);
 }
+
+/** Small records of what `list` shows of each manifest (summary-record.ts), beside the manifests. */
+export function summariesPrefix(nodeId: string): string {
+  return `${nodeId}/${CATALOG_DIR}/summaries/`;
+}
+
+export function summaryKey(nodeId: string, tag: string): string {
+  return `${summariesPrefix(nodeId)}${tag}.json`;
+}

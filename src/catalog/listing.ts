@@ -39,11 +39,14 @@ export interface UnfinishedRun {
   readonly bytes: number;
 }
 
+/** What a row is built from: a manifest, or its summary (summaries.ts). */
+export type ListedManifest = Pick<Manifest, 'nodeId' | 'tag' | 'kind' | 'startedAt' | 'finishedAt' | 'totals'>;
+
 export function groupByTag(
-  manifests: readonly Manifest[], allNodeIds: readonly string[], unfinished: readonly UnfinishedRun[] = [],
+  manifests: readonly ListedManifest[], allNodeIds: readonly string[], unfinished: readonly UnfinishedRun[] = [],
   damaged: readonly DamagedRow[] = [],
 ): BackupRow[] {
-  const byTag = new Map<string, Manifest[]>();
+  const byTag = new Map<string, ListedManifest[]>();
   for (const m of manifests) byTag.set(m.tag, [...(byTag.get(m.tag) ?? []), m]);
   const rows = [...byTag.entries()].map(([tag, group]) => rowOf(tag, group, allNodeIds));
   for (const u of unfinished) if (!byTag.has(u.tag)) rows.push(unfinishedRow(u, allNodeIds));
@@ -58,7 +61,7 @@ function damagedRow(d: DamagedRow, allNodeIds: readonly string[]): BackupRow {
   };
 }
 
-function rowOf(tag: string, group: readonly Manifest[], allNodeIds: readonly string[]): BackupRow {
+function rowOf(tag: string, group: readonly ListedManifest[], allNodeIds: readonly string[]): BackupRow {
   const kinds = new Set(group.map((m) => m.kind));
   const nodes = [...new Set(group.map((m) => m.nodeId))].sort();
   return {

@@ -77,7 +77,7 @@ export async function loadManifests(reader: CatalogReader, nodeId: string): Prom
   return { manifests: manifests.sort(byStartThenTag), problems };
 }
 
-export function byStartThenTag(a: Manifest, b: Manifest): number {
+export function byStartThenTag(a: Pick<Manifest, 'startedAt' | 'tag'>, b: Pick<Manifest, 'startedAt' | 'tag'>): number {
   return a.startedAt.localeCompare(b.startedAt) || a.tag.localeCompare(b.tag);
 }
 

@@ -1,8 +1,8 @@
 import type { CatalogContext } from './catalog-context.ts';
 import { formatTable, groupByTag } from '../catalog/listing.ts';
-import { listNodeIds, loadManifests, manifestCache, type CatalogReader, type ManifestProblem } from '../catalog/select.ts';
+import { listNodeIds, manifestCache, type CatalogReader, type ManifestProblem } from '../catalog/select.ts';
+import { loadSummaries, type ManifestSummary } from '../catalog/summaries.ts';
 import { unfinishedSnapshots } from '../catalog/unfinished.ts';
-import type { Manifest } from '../catalog/manifest.ts';
 import { formatBytes } from '../output/human.ts';
 import { describeLease, type JudgedLease } from '../catalog/leases.ts';
 import { readLeases } from '../catalog/run-lease.ts';
@@ -42,13 +42,14 @@ async function runsOf(ctx: CatalogContext, nodeIds: readonly string[]): Promise<
   return out;
 }
 
+/** Summaries, not whole manifests: list shows no file entry, and summaries are cached per manifest version. */
 async function loadAll(reader: CatalogReader, nodeIds: readonly string[]):
-  Promise<{ manifests: Manifest[]; problems: (ManifestProblem & { nodeId: string })[] }> {
-  const manifests: Manifest[] = [];
+  Promise<{ manifests: ManifestSummary[]; problems: (ManifestProblem & { nodeId: string })[] }> {
+  const manifests: ManifestSummary[] = [];
   const problems: (ManifestProblem & { nodeId: string })[] = [];
   for (const nodeId of nodeIds) {
-    const loaded = await loadManifests(reader, nodeId);
-    manifests.push(...loaded.manifests);
+    const loaded = await loadSummaries(reader, nodeId);
+    manifests.push(...loaded.summaries);
     problems.push(...loaded.problems.map((p) => ({ ...p, nodeId })));
   }
   return { manifests, problems };

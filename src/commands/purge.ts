@@ -22,6 +22,7 @@
 import type { CatalogContext } from './catalog-context.ts';
 import { IncompleteError, LockedError, UsageError } from '../errors.ts';
 import { listManifestRefs } from '../catalog/catalog.ts';
+import { summaryKey } from '../catalog/keys.ts';
 import { assertDeletable, assertManifestsDeletable, assertPolicy, referencedKeys } from '../catalog/retention.ts';
 import { describeLease, type JudgedLease } from '../catalog/leases.ts';
 import { announcePurge, type RunLease } from '../catalog/run-lease.ts';
@@ -33,6 +34,11 @@ export type { PurgeInput } from './purge-plan.ts';
 
 /** Keys per delete call: S3 DeleteObjects' limit, and a point between calls where an interrupt stops. */
 const DELETE_CHUNK = 1000;
+/**
+ * Delete calls in flight at once. Each is one S3 DeleteObjects of 1,000 keys (Azure: four Blob Batch requests of
+ * ≤ 256; GCS and file://: the adapter's own bounded concurrency), so this bounds the load on the store too.
+ */
+const DELETE_CONCURRENCY = 4;
 
 export async function purgeCommand(input: PurgeInput, ctx: CatalogContext): Promise<void> {
   assertPolicy(input);
@@ -79,7 +85,11 @@ async function executePurge(plan: PurgePlan, ctx: CatalogContext, lease: RunLeas
   const manifestKeys = r.expired.map((e) => e.key);
   assertManifestsDeletable(manifestKeys, r.kept.map((k) => k.entry));
   // Expiring manifests is safe while a backup runs: it confirms every object it reuses before its own manifest.
-  if (manifestKeys.length > 0) await ctx.backend.delete(manifestKeys, { signal: ctx.signal });
+  if (manifestKeys.length > 0) {
+    await ctx.backend.delete(manifestKeys, { signal: ctx.signal });
+    // Their summary records after them: a record without its manifest is ignored by list.
+    await ctx.backend.delete(r.expired.map((e) => summaryKey(ctx.nodeId, e.tag)), { signal: ctx.signal });
+  }
   progress(ctx, `deleted ${manifestKeys.length} manifest(s)`);
   await deleteCommitLogs(r, ctx);
   const deleted: PurgeDeleted = { manifests: manifestKeys.length, objects: 0, objectBytes: 0, orphans: 0, orphanBytes: 0,
@@ -126,23 +136,32 @@ async function lateReferences(known: ReadonlySet<string>, ctx: CatalogContext): 
 }
 
 /**
- * Deletes in chunks; before each chunk `gate` looks for a live backup of this node, and when one has started,
- * stops and returns its description (the rest waits for a later purge).
+ * Deletes in chunks of DELETE_CHUNK keys, DELETE_CONCURRENCY chunks at a time. Before each wave of chunks `gate`
+ * looks for a live backup of this node, and when one has started, stops and returns its description (the rest
+ * waits for a later purge): at most one wave is in flight when a backup appears, as a wave of one chunk was.
  */
 async function deleteObjects(
   objects: readonly ObjectInfo[], protectedKeys: ReadonlySet<string>, ctx: CatalogContext,
   gate: () => Promise<string | undefined>, onDeleted: (o: ObjectInfo) => void,
 ): Promise<string | undefined> {
-  for (let i = 0; i < objects.length; i += DELETE_CHUNK) {
+  let done = 0;
+  const wave = DELETE_CHUNK * DELETE_CONCURRENCY;
+  for (let w = 0; w < objects.length; w += wave) {
     ctx.signal.throwIfAborted();
     const blocker = await gate();
     if (blocker !== undefined) return blocker;
-    const chunk = objects.slice(i, i + DELETE_CHUNK);
-    const keys = chunk.map((o) => o.key);
-    assertDeletable(ctx.nodeId, keys, protectedKeys);
-    await ctx.backend.delete(keys, { signal: ctx.signal });
-    chunk.forEach(onDeleted);
-    progress(ctx, `deleted ${Math.min(i + DELETE_CHUNK, objects.length)} of ${objects.length} object(s)`);
+    const chunks: ObjectInfo[][] = [];
+    for (let i = w; i < Math.min(w + wave, objects.length); i += DELETE_CHUNK) chunks.push(objects.slice(i, Math.min(i + DELETE_CHUNK, w + wave)));
+    for (const chunk of chunks) assertDeletable(ctx.nodeId, chunk.map((o) => o.key), protectedKeys);
+    // Every call of the wave is awaited, failed or not, so that none is still deleting when purge reports.
+    const settled = await Promise.allSettled(chunks.map(async (chunk) => {
+      await ctx.backend.delete(chunk.map((o) => o.key), { signal: ctx.signal });
+      chunk.forEach(onDeleted);
+      done += chunk.length;
+    }));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    progress(ctx, `deleted ${done} of ${objects.length} object(s)`);
   }
   return undefined;
 }

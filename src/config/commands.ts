@@ -89,10 +89,14 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
   },
   verify: {
     yargs: 'verify <backup>', usage: 'verify <backup> [options]',
-    describe: 'Check that every object a backup\'s manifest names is stored with its size and checksum',
+    describe: 'Check that every object a backup\'s manifest names is stored with its size and checksum. The check ' +
+      'lists the directories the backup uses (a request per 1,000 objects, not one per object) and compares each ' +
+      'object\'s presence, size and the checksum or identity the listing gives (S3 ETag, GCS CRC32C, file:// size ' +
+      'and modification time); an object the listing finds missing, different, or shows by size alone is then ' +
+      'looked up on its own. It proves the objects are there as stored, not that their bytes are still intact: --deep does that',
     positional: { name: 'backup', describe: 'Backup tag, or "latest"' },
     options: {
-      deep: { type: 'boolean', default: false, describe: 'Download every object and re-hash it' },
+      deep: { type: 'boolean', default: false, describe: 'Also download every object and recompute its CRC32C (finds bytes changed in place, e.g. bit rot)' },
       cluster: { type: 'boolean', default: false, describe: 'BACKUP is a cluster backup id: verify every member\'s backup (exit 4 when one is missing)' },
       identity: { type: 'string', describe: 'age identity file (AGE-SECRET-KEY-1…) with --deep: decrypt an encrypted backup\'s objects and check their plaintext; never stored' },
     },

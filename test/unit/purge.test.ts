@@ -210,7 +210,8 @@ describe('purge', () => {
       err instanceof IncompleteError && /deleted no data object/.test(err.message) && /broken\.json/.test(err.message));
     const after = await storedKeys();
     for (const key of before) {
-      if (!key.includes('/.cass-backup-run/manifests/')) assert.ok(after.has(key), `${key} (data) survives`);
+      // Expired manifests go, and their summary records with them.
+      if (!/\/\.cass-backup-run\/(manifests|summaries)\//.test(key)) assert.ok(after.has(key), `${key} (data) survives`);
     }
     assert.ok(after.has(manifestKey(NODE, 'broken')), 'the damaged manifest is kept');
     assert.ok(!after.has(manifestKey(NODE, 's1')), 'expired manifests still expire');
@@ -245,7 +246,7 @@ describe('purge', () => {
     await assert.rejects(purge({ keepLast: 1, yes: true }), (err: unknown) =>
       err instanceof LockedError && /deferred deleting data while a backup is in progress \(snapshot run live on other-host/.test(err.message));
     const after = await storedKeys();
-    for (const key of before) if (!key.includes('/manifests/')) assert.ok(after.has(key), `${key} survives`);
+    for (const key of before) if (!/\/(manifests|summaries)\//.test(key)) assert.ok(after.has(key), `${key} survives`);
     assert.ok(!after.has(manifestKey(NODE, 's1')), 'the expired manifests are deleted');
   });
 
