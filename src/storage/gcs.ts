@@ -4,7 +4,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File, type FileMetadata } from '@google-cloud/storage';
-import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
+import { crc32cExtend, crc32cToBase64 } from '../checksum/crc32c.ts';
 import { StorageError } from '../errors.ts';
 import { missingGoogleCredentialsMessage } from './credential-sources.ts';
 import { gcsError, statusOf } from './gcs-errors.ts';
@@ -60,12 +60,12 @@ interface Ctx {
   readonly fileOptions: { readonly encryptionKey?: Buffer; readonly kmsKeyName?: string };
 }
 
-/** The library's CRC32C validator interface, backed by the native implementation. */
+/** The library's CRC32C validator interface, backed by the native implementation (each chunk hashed once per process). */
 function nativeCrc32cValidator(): { update(data: Buffer): void; toString(): string; validate(value: string): boolean } {
   let crc = 0;
   return {
     update(data: Buffer): void {
-      crc = crc32cUpdate(crc, data);
+      crc = crc32cExtend(crc, data); // chunks the hashing source hashed are not hashed again
     },
     toString: () => crc32cToBase64(crc),
     validate: (value: string) => value === crc32cToBase64(crc),
