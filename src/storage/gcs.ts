@@ -21,7 +21,10 @@ export interface GcsBackendConfig {
   /** A custom endpoint (an emulator); the library then skips authentication by itself. */
   readonly apiEndpoint?: string;
   readonly projectId?: string;
-  /** Files larger than this use a resumable upload; smaller ones one multipart request. Default 8 MiB. */
+  /**
+   * Files larger than this use a resumable upload (one streamed request); smaller ones one multipart request, whose
+   * body is read into memory, so this is capped at MAX_IN_MEMORY_BODY (1 MiB). Default 8 MiB, i.e. 1 MiB.
+   */
   readonly resumableThreshold?: number;
   /**
    * Send a resumable upload in chunks of this size (a multiple of 256 KiB), one request each, instead of one
@@ -59,6 +62,9 @@ interface Ctx {
   /** What every File object of this backend is made with: the encryption key or KMS key name. */
   readonly fileOptions: { readonly encryptionKey?: Buffer; readonly kmsKeyName?: string };
 }
+
+/** The largest body a put reads into memory to send in one request (as S3's direct PUT: s3.ts SMALL_PUT). */
+const MAX_IN_MEMORY_BODY = 1024 * 1024;
 
 /** The library's CRC32C validator interface, backed by the native implementation (each chunk hashed once per process). */
 function nativeCrc32cValidator(): { update(data: Buffer): void; toString(): string; validate(value: string): boolean } {
@@ -184,7 +190,9 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
     ...(options?.storageClass === undefined ? {} : { metadata: { storageClass: options.storageClass } }),
   };
   try {
-    if (source.size <= ctx.resumableThreshold) {
+    // A single-request body is held in memory: only small ones, so that memory stays concurrency × 1 MiB here,
+    // not concurrency × the multipart threshold (64 MiB by default) that callers pass as resumableThreshold.
+    if (source.size <= Math.min(ctx.resumableThreshold, MAX_IN_MEMORY_BODY)) {
       const body = await readWholeSource(source, options?.signal); // a read failure comes before any request
       options?.onBytes?.(body.length);
       await file.save(body, { ...common, resumable: false });

@@ -114,7 +114,7 @@ async function putBySize(ctx: Ctx, key: string, source: PutSource, options?: Put
     const out = await sendWithBody(source.open(), options?.onBytes, options?.signal, (body, abortSignal) =>
       ctx.client.send(new PutObjectCommand({
         Bucket: ctx.s.bucket, Key: ctx.s.prefix + key, Body: body, ContentLength: source.size, ...ifAbsent(options),
-        ...ctx.s.sse.write, ...s3StorageClass(options?.storageClass).param,
+        ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32C' } : {}), ...ctx.s.sse.write, ...s3StorageClass(options?.storageClass).param,
       }), { abortSignal }));
     return { key, size: source.size, etag: unquote(out.ETag) };
   } catch (err) {
