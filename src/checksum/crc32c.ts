@@ -86,8 +86,9 @@ export function crc32cCombine(crcA: number, crcB: number, lengthB: number): numb
 // on its way out, and whoever must checksum the same chunk again (the S3 SDK's request checksum, GCS's upload
 // validation, the direct PUT's header, file://'s write check) takes it from here instead of reading the bytes
 // again. Kept on the Buffer object itself, under a private symbol (a WeakMap kept 1 MiB chunks alive until a full
-// collection: +70 MiB RSS on W1). Sound because a source's chunks are never written after they are read; a chunk
-// that was copied, sliced or gathered is another object, and is hashed anew.
+// collection: +70 MiB RSS on W1). Sound because nothing writes a buffer after it is hashed (a source's chunks are
+// fresh reads, a body is built before it is sent); a chunk that was copied, sliced or gathered is another object,
+// and is hashed anew. (Were one written anyway, S3 and GCS would refuse the stale checksum; file:// would not.)
 const CRC32C = Symbol('crc32c');
 type Tagged = Uint8Array & { [CRC32C]?: number };
 
@@ -96,7 +97,8 @@ export function crc32cOfKnown(bytes: Uint8Array): number {
   let crc = (bytes as Tagged)[CRC32C];
   if (crc === undefined) {
     crc = crc32cOf(bytes);
-    (bytes as Tagged)[CRC32C] = crc;
+    // Not enumerable: the buffer may be a caller's, compared or inspected elsewhere.
+    Object.defineProperty(bytes, CRC32C, { value: crc, enumerable: false });
   }
   return crc;
 }
