@@ -23,7 +23,7 @@ export interface GcsBackendConfig {
   readonly projectId?: string;
   /**
    * Files larger than this use a resumable upload (one streamed request); smaller ones one multipart request, whose
-   * body is read into memory, so this is capped at MAX_IN_MEMORY_BODY (1 MiB). Default 8 MiB, i.e. 1 MiB.
+   * body is read into memory, so this is capped at MAX_IN_MEMORY_BODY (1 MiB): the default 8 MiB acts as 1 MiB.
    */
   readonly resumableThreshold?: number;
   /**
