@@ -4,7 +4,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File, type FileMetadata } from '@google-cloud/storage';
-import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
+import { crc32cExtend, crc32cToBase64 } from '../checksum/crc32c.ts';
 import { StorageError } from '../errors.ts';
 import { missingGoogleCredentialsMessage } from './credential-sources.ts';
 import { gcsError, statusOf } from './gcs-errors.ts';
@@ -21,7 +21,10 @@ export interface GcsBackendConfig {
   /** A custom endpoint (an emulator); the library then skips authentication by itself. */
   readonly apiEndpoint?: string;
   readonly projectId?: string;
-  /** Files larger than this use a resumable upload; smaller ones one multipart request. Default 8 MiB. */
+  /**
+   * Files larger than this use a resumable upload (one streamed request); smaller ones one multipart request, whose
+   * body is read into memory, so this is capped at MAX_IN_MEMORY_BODY (1 MiB): the default 8 MiB acts as 1 MiB.
+   */
   readonly resumableThreshold?: number;
   /**
    * Send a resumable upload in chunks of this size (a multiple of 256 KiB), one request each, instead of one
@@ -60,12 +63,15 @@ interface Ctx {
   readonly fileOptions: { readonly encryptionKey?: Buffer; readonly kmsKeyName?: string };
 }
 
-/** The library's CRC32C validator interface, backed by the native implementation. */
+/** The largest body a put reads into memory to send in one request (as S3's direct PUT: s3.ts SMALL_PUT). */
+const MAX_IN_MEMORY_BODY = 1024 * 1024;
+
+/** The library's CRC32C validator interface, backed by the native implementation (each chunk hashed once per process). */
 function nativeCrc32cValidator(): { update(data: Buffer): void; toString(): string; validate(value: string): boolean } {
   let crc = 0;
   return {
     update(data: Buffer): void {
-      crc = crc32cUpdate(crc, data);
+      crc = crc32cExtend(crc, data); // chunks the hashing source hashed are not hashed again
     },
     toString: () => crc32cToBase64(crc),
     validate: (value: string) => value === crc32cToBase64(crc),
@@ -184,7 +190,9 @@ async function put(ctx: Ctx, key: string, source: PutSource, options?: PutOption
     ...(options?.storageClass === undefined ? {} : { metadata: { storageClass: options.storageClass } }),
   };
   try {
-    if (source.size <= ctx.resumableThreshold) {
+    // A single-request body is held in memory: only small ones, so that memory stays concurrency × 1 MiB here,
+    // not concurrency × the multipart threshold (64 MiB by default) that callers pass as resumableThreshold.
+    if (source.size <= Math.min(ctx.resumableThreshold, MAX_IN_MEMORY_BODY)) {
       const body = await readWholeSource(source, options?.signal); // a read failure comes before any request
       options?.onBytes?.(body.length);
       await file.save(body, { ...common, resumable: false });

@@ -8,7 +8,7 @@ import { copyFile, link, mkdir, open, readdir, rename, rm, rmdir, stat as fsStat
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
+import { crc32cExtend, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import { SourceReadError, StorageError, UnsafePathError } from '../errors.ts';
 import { alreadyExistsError } from './already-exists.ts';
 import type { Backend, GetOptions, IncompleteUpload, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
@@ -94,7 +94,7 @@ class HashingCounter extends Transform {
     this.onBytes = onBytes;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
-    this.crc = crc32cUpdate(this.crc, chunk);
+    this.crc = crc32cExtend(this.crc, chunk); // the hashing source's chunks are not hashed a second time
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     done(null, chunk);

@@ -4,6 +4,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3BackendConfig } from './s3-config.ts';
 import { assertUsableRegion } from './s3-region.ts';
+import { KnownCrc32c } from './s3-checksum.ts';
 
 // The SDK console.warns on every failed streaming request; failures surface as thrown errors instead.
 const QUIET_LOGGER = { debug(): void {}, info(): void {}, warn(): void {}, error(): void {} };
@@ -29,6 +30,9 @@ export function createClient(config: S3BackendConfig, agents: Agents): S3Client 
     followRegionRedirects: true,
     maxAttempts: config.maxAttempts ?? 3,
     requestChecksumCalculation: mode,
+    // Multipart parts carry a CRC32C the store verifies: computed natively, and not a second pass over bytes the
+    // hashing source has just hashed (s3-checksum.ts).
+    checksumAlgorithms: { CRC32C: KnownCrc32c },
     responseChecksumValidation: mode,
     // Expect: 100-continue costs a round trip per part and saves nothing when requests are rarely rejected.
     expectContinueHeader: false,

@@ -73,7 +73,7 @@ async function createUpload(ctx: MultipartCtx, key: string, signal: AbortSignal 
   try {
     const out = await ctx.client.send(
       new CreateMultipartUploadCommand({
-        Bucket: ctx.s.bucket, Key: key, ...(checksums ? { ChecksumAlgorithm: 'CRC32' } : {}), ...ctx.s.sse.write,
+        Bucket: ctx.s.bucket, Key: key, ...(checksums ? { ChecksumAlgorithm: 'CRC32C' } : {}), ...ctx.s.sse.write,
         ...s3StorageClass(storageClass).param,
       }),
       { abortSignal: signal },
@@ -156,10 +156,10 @@ async function uploadPart(
     const out = await sendWithBody(source.open(start, end), onBytes, mp.signal, (body, abortSignal) =>
       ctx.client.send(new UploadPartCommand({
         Bucket: ctx.s.bucket, Key: mp.key, UploadId: mp.uploadId, PartNumber, Body: body, ContentLength: end - start,
-        ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}), ...ctx.s.sse.read,
+        ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32C' } : {}), ...ctx.s.sse.read,
       }), { abortSignal }));
     if (out.ETag === undefined) throw new Error(`UploadPart ${PartNumber} returned no ETag`);
-    return { PartNumber, ETag: out.ETag, ...(out.ChecksumCRC32 === undefined ? {} : { ChecksumCRC32: out.ChecksumCRC32 }) };
+    return { PartNumber, ETag: out.ETag, ...(out.ChecksumCRC32C === undefined ? {} : { ChecksumCRC32C: out.ChecksumCRC32C }) };
   } catch (err) {
     throw s3Error(err, `UploadPart ${PartNumber}`, ctx.s.bucket, mp.key, mp.signal);
   }

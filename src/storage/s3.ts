@@ -12,7 +12,7 @@ import {
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors.ts';
-import { crc32cOf, crc32cToBase64 } from '../checksum/crc32c.ts';
+import { crc32cOfKnown, crc32cToBase64 } from '../checksum/crc32c.ts';
 import { alreadyExistsError } from './already-exists.ts';
 import type { Backend, CopyOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
 import { assertDirPrefix } from './prefix.ts';
@@ -114,7 +114,7 @@ async function putBySize(ctx: Ctx, key: string, source: PutSource, options?: Put
     const out = await sendWithBody(source.open(), options?.onBytes, options?.signal, (body, abortSignal) =>
       ctx.client.send(new PutObjectCommand({
         Bucket: ctx.s.bucket, Key: ctx.s.prefix + key, Body: body, ContentLength: source.size, ...ifAbsent(options),
-        ...ctx.s.sse.write, ...s3StorageClass(options?.storageClass).param,
+        ...(ctx.s.checksums ? { ChecksumAlgorithm: 'CRC32C' } : {}), ...ctx.s.sse.write, ...s3StorageClass(options?.storageClass).param,
       }), { abortSignal }));
     return { key, size: source.size, etag: unquote(out.ETag) };
   } catch (err) {
@@ -130,7 +130,7 @@ async function putSmall(ctx: Ctx, key: string, source: PutSource, options?: PutO
       throw new StorageError(`read ${body.length} bytes of ${full}, expected ${source.size}`, { permanent: false, code: 'SizeMismatch' });
     }
     // With checksums on, the store verifies the CRC32C the manifest records (instead of the SDK's default CRC32).
-    const crc32c = ctx.s.checksums ? crc32cToBase64(crc32cOf(body)) : undefined;
+    const crc32c = ctx.s.checksums ? crc32cToBase64(crc32cOfKnown(body)) : undefined; // hashed once, by the source
     // A refused condition (412) throws here: the SDK is never asked to repeat a create-only put.
     const fast = await ctx.direct.put(full, body, crc32c, options?.signal, options?.createOnly === true,
       { ...ctx.s.sse.headers, ...s3StorageClass(options?.storageClass).header });

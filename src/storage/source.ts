@@ -2,7 +2,6 @@
 // instead of buffering it, so memory stays bounded whatever the file size.
 // A local file's read failures are SourceReadErrors, whichever adapter reads it: the file, not the store, failed.
 import { close, createReadStream, open, read } from 'node:fs';
-import { open as openFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { SourceReadError } from '../errors.ts';
 import type { PutSource } from './backend.ts';
@@ -46,22 +45,34 @@ function sourceFs(path: string): { open: typeof open; read: typeof read; close: 
   };
 }
 
-/** Exactly `size` bytes of the file in one buffer; a file that shrank reads short (the caller checks the length). */
-async function readFileExactly(path: string, size: number, signal: AbortSignal | undefined): Promise<Buffer> {
-  signal?.throwIfAborted();
-  const handle = await openFile(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(buf, filled, size - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return filled === size ? buf : buf.subarray(0, filled);
-  } finally {
-    await handle.close();
-  }
+/**
+ * Exactly `size` bytes of the file in one buffer; a file that shrank reads short (the caller checks the length).
+ * Plain callback fs calls, not a FileHandle: for thousands of small files the promise API's handle objects and
+ * their close bookkeeping were a measurable part of the CPU per file (bench/README.md, Profile, round 2).
+ */
+function readFileExactly(path: string, size: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    open(path, 'r', (openErr, fd) => {
+      if (openErr !== null) return reject(openErr);
+      const buf = Buffer.allocUnsafe(size);
+      const finish = (err: NodeJS.ErrnoException | null, filled: number): void =>
+        close(fd, (closeErr) => {
+          const failure = err ?? closeErr;
+          if (failure !== null) reject(failure);
+          else resolve(filled === size ? buf : buf.subarray(0, filled));
+        });
+      const readFrom = (filled: number): void => {
+        if (filled >= size) return finish(null, filled);
+        read(fd, buf, filled, size - filled, filled, (readErr, bytesRead) => {
+          if (readErr !== null) finish(readErr, filled);
+          else if (bytesRead === 0) finish(null, filled);
+          else readFrom(filled + bytesRead);
+        });
+      };
+      readFrom(0);
+    });
+  });
 }
 
 export function bytesSource(buf: Buffer): PutSource {

@@ -141,6 +141,26 @@ describe('gcs adapter specifics (fake-gcs-server)', () => {
     }
   });
 
+  it('a file above 1 MiB is streamed (resumable), never read into memory, whatever the threshold', async () => {
+    const proxy = await startRecordingProxy(apiEndpoint, { flavour: 'gcs' });
+    try {
+      // The CLI passes the multipart threshold (64 MiB) as resumableThreshold; an 8-file concurrency of buffered
+      // 64 MiB bodies would be 512 MiB.
+      const backend = createGcsBackend(config(prefix, { apiEndpoint: proxy.endpoint, resumableThreshold: 64 * MiB }));
+      const uploadTypes = (): Array<string | null> => proxy.requests.filter((r) => r.method === 'POST' && r.url.startsWith('/upload/'))
+        .map((r) => new URL(r.url, proxy.endpoint).searchParams.get('uploadType'));
+      const exactlyOneMiB = randomBytes(MiB);
+      const twoMiB = randomBytes(2 * MiB);
+      await backend.put('streamed/at-limit', bytesSource(exactlyOneMiB));
+      const info = await backend.put('streamed/above-limit', bytesSource(twoMiB));
+      assert.deepEqual(uploadTypes(), ['multipart', 'resumable']);
+      assert.equal(info.crc32c, crc32cToBase64(crc32cOf(twoMiB)));
+      assert.deepEqual(await readAll(await backend.get('streamed/above-limit')), twoMiB);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('has no incomplete uploads to list: resumable sessions cannot be listed and expire by themselves', () => {
     const backend = createGcsBackend(config(prefix));
     assert.equal(backend.listIncompleteUploads, undefined);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import {
   AbortMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
+import { crc32cOf, crc32cOfKnown, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
+import { hashingSource } from '../../src/upload/hashing-source.ts';
 import { StorageError } from '../../src/errors.ts';
 import { isAlreadyExists, type IncompleteUpload } from '../../src/storage/backend.ts';
 import { withRetries } from '../../src/storage/retry.ts';
@@ -271,6 +273,33 @@ describe('s3 create-only puts and incomplete uploads (versitygw)', () => {
       const err = retried[0];
       assert.ok(err instanceof StorageError && !err.permanent && err.code === 'ConditionalRequestConflict' && !isAlreadyExists(err), String(err));
       assert.ok((await readAll(await backend.get('x'))).equals(data));
+    } finally {
+      await backend.close();
+      await proxy.close();
+    }
+  });
+
+  it('parts and mid-size puts send a CRC32C the store verifies, taken from the hashing source, not a second pass', async () => {
+    const proxy = await startRecordingProxy(endpoint, { flavour: 's3' });
+    const backend = createS3Backend(config(prefix, { endpoint: proxy.endpoint, multipartThreshold: 8 * MiB, partSize: 8 * MiB }));
+    try {
+      const data = randomBytes(LARGE_SIZE);
+      const source = hashingSource(bytesSource(data));
+      await backend.put('crc/parts', source);
+      const create = proxy.requests.filter((r) => r.method === 'POST' && /[?&]uploads/.test(r.url));
+      const parts = proxy.requests.filter((r) => r.method === 'PUT' && /[?&]partNumber=/.test(r.url));
+      assert.deepEqual(create.map((r) => r.headers['x-amz-checksum-algorithm']), ['CRC32C']);
+      assert.equal(parts.length, 3);
+      for (const p of parts) assert.equal(p.headers['x-amz-trailer'], 'x-amz-checksum-crc32c', p.url);
+      assert.equal(source.result(), crc32cOf(data));
+      assert.deepEqual(await readAll(await backend.get('crc/parts')), data);
+      // The checksum sent is the one remembered for that very buffer: one written after it was hashed (which
+      // nothing of ours does) goes out with its stale checksum, and the store refuses it.
+      const stale = randomBytes(2 * MiB);
+      crc32cOfKnown(stale);
+      stale[0] = (stale[0] ?? 0) ^ 0xff;
+      await assert.rejects(backend.put('crc/stale', { size: stale.length, open: () => Readable.from([stale]) }));
+      assert.equal(await backend.stat('crc/stale'), undefined);
     } finally {
       await backend.close();
       await proxy.close();
