@@ -24,10 +24,10 @@ const log = fs.createWriteStream(process.argv[3] ?? '/dev/null', { flags: 'a' })
 const SERVE = process.argv[4] === 'serve';
 const KEEP_MAX = 1 << 20;
 /** body: the bytes as put; gen: the generated file of that number; neither: sizes only (GET serves what it can). */
-interface Obj { size: number; etag: string; body?: Buffer; gen?: number; unservable?: boolean }
+interface Obj { size: number; etag: string; body?: Buffer; gen?: number; unservable?: boolean; mtime?: Date }
 let sortedKeys: string[] | undefined; // for listings; dropped whenever the key set changes
 const objects = new (class extends Map<string, Obj> {
-  override set(k: string, v: Obj): this { if (!super.has(k)) sortedKeys = undefined; return super.set(k, v); }
+  override set(k: string, v: Obj): this { if (!super.has(k)) sortedKeys = undefined; return super.set(k, { ...v, mtime: new Date() }); }
   override delete(k: string): boolean { sortedKeys = undefined; return super.delete(k); }
 })();
 interface Part { size: number; stamp: { fileNo: number; blockNo: number } | undefined }
@@ -43,11 +43,10 @@ const xml = (res: http.ServerResponse, status: number, body: string, headers: Re
  * Drains the body, counting decoded payload bytes (aws-chunked framing is counted as-is: close enough). Keeps the
  * raw body when `keep` and it is small enough, and always its first bytes (`head`, for the content stamp).
  */
-function drain(req: http.IncomingMessage, keep: boolean, cb: (n: number, body: Buffer | undefined, head: Buffer) => void): void {
+function drain(req: http.IncomingMessage, keep: boolean, limit: number, cb: (n: number, body: Buffer | undefined, head: Buffer) => void): void {
   let n = 0;
   const chunks: Buffer[] = [];
   let head = Buffer.alloc(0);
-  const limit = KEEP_MAX + 64 * 1024; // room for aws-chunked framing around 1 MiB of payload
   req.on('data', (c: Buffer) => {
     n += c.length;
     if (head.length < 512) head = Buffer.concat([head, c.subarray(0, 512 - head.length)]);
@@ -94,7 +93,7 @@ const server = http.createServer((req, res) => {
   if (req.method === 'PUT') {
     const copySource = req.headers['x-amz-copy-source'];
     if (copySource !== undefined) {
-      drain(req, false, () => {
+      drain(req, false, 0, () => {
         const src = decodeURIComponent(String(copySource)).replace(/^\/?[^/]+\//, '');
         const from = objects.get(src);
         if (!from) return xml(res, 404, '<Error><Code>NoSuchKey</Code></Error>');
@@ -104,12 +103,14 @@ const server = http.createServer((req, res) => {
       });
       return;
     }
-    const small = SERVE || key.includes('.cass-backup-run') || Number(req.headers['content-length'] ?? 0) < 4096;
-    drain(req, small && !q.has('uploadId'), (n, body, head) => {
+    // our catalog (manifests, leases) is kept whole whatever its size: a restore reads it first
+    const catalog = key.includes('.cass-backup-run');
+    const small = SERVE || catalog || Number(req.headers['content-length'] ?? 0) < 4096;
+    drain(req, small && !q.has('uploadId'), catalog ? 1 << 30 : KEEP_MAX + 64 * 1024, (n, body, head) => {
       const size = payloadSize(req, n);
       if (q.has('uploadId')) {
         uploads.get(q.get('uploadId')!)?.parts.set(Number(q.get('partNumber')), { size, stamp: SERVE ? stampOf(req, head) : undefined });
-      } else if (body && (!SERVE || size <= KEEP_MAX)) {
+      } else if (body && (!SERVE || size <= KEEP_MAX || catalog)) {
         objects.set(key, { size, etag, body: unchunk(req, body) });
       } else if (SERVE) {
         const stamp = stampOf(req, head);
@@ -123,7 +124,7 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (req.method === 'POST') {
-    drain(req, false, () => {
+    drain(req, false, 0, () => {
       if (q.has('uploads')) {
         const id = `u${++seq}`;
         uploads.set(id, { key, parts: new Map() });
@@ -159,7 +160,7 @@ const server = http.createServer((req, res) => {
       if (req.method === 'HEAD') { res.writeHead(404); res.end(); return; }
       return xml(res, 404, '<Error><Code>NoSuchKey</Code></Error>');
     }
-    const headers = { etag: o.etag, 'last-modified': new Date().toUTCString(), 'accept-ranges': 'bytes' };
+    const headers = { etag: o.etag, 'last-modified': o.mtime!.toUTCString(), 'accept-ranges': 'bytes' };
     if (req.method === 'HEAD') { res.writeHead(200, { ...headers, 'content-length': o.size }); res.end(); return; }
     if (SERVE && o.unservable) return xml(res, 501, '<Error><Code>NotImplemented</Code><Message>the sink did not keep these bytes</Message></Error>');
     const size = o.body ? o.body.length : o.gen !== undefined ? o.size : 0;
@@ -242,7 +243,7 @@ function list(res: http.ServerResponse, bucket: string, q: URLSearchParams): voi
       continue;
     }
     const o = objects.get(k)!;
-    contents.push(`<Contents><Key>${enc(k)}</Key><Size>${o.size}</Size><ETag>${o.etag}</ETag><LastModified>${new Date().toISOString()}</LastModified><StorageClass>STANDARD</StorageClass></Contents>`);
+    contents.push(`<Contents><Key>${enc(k)}</Key><Size>${o.size}</Size><ETag>${o.etag}</ETag><LastModified>${o.mtime!.toISOString()}</LastModified><StorageClass>STANDARD</StorageClass></Contents>`);
     last = k;
   }
   const next = truncated ? (v2 ? `<NextContinuationToken>${enc(last)}</NextContinuationToken>` : `<NextMarker>${enc(last)}</NextMarker>`) : '';
