@@ -41,6 +41,10 @@ const ALT_DIST = arg('alt-dist', '');
 // --alt-args "…" adds the tool `ours-args`: ours with extra options (e.g. "--part-concurrency 8").
 const ALT_ARGS = arg('alt-args', '').split(' ').filter((a) => a !== '');
 const RESULTS = arg('results', path.join(ROOT, 'results.jsonl'));
+// --node-data-dirs A:B adds the test node's own data directories to ours' --data-dir (nothing of the workload's tag is
+// there): its system_schema is what the node-facts cache fingerprints, as on a real node, where the snapshot's
+// data directories are Cassandra's. Without it the workload tree has no system_schema and describecluster runs every time.
+const NODE_DATA_DIRS = arg('node-data-dirs', '').split(':').filter((d) => d !== '');
 // The tool `ours-encrypted`: ours with client-side encryption (--encrypt-to a key pair made for this invocation),
 // to be run adjacent to `ours` (--tools ours,ours-encrypted): its row's ratios are the cost of encryption.
 const BENCH_RECIPIENT = TOOLS.includes('ours-encrypted') ? await identityToRecipient(await generateX25519Identity()) : '';
@@ -205,7 +209,9 @@ function command(tool: string, w: Workload, token: string, listFile: string, nod
   if (tool === 'ours' || tool === 'ours-alt' || tool === 'ours-dedup' || tool === 'ours-args' || tool === 'ours-encrypted') {
     const dest = w.store === 's3' ? [`--dest`, `s3://${S3_BUCKET}/${token}`, '--s3-endpoint', S3_EP]
       : ['--dest', `gs://${GCS_BUCKET}/${token}`, '--gcs-endpoint', GCS_EP];
-    const common = [...dest, '--data-dir', root, '--node-id', nodeId, '--cloud', 'none', '--state-dir', stateDir,
+    // (not for backups/ workloads: incremental would upload the node's own backups/ too)
+    const nodeDirs = w.kind === 'snapshot' ? NODE_DATA_DIRS.flatMap((d) => ['--data-dir', d]) : [];
+    const common = [...dest, '--data-dir', root, ...nodeDirs, '--node-id', nodeId, '--cloud', 'none', '--state-dir', stateDir,
       '--json', '--nodetool', COUNTING_NODETOOL, '--concurrency', String(CONC), ...(tool === 'ours-dedup' ? ['--layout', 'dedup'] : []),
       ...(tool === 'ours-args' ? ALT_ARGS : []), ...(tool === 'ours-encrypted' ? ['--encrypt-to', BENCH_RECIPIENT] : [])];
     const main = path.join(tool === 'ours-alt' ? ALT_DIST : path.join(REPO, 'dist'), 'main.js');
@@ -224,11 +230,10 @@ function command(tool: string, w: Workload, token: string, listFile: string, nod
   }
   if (tool === 's5cmd') {
     if (w.store !== 's3' || !fs.existsSync(S5CMD)) return undefined;
-    // One `cp <file> s3://…/<same relative key>` per file in a command file, run by s5cmd's worker pool.
-    const cmds = path.join(WORK, `s5cmd-${token}.txt`);
-    fs.writeFileSync(cmds, fs.readFileSync(listFile, 'utf8').split('\n').filter((l) => l !== '')
-      .map((rel) => `cp "${path.join(root, rel)}" "s3://${S3_BUCKET}/${token}/${rel}"`).join('\n') + '\n');
-    return [S5CMD, '--endpoint-url', S3_EP, '--numworkers', S5CMD_WORKERS, 'run', cmds];
+    // What an operator would type: one wildcard cp of the tag's directories; s5cmd keeps the path after the
+    // wildcard's fixed part, so the keys are <token>/<ks>/<table>/snapshots/<tag>/<file> as for the other tools.
+    const pattern = path.join(root, '*', '*', w.kind === 'backups' ? 'backups' : path.join('snapshots', w.tag!), '*');
+    return [S5CMD, '--endpoint-url', S3_EP, '--numworkers', S5CMD_WORKERS, 'cp', pattern, `s3://${S3_BUCKET}/${token}/`];
   }
   if (tool === 'rclone') {
     const remote = w.store === 's3' ? `bs3:${S3_BUCKET}/${token}` : `bgcs:${GCS_BUCKET}/${token}`;

@@ -22,8 +22,10 @@ PEERS=ours,s5cmd,put-loop,sdk,rclone,awscli
 scripts/testenv.sh down >/dev/null
 rm -rf "${CBR_TESTENV:-.testenv}/s3" "${CBR_TESTENV:-.testenv}/gcs"
 scripts/testenv.sh up >/dev/null
-node bench/run.ts --root "$ROOT" --reps "$REPS" --target sink --workloads w1,w2,w5 --tools "$PEERS"
-node bench/run.ts --root "$ROOT" --reps 2 --workloads w1,w2,w3,w5 --tools "$PEERS"
+# --node-data-dirs: ours also gets the test node's data directories, whose system_schema the node-facts cache
+# fingerprints as on a real node (src/cassandra/facts-cache.ts); the JVMs column shows the nodetool starts.
+node bench/run.ts --root "$ROOT" --reps "$REPS" --target sink --workloads w1,w2,w5 --tools "$PEERS" --node-data-dirs "$CBR_DATA_DIRS"
+node bench/run.ts --root "$ROOT" --reps 2 --workloads w1,w2,w3,w5 --tools "$PEERS" --node-data-dirs "$CBR_DATA_DIRS"
 mv "$ROOT/table-versitygw.md" "$ROOT/table-s3.md"
 node bench/run.ts --root "$ROOT" --reps 1 --workloads w3,w4 --tools ours,ours-dedup
 mv "$ROOT/table-versitygw.md" "$ROOT/table-w4.md"
