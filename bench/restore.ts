@@ -55,6 +55,7 @@ const sinkProc = TARGETS.includes('sink')
   ? spawn(process.execPath, [path.join(REPO, 'bench', 'sink.ts'), new URL(SINK_EP).port, path.join(WORK, 'sink-restore.log'), 'serve'], { stdio: 'inherit' })
   : undefined;
 if (sinkProc) spawnSync('sleep', ['1']);
+process.on('exit', () => sinkProc?.kill()); // also when this script fails
 const endpointOf = (target: string): string => (target === 'sink' ? SINK_EP : S3_EP);
 const childEnv: NodeJS.ProcessEnv = {
   ...process.env,
@@ -142,9 +143,21 @@ function checkRestored(dir: string, want: { paths: string[]; bytes: number }): s
     : `restored ${got.paths.length} files / ${got.bytes} bytes, expected ${want.paths.length} / ${want.bytes}`;
 }
 
+const chunk = Buffer.allocUnsafe(8 << 20);
+function sha1(file: string): string {
+  const h = crypto.createHash('sha1');
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) h.update(chunk.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
 /** Same files by content: the sorted SHA-1s of every file in both trees (names differ between the tools' layouts). */
 function sameContent(restored: readonly string[], source: readonly string[]): string | undefined {
-  const digests = (ps: readonly string[]) => ps.map((p) => crypto.createHash('sha1').update(fs.readFileSync(p)).digest('hex')).sort().join();
+  const digests = (ps: readonly string[]) => ps.map(sha1).sort().join();
   return digests(restored) === digests(source) ? undefined : 'restored bytes differ from the source files';
 }
 

@@ -76,6 +76,7 @@ if (SINK) {
   fs.writeFileSync(S3_LOG, '');
   sinkProc = spawn(process.execPath, [path.join(REPO, 'bench', 'sink.ts'), String(SINK_PORT), S3_LOG], { stdio: 'inherit' });
   spawnSync('sleep', ['1']);
+  process.on('exit', () => sinkProc?.kill()); // also when this script fails
 }
 
 const childEnv: NodeJS.ProcessEnv = {
