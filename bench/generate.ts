@@ -10,6 +10,7 @@
 // W3 files, 2% are replaced by new generations with new bytes. It prints a JSON summary per workload.
 import fs from 'node:fs';
 import path from 'node:path';
+import { BLOCK, rng, seededBlock, stampBlock } from './content.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -17,18 +18,6 @@ const GiB = 1024 * MiB;
 
 export const TAGS = { w1: 'w1', w2: 'w2', w3: 'w3', w4: 'w4' } as const;
 export const COMPONENTS = ['Data.db', 'Index.db', 'Filter.db', 'Summary.db', 'Statistics.db', 'CompressionInfo.db', 'Digest.crc32', 'TOC.txt'] as const;
-
-// ---------- seeded PRNG (mulberry32) ----------
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex32(r: () => number): string {
   let s = '';
@@ -41,12 +30,7 @@ function logUniform(r: () => number, lo: number, hi: number): number {
 }
 
 // ---------- content ----------
-const BLOCK = 1 * MiB;
-const block = Buffer.alloc(BLOCK);
-{
-  const r = rng(0xc0ffee);
-  for (let i = 0; i < BLOCK; i += 4) block.writeUInt32LE(Math.floor(r() * 2 ** 32), i);
-}
+const block = seededBlock();
 let fileCounter = 0;
 let bytesWritten = 0;
 
@@ -59,10 +43,7 @@ function writeFile(file: string, size: number): void {
     while (off < size) {
       const n = Math.min(BLOCK, size - off);
       // Make this block unique: file number and block number in the first 16 bytes.
-      block.writeUInt32LE(fileNo, 0);
-      block.writeUInt32LE(blockNo, 4);
-      block.writeUInt32LE((fileNo ^ 0x5bd1e995) >>> 0, 8);
-      block.writeUInt32LE((blockNo ^ 0x9e3779b9) >>> 0, 12);
+      stampBlock(block, fileNo, blockNo);
       let done = 0;
       while (done < n) done += fs.writeSync(fd, block, done, n - done, off + done);
       off += n;

@@ -2,7 +2,13 @@
 // loopback servers (versitygw for S3, fake-gcs-server for GCS), the same machine, in one invocation.
 //
 //   source .testenv/env.sh && npx tsc -p tsconfig.json && node bench/generate.ts /tmp/cbr-bench all
-//   node bench/run.ts [--root /tmp/cbr-bench] [--reps 3] [--workloads w1,w2,w3,w4,w5,g1,g2] [--tools ours,sdk,rclone,awscli]
+//   node bench/run.ts [--root /tmp/cbr-bench] [--reps 3] [--workloads w1,w2,w3,w4,w5,g1,g2] [--tools ours,sdk,rclone,awscli,s5cmd,put-loop]
+//
+// Adjacent pairs: when `ours` is among the tools, every other tool runs in a pair with its own run of ours (the
+// pair's order and the order of the pairs rotate per repetition), and the ratio columns are medians of the per-pair
+// ratios, so that drift in the machine's load between pairs cancels out. CPU is GNU time's user+sys, which counts
+// every descendant the tool waited for: for ours the nodetool JVMs too (they are counted and shown: a wrapper
+// script in the work directory logs each nodetool start, then execs the real one).
 //
 // Per run: GNU time (wall, user+sys CPU of the whole process tree, peak RSS of the largest process, blocks read),
 // the Node probe (this Node process only: peak RSS, CPU, bytes read), and the S3 requests the run sent, counted in
@@ -26,12 +32,19 @@ const ROOT = arg('root', '/tmp/cbr-bench');
 const REPS = Number(arg('reps', '3'));
 const WORKLOADS = arg('workloads', 'w1,w2,w3,w4,w5,g1,g2').split(',');
 const TOOLS = arg('tools', 'ours,sdk,rclone,awscli').split(',');
+// s5cmd 2.3.0, built from its Go module (bench/README.md); its default --numworkers (256) unless --s5cmd-workers.
+const S5CMD = arg('s5cmd', path.join(os.homedir(), '.cache', 'cass-backup-run', 's5cmd-2.3.0'));
+const S5CMD_WORKERS = arg('s5cmd-workers', '256');
 const CONC = Number(arg('concurrency', '8'));
 // --alt-dist DIR adds the tool `ours-alt`: the same CLI built from another tree (e.g. a scratch copy with a fix).
 const ALT_DIST = arg('alt-dist', '');
 // --alt-args "…" adds the tool `ours-args`: ours with extra options (e.g. "--part-concurrency 8").
 const ALT_ARGS = arg('alt-args', '').split(' ').filter((a) => a !== '');
 const RESULTS = arg('results', path.join(ROOT, 'results.jsonl'));
+// --node-data-dirs A:B adds the test node's own data directories to ours' --data-dir (nothing of the workload's tag is
+// there): its system_schema is what the node-facts cache fingerprints, as on a real node, where the snapshot's
+// data directories are Cassandra's. Without it the workload tree has no system_schema and describecluster runs every time.
+const NODE_DATA_DIRS = arg('node-data-dirs', '').split(':').filter((d) => d !== '');
 // The tool `ours-encrypted`: ours with client-side encryption (--encrypt-to a key pair made for this invocation),
 // to be run adjacent to `ours` (--tools ours,ours-encrypted): its row's ratios are the cost of encryption.
 const BENCH_RECIPIENT = TOOLS.includes('ours-encrypted') ? await identityToRecipient(await generateX25519Identity()) : '';
@@ -45,7 +58,7 @@ const env = (k: string): string => {
 // the clients' own cost is measured rather than versitygw's disk writes on the same 2 cores.
 const TARGET = arg('target', 'versitygw');
 const SINK = TARGET === 'sink';
-const SINK_PORT = 7099;
+const SINK_PORT = Number(arg('sink-port', '7099'));
 const S3_EP = SINK ? `http://127.0.0.1:${SINK_PORT}` : env('CBR_S3_ENDPOINT');
 const S3_BUCKET = env('CBR_S3_BUCKET');
 const GCS_EP = env('CBR_GCS_ENDPOINT');
@@ -63,6 +76,7 @@ if (SINK) {
   fs.writeFileSync(S3_LOG, '');
   sinkProc = spawn(process.execPath, [path.join(REPO, 'bench', 'sink.ts'), String(SINK_PORT), S3_LOG], { stdio: 'inherit' });
   spawnSync('sleep', ['1']);
+  process.on('exit', () => sinkProc?.kill()); // also when this script fails
 }
 
 const childEnv: NodeJS.ProcessEnv = {
@@ -89,6 +103,12 @@ const childEnv: NodeJS.ProcessEnv = {
 // Everything is plain http on loopback; a CA bundle from the caller's environment only breaks rclone's S3 client.
 delete childEnv.AWS_CA_BUNDLE;
 fs.writeFileSync(path.join(WORK, 'aws-config'), '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
+// Ours gets this nodetool: it appends one line per start (its arguments) to NODETOOL_LOG and execs the real one,
+// so each run's row can say how many JVMs it started (their CPU is in GNU time's figures either way).
+const NODETOOL_LOG = path.join(WORK, 'nodetool-starts.log');
+const COUNTING_NODETOOL = path.join(WORK, 'nodetool-counting');
+fs.writeFileSync(COUNTING_NODETOOL, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${NODETOOL_LOG}'\nexec '${NODETOOL}' "$@"\n`, { mode: 0o755 });
+fs.writeFileSync(NODETOOL_LOG, '');
 
 // ---------- workloads ----------
 interface Workload {
@@ -135,6 +155,10 @@ interface Run {
   fsInBlocks: number; probe?: { maxRssKiB: number; userS: number; sysS: number; rchar: number; readBytes: number };
   requests?: number; requestsByMethod?: Record<string, number>; storedObjects?: number; storedBytes?: number;
   uploaded?: number; copied?: number; reused?: number; note?: string;
+  /** nodetool starts (JVMs) during the run, and their subcommands. */
+  jvms?: number; nodetoolCalls?: string[];
+  /** Which adjacent pair (ours + one peer) of this repetition the run belongs to. */
+  pair?: string;
 }
 
 function evict(w: Workload, rel: string[]): void {
@@ -186,8 +210,10 @@ function command(tool: string, w: Workload, token: string, listFile: string, nod
   if (tool === 'ours' || tool === 'ours-alt' || tool === 'ours-dedup' || tool === 'ours-args' || tool === 'ours-encrypted') {
     const dest = w.store === 's3' ? [`--dest`, `s3://${S3_BUCKET}/${token}`, '--s3-endpoint', S3_EP]
       : ['--dest', `gs://${GCS_BUCKET}/${token}`, '--gcs-endpoint', GCS_EP];
-    const common = [...dest, '--data-dir', root, '--node-id', nodeId, '--cloud', 'none', '--state-dir', stateDir,
-      '--json', '--nodetool', NODETOOL, '--concurrency', String(CONC), ...(tool === 'ours-dedup' ? ['--layout', 'dedup'] : []),
+    // (not for backups/ workloads: incremental would upload the node's own backups/ too)
+    const nodeDirs = w.kind === 'snapshot' ? NODE_DATA_DIRS.flatMap((d) => ['--data-dir', d]) : [];
+    const common = [...dest, '--data-dir', root, ...nodeDirs, '--node-id', nodeId, '--cloud', 'none', '--state-dir', stateDir,
+      '--json', '--nodetool', COUNTING_NODETOOL, '--concurrency', String(CONC), ...(tool === 'ours-dedup' ? ['--layout', 'dedup'] : []),
       ...(tool === 'ours-args' ? ALT_ARGS : []), ...(tool === 'ours-encrypted' ? ['--encrypt-to', BENCH_RECIPIENT] : [])];
     const main = path.join(tool === 'ours-alt' ? ALT_DIST : path.join(REPO, 'dist'), 'main.js');
     const pre = [node, '--import', path.join(REPO, 'bench', 'probe.mjs'), main];
@@ -197,6 +223,18 @@ function command(tool: string, w: Workload, token: string, listFile: string, nod
   if (tool === 'sdk') {
     return [node, '--import', path.join(REPO, 'bench', 'probe.mjs'), path.join(REPO, 'bench', 'sdk-baseline.ts'),
       w.store, w.store === 's3' ? S3_EP : GCS_EP, w.store === 's3' ? S3_BUCKET : GCS_BUCKET, token, root, listFile, String(CONC)];
+  }
+  if (tool === 'put-loop') {
+    if (w.store !== 's3') return undefined;
+    return [node, '--import', path.join(REPO, 'bench', 'probe.mjs'), path.join(REPO, 'bench', 'put-loop.ts'),
+      S3_EP, S3_BUCKET, token, root, listFile, String(CONC)];
+  }
+  if (tool === 's5cmd') {
+    if (w.store !== 's3' || !fs.existsSync(S5CMD)) return undefined;
+    // What an operator would type: one wildcard cp of the tag's directories; s5cmd keeps the path after the
+    // wildcard's fixed part, so the keys are <token>/<ks>/<table>/snapshots/<tag>/<file> as for the other tools.
+    const pattern = path.join(root, '*', '*', w.kind === 'backups' ? 'backups' : path.join('snapshots', w.tag!), '*');
+    return [S5CMD, '--endpoint-url', S3_EP, '--numworkers', S5CMD_WORKERS, 'cp', pattern, `s3://${S3_BUCKET}/${token}/`];
   }
   if (tool === 'rclone') {
     const remote = w.store === 's3' ? `bs3:${S3_BUCKET}/${token}` : `bgcs:${GCS_BUCKET}/${token}`;
@@ -217,8 +255,15 @@ function command(tool: string, w: Workload, token: string, listFile: string, nod
   return undefined;
 }
 
+/** Whether a tool has a command for the workload's store (a pair is not run for a peer that has none). */
+function applies(tool: string, w: Workload): boolean {
+  if (tool === 's5cmd') return w.store === 's3' && fs.existsSync(S5CMD);
+  if (tool === 'put-loop' || tool === 'awscli') return w.store === 's3';
+  return true;
+}
+
 function measure(tool: string, w: Workload, rep: number, files: { rel: string[]; bytes: number }, opts: {
-  token: string; nodeId: string; stateDir: string; keep?: boolean; noEvict?: boolean;
+  token: string; nodeId: string; stateDir: string; keep?: boolean; noEvict?: boolean; pair?: string;
 }): Run | undefined {
   const listFile = path.join(WORK, `list-${w.dir}-${w.tag ?? 'backups'}.txt`);
   fs.writeFileSync(listFile, files.rel.join('\n') + '\n');
@@ -228,6 +273,7 @@ function measure(tool: string, w: Workload, rep: number, files: { rel: string[];
   if (cmd === undefined) return undefined;
   if (!opts.noEvict) evict(w, files.rel);
   const logOffset = fs.statSync(S3_LOG).size;
+  const nodetoolOffset = fs.statSync(NODETOOL_LOG).size;
   const timeOut = path.join(WORK, 'time.txt');
   const res = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M %I', '-o', timeOut, ...cmd], {
     env: { ...childEnv, CBR_BENCH_PROBE: probe }, encoding: 'utf8', maxBuffer: 1 << 30,
@@ -238,6 +284,11 @@ function measure(tool: string, w: Workload, rep: number, files: { rel: string[];
     files: files.rel.length, bytes: files.bytes, wall: wall!, cpuUser: user!, cpuSys: sys!, treeMaxRssKiB: rss!, fsInBlocks: fsIn!,
   };
   if (fs.existsSync(probe)) run.probe = JSON.parse(fs.readFileSync(probe, 'utf8'));
+  if (opts.pair !== undefined) run.pair = opts.pair;
+  if (tool.startsWith('ours')) {
+    run.nodetoolCalls = fs.readFileSync(NODETOOL_LOG, 'utf8').slice(nodetoolOffset).split('\n').filter((l) => l !== '');
+    run.jvms = run.nodetoolCalls.length;
+  }
   if (w.store === 's3') {
     const r = countRequests(logOffset, opts.token);
     run.requests = r.total;
@@ -266,7 +317,8 @@ function measure(tool: string, w: Workload, rep: number, files: { rel: string[];
   if (!opts.keep) cleanup(opts.token);
   const cpu = run.cpuUser + run.cpuSys;
   console.error(`${w.name} ${tool} rep${rep}: ${run.ok ? 'ok' : 'FAILED'} ${run.wall}s cpu ${cpu.toFixed(1)}s ` +
-    `rss ${Math.round((run.probe?.maxRssKiB ?? run.treeMaxRssKiB) / 1024)}MiB req ${run.requests ?? '-'} ${run.note ?? ''}`);
+    `rss ${Math.round((run.probe?.maxRssKiB ?? run.treeMaxRssKiB) / 1024)}MiB req ${run.requests ?? '-'}` +
+    `${run.jvms === undefined ? '' : ` jvms ${run.jvms} (${run.nodetoolCalls!.join('; ')})`} ${run.note ?? ''}`);
   return run;
 }
 
@@ -279,23 +331,53 @@ for (let rep = 1; rep <= REPS; rep++) {
     if (w === undefined) throw new Error(`unknown workload ${key}`);
     if (key === 'w4') continue; // runs right after ours' W3 (it needs W3's manifest)
     const files = listFiles(w);
-    // rotate the tool order per repetition so drift in the machine's load does not favour one tool
-    const order = TOOLS.map((_, i) => TOOLS[(i + rep - 1) % TOOLS.length]!);
-    for (const tool of order) {
-      const token = `cbrbench-${stamp}-${key}-${tool}-r${rep}`;
-      const stateDir = path.join(WORK, `state-${token}`);
-      const withW4 = key === 'w3' && tool.startsWith('ours') && WORKLOADS.includes('w4');
-      const r = measure(tool, w, rep, files, { token, nodeId: 'bench', stateDir, keep: withW4 });
-      if (r) all.push(r);
-      if (withW4) {
-        const w4 = WL.w4!;
-        const r4 = measure(tool, w4, rep, listFiles(w4), { token, nodeId: 'bench', stateDir });
-        if (r4) all.push(r4);
-        cleanup(token);
+    for (const [pair, tools] of schedule(rep, w)) {
+      for (const tool of tools) {
+        const token = `cbrbench-${stamp}-${key}-${tool}-r${rep}${pair === undefined ? '' : `-${pair}`}`;
+        const stateDir = path.join(WORK, `state-${token}`);
+        carryNodeFacts(tool, stateDir, 'in');
+        const withW4 = key === 'w3' && tool.startsWith('ours') && WORKLOADS.includes('w4');
+        const r = measure(tool, w, rep, files, { token, nodeId: 'bench', stateDir, keep: withW4, ...(pair === undefined ? {} : { pair }) });
+        if (r) all.push(r);
+        if (withW4) {
+          const w4 = WL.w4!;
+          const r4 = measure(tool, w4, rep, listFiles(w4), { token, nodeId: 'bench', stateDir, ...(pair === undefined ? {} : { pair }) });
+          if (r4) all.push(r4);
+          cleanup(token);
+        }
+        carryNodeFacts(tool, stateDir, 'out');
+        fs.rmSync(stateDir, { recursive: true, force: true });
       }
-      fs.rmSync(stateDir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Each run of ours has a fresh state directory, except for what nodetool describecluster told the previous run of
+ * the same tool (node-facts.json, src/cassandra/facts-cache.ts), carried over as a node's state directory keeps it
+ * between cron runs: the runs then start the JVMs of a node's steady state, not of its first run.
+ */
+function carryNodeFacts(tool: string, stateDir: string, way: 'in' | 'out'): void {
+  if (!tool.startsWith('ours')) return;
+  const kept = path.join(WORK, `node-facts-${tool}.json`);
+  const inState = path.join(stateDir, 'node-facts.json');
+  if (way === 'in' && fs.existsSync(kept)) {
+    fs.mkdirSync(stateDir, { recursive: true });
+    fs.copyFileSync(kept, inState);
+  }
+  if (way === 'out' && fs.existsSync(inState)) fs.copyFileSync(inState, kept);
+}
+
+/**
+ * The runs of one repetition. With `ours` among the tools: one adjacent pair per other tool, [ours, peer] or
+ * [peer, ours] alternating by repetition, the pairs' order rotated by repetition; without it, the tools in an
+ * order rotated by repetition (as before), as one group.
+ */
+function schedule(rep: number, w: Workload): [string | undefined, string[]][] {
+  const rotate = <T>(xs: readonly T[]): T[] => xs.map((_, i) => xs[(i + rep - 1) % xs.length]!);
+  const peers = TOOLS.filter((t) => t !== 'ours' && applies(t, w));
+  if (!TOOLS.includes('ours') || peers.length === 0) return [[undefined, rotate(TOOLS)]];
+  return rotate(peers).map((peer) => [peer, rep % 2 === 1 ? ['ours', peer] : [peer, 'ours']]);
 }
 
 // ---------- table ----------
@@ -303,7 +385,12 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-interface Row { workload: string; tool: string; n: number; ok: boolean; wall: number; mbps: number; fps: number; cpuPerGiB: number; cpuS: number; rssMiB: number; requests: number | undefined; readMB: number | undefined }
+interface Row {
+  workload: string; tool: string; n: number; ok: boolean; wall: number; mbps: number; fps: number; cpuPerGiB: number; cpuS: number;
+  rssMiB: number; requests: number | undefined; readMB: number | undefined; jvms: number | undefined;
+  /** Medians of the per-pair ratios (peer wall ÷ ours wall, ours CPU ÷ peer CPU); undefined for ours itself. */
+  faster: number | undefined; cpuRatio: number | undefined;
+}
 const rows: Row[] = [];
 for (const wname of [...new Set(all.map((r) => r.workload))]) {
   for (const tool of [...new Set(all.filter((r) => r.workload === wname).map((r) => r.tool))]) {
@@ -311,12 +398,18 @@ for (const wname of [...new Set(all.map((r) => r.workload))]) {
     const wall = median(rs.map((r) => r.wall));
     const bytes = rs[0]!.bytes;
     const cpu = median(rs.map((r) => r.cpuUser + r.cpuSys));
+    // ours of the same repetition and pair; without pairs (no `ours` in --tools), ours of the same repetition
+    const partner = (r: Run): Run | undefined => all.find((x) => x.workload === wname && x.tool === 'ours' && x.rep === r.rep && x.pair === r.pair);
+    const pairs = tool === 'ours' ? [] : rs.map((r) => [r, partner(r)] as const).filter((p): p is readonly [Run, Run] => p[1] !== undefined);
     rows.push({
       workload: wname, tool, n: rs.length, ok: rs.every((r) => r.ok), wall,
       mbps: bytes / 1e6 / wall, fps: rs[0]!.files / wall, cpuS: cpu, cpuPerGiB: cpu / (bytes / 2 ** 30),
       rssMiB: median(rs.map((r) => (r.probe?.maxRssKiB ?? r.treeMaxRssKiB) / 1024)),
       requests: rs[0]!.requests === undefined ? undefined : median(rs.map((r) => r.requests!)),
       readMB: median(rs.map((r) => (r.probe ? r.probe.readBytes : r.fsInBlocks * 512) / 1e6)),
+      jvms: rs[0]!.jvms === undefined ? undefined : median(rs.map((r) => r.jvms ?? 0)),
+      faster: pairs.length === 0 ? undefined : median(pairs.map(([p, o]) => p.wall / o.wall)),
+      cpuRatio: pairs.length === 0 ? undefined : median(pairs.map(([p, o]) => (o.cpuUser + o.cpuSys) / (p.cpuUser + p.cpuSys))),
     });
   }
 }
@@ -324,15 +417,15 @@ const fmt = (x: number | undefined, d = 1): string => (x === undefined || Number
 const lines: string[] = [];
 lines.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${os.hostname()}: ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, ` +
   `${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}; median of ${REPS} run(s); data cold in page cache (evicted per file), binaries warm; ` +
-  `S3 server: ${SINK ? 'bench/sink.ts (discard)' : 'versitygw (posix backend)'}.`);
+  `S3 server: ${SINK ? 'bench/sink.ts (discard)' : 'versitygw (posix backend)'}.` +
+  (TOOLS.includes('ours') ? ' Ratios: medians over adjacent pairs (each peer run next to its own run of ours).' : ''));
 lines.push('');
-lines.push('| workload | tool | runs ok | wall s | MB/s | files/s | CPU s | CPU s/GiB | peak RSS MiB | requests | MB read | ours faster by | ours CPU ÷ peer |');
-lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+lines.push('| workload | tool | runs ok | wall s | MB/s | files/s | CPU s | CPU s/GiB | peak RSS MiB | requests | MB read | JVMs | ours faster by | ours CPU ÷ peer |');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  const ours = rows.find((x) => x.workload === r.workload && x.tool === 'ours');
-  const speed = ours && r.tool !== 'ours' ? `${fmt(r.wall / ours.wall, 2)}×` : '';
-  const cpu = ours && r.tool !== 'ours' ? fmt(ours.cpuS / r.cpuS, 2) : '';
-  lines.push(`| ${r.workload} | ${r.tool} | ${r.ok ? `${r.n}/${r.n}` : 'FAIL'} | ${fmt(r.wall, 2)} | ${fmt(r.mbps, 0)} | ${fmt(r.fps, 0)} | ${fmt(r.cpuS, 1)} | ${fmt(r.cpuPerGiB, 2)} | ${fmt(r.rssMiB, 0)} | ${fmt(r.requests, 0)} | ${fmt(r.readMB, 0)} | ${speed} | ${cpu} |`);
+  lines.push(`| ${r.workload} | ${r.tool} | ${r.ok ? `${r.n}/${r.n}` : 'FAIL'} | ${fmt(r.wall, 2)} | ${fmt(r.mbps, 0)} | ${fmt(r.fps, 0)} | ${fmt(r.cpuS, 1)} | ` +
+    `${fmt(r.cpuPerGiB, 2)} | ${fmt(r.rssMiB, 0)} | ${fmt(r.requests, 0)} | ${fmt(r.readMB, 0)} | ${r.jvms === undefined ? '' : fmt(r.jvms, 0)} | ` +
+    `${r.faster === undefined ? '' : `${fmt(r.faster, 2)}×`} | ${r.cpuRatio === undefined ? '' : fmt(r.cpuRatio, 2)} |`);
 }
 for (const tool of TOOLS.filter((t) => t.startsWith('ours'))) {
   const w3 = rows.find((r) => r.workload === 'W3' && r.tool === tool);

@@ -10,7 +10,8 @@ import { fileSnapshotRegistry } from './snapshot-registry.ts';
 import { fileHostIdMemory } from './remembered-host-id.ts';
 import { usableStateDir } from './state-dir-check.ts';
 import { readBootId } from './boot-id.ts';
-import { hostIdPath } from './state-dir.ts';
+import { hostIdPath, nodeFactsPath } from './state-dir.ts';
+import { fileFactsCache } from './cassandra/facts-cache.ts';
 import { assertFreeSpace, parseFreeSpaceRule } from './disk-space.ts';
 import { createRateLimiter, throttle } from './upload/throttle.ts';
 import { parseSize } from './config/options.ts';
@@ -246,6 +247,7 @@ async function buildContext(
     nodetool: createNodetool({
       exec: io.exec, path: opts.nodetool, passthrough: opts.json || !opts.quiet, output: stderrStream(io), signal: io.signal,
       connection: { ...connectionOf(opts), ...extraConnection },
+      ...(opts.dryRun ? {} : { factsCache: fileFactsCache(nodeFactsPath(stateDir), dataDirs.dirs) }),
     }),
     enumerate: {
       snapshot: (dirs, tag) => enumerateSnapshot(dirs, tag),

@@ -23,3 +23,8 @@ export function hostIdPath(stateDir: string, nodeId: string): string {
 export function rememberedIdentityPath(stateDir: string): string {
   return join(stateDir, 'identity.json');
 }
+
+/** What `nodetool describecluster` last said, reused while the node cannot have changed it (cassandra/facts-cache.ts). */
+export function nodeFactsPath(stateDir: string): string {
+  return join(stateDir, 'node-facts.json');
+}

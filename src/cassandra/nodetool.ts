@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { joinRing, parseKeyspaces, parsePartitioner, parseRingTokens, parseStatus, type KeyspaceReplication, type RingMember } from './ring.ts';
 import { NodetoolError, UsageError } from '../errors.ts';
 import { generateTag, validateTag } from './layout.ts';
+import { parseGeneration, reusable, type ClusterFacts, type FactsCache } from './facts-cache.ts';
 
 /** The options this module passes; execa accepts them as they are. */
 export interface ExecOptions {
@@ -57,6 +58,8 @@ export interface NodetoolDeps {
   readonly timeoutMs?: number;
   /** Aborting kills the running nodetool (e.g. on SIGINT). */
   readonly signal?: AbortSignal;
+  /** Lets info() reuse what describecluster said before, by the rule of facts-cache.ts; always read when omitted. */
+  readonly factsCache?: FactsCache;
 }
 
 export interface RunOptions {
@@ -117,7 +120,7 @@ export function createNodetool(deps: NodetoolDeps): Nodetool {
     clearSnapshot: async (tag, keyspaces = []) => run(['clearsnapshot', '-t', validateTag(tag), ...keyspaces]),
     repair: (args) => run(['repair', ...args]),
     flush: (keyspaces = []) => run(['flush', ...keyspaces]),
-    info: () => queryInfo(run, Math.min(deps.timeoutMs ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS)),
+    info: () => queryInfo(run, Math.min(deps.timeoutMs ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS), deps.factsCache),
     ring: async () => {
       const timeoutMs = Math.min(deps.timeoutMs ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS);
       const [status, ring] = await Promise.all([run(['status'], { capture: true, timeoutMs }), run(['ring'], { capture: true, timeoutMs })]);
@@ -284,7 +287,7 @@ class OutputCollector {
 
 type Run = (args: readonly string[], options?: RunOptions) => Promise<RunResult>;
 
-async function queryInfo(run: Run, timeoutMs: number): Promise<NodeInfo> {
+async function queryInfo(run: Run, timeoutMs: number, cache: FactsCache | undefined): Promise<NodeInfo> {
   const query = async (args: string[]): Promise<string> => {
     try {
       return (await run(args, { capture: true, timeoutMs })).stdout;
@@ -292,12 +295,32 @@ async function queryInfo(run: Run, timeoutMs: number): Promise<NodeInfo> {
       return ''; // best effort: the manifest simply lacks what nodetool could not tell
     }
   };
-  // Each nodetool call is a JVM start (over a CPU-second): describecluster also names the release when the cluster
-  // runs one, so `nodetool version` runs only during a mixed-version (rolling upgrade) window.
-  const [info, cluster] = await Promise.all([query(['info', '-T']), query(['describecluster'])]);
-  const described = parseDescribeCluster(cluster);
-  const version = described.version !== undefined ? {} : parseVersion(await query(['version']));
-  return { ...parseInfo(info), ...described, ...version };
+  // Each nodetool call is a JVM start (over a CPU-second). info -T always runs (host id, tokens, DC, rack, and the
+  // gossip generation). describecluster runs with it, in parallel, unless the state directory remembers its facts
+  // for this very schema on disk; they are then reused if info confirms the same host id and generation.
+  const infoText = query(['info', '-T']);
+  const recalled = await (cache?.recall() ?? Promise.resolve(undefined)).catch(() => undefined);
+  const candidate = recalled?.remembered !== undefined && recalled.remembered.schema === recalled.schema ? recalled.remembered : undefined;
+  const cluster = candidate === undefined ? query(['describecluster']) : undefined;
+  const text = await infoText;
+  const local = parseInfo(text);
+  const key = { hostId: local.hostId, generation: parseGeneration(text), schema: recalled?.schema };
+  if (reusable(candidate, key)) return { ...local, ...candidate.facts };
+  const facts = await clusterFacts(await (cluster ?? query(['describecluster'])), query);
+  if (cache !== undefined && key.hostId !== undefined && key.generation !== undefined && key.schema !== undefined &&
+    facts.keyspaces !== undefined && facts.version !== undefined) {
+    await cache.remember({ hostId: key.hostId, generation: key.generation, schema: key.schema, facts });
+  }
+  return { ...local, ...facts };
+}
+
+/**
+ * describecluster's facts. It also names the release when the cluster runs one, so `nodetool version` runs only
+ * during a mixed-version (rolling upgrade) window.
+ */
+async function clusterFacts(described: string, query: (args: string[]) => Promise<string>): Promise<ClusterFacts> {
+  const facts = parseDescribeCluster(described);
+  return facts.version !== undefined ? facts : { ...facts, ...parseVersion(await query(['version'])) };
 }
 
 /** Parses `nodetool info -T` (`Key   : value` lines; one `Token : t` line per token). */
