@@ -79,14 +79,15 @@ async function download(
   // read as one stream (its ranges are ciphertext), the plaintext checked against the recorded size and CRC32C.
   const encrypted = file.stored !== undefined;
   if (encrypted && decrypt === undefined) throw new Error(`internal: ${file.key} is encrypted and no identity was given`);
-  const body = !encrypted && file.size > RANGED_FILE ? undefined : await backend.get(file.key, { signal });
-  const source = body !== undefined && encrypted && decrypt !== undefined ? through(body, decrypt()) : body;
-  // `wx`: the temp name is fresh; never write through something that appeared under it.
-  const handle = await open(tmp, 'wx').catch((err: unknown) => {
-    source?.destroy(); // its connection is not left waiting for a reader
-    throw err;
-  });
+  // `wx`: the temp name is fresh; never write through something that appeared under it. Opened before the body
+  // is asked for: between a stream's creation and its reader nothing may await, or an early error of the body
+  // or of the decrypting stage (a bad tag at once) would find no listener and end the process.
+  const handle = await open(tmp, 'wx');
+  let body: Readable | undefined;
+  let source: Readable | undefined;
   try {
+    body = !encrypted && file.size > RANGED_FILE ? undefined : await backend.get(file.key, { signal });
+    source = body !== undefined && encrypted && decrypt !== undefined ? through(body, decrypt()) : body;
     if (source === undefined) await writeRanged(backend, file, handle, signal, onBytes);
     else if (file.size <= SMALL_FILE) await writeSmall(source, file, handle, signal, onBytes);
     else await writeStreamed(source, file, handle, signal, onBytes);

@@ -54,7 +54,15 @@ describe('point-in-time restore on a real node with commit-log archiving', { tim
     runCli(['--dest', s3Dest(prefix), '--commitlog-staging', v.CBR_PITR_STAGING!, ...args], { ...env, ...extra });
   const nodetool = (...args: string[]) => execFileSync(v.CBR_PITR_NODETOOL!, args, { encoding: 'utf8', timeout: 180_000 });
   const staged = () => readdirSync(v.CBR_PITR_STAGING!).filter((n) => /^CommitLog-\d+-\d+\.log$/.test(n)).sort();
-  const archivedAt = (name: string) => Date.parse((JSON.parse(readFileSync(join(v.CBR_PITR_STAGING!, `${name}.archived.json`), 'utf8')) as { archivedAt: string }).archivedAt);
+  // NaN while archive-commitlog has linked the segment and not yet written its sidecar, or once it is unstaged.
+  const archivedAt = (name: string) => {
+    try {
+      return Date.parse((JSON.parse(readFileSync(join(v.CBR_PITR_STAGING!, `${name}.archived.json`), 'utf8')) as { archivedAt: string }).archivedAt);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Number.NaN;
+      throw err;
+    }
+  };
 
   async function connectNode(): Promise<Client> {
     const c = new cassandra.Client({ contactPoints: [v.CBR_PITR_HOST!], localDataCenter: 'datacenter1',
