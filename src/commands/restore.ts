@@ -9,7 +9,7 @@ import { assertNoSymlinks, assertTargetsSafe, inspectRoot, openTargetTree, type 
 import { restoreFile, type DecryptStage } from '../restore/download.ts';
 import { identitiesFor, type Identities } from '../crypto/identity.ts';
 import { decryptStage } from '../crypto/decrypting-stream.ts';
-import { makeRestoreDurable } from '../restore/durable.ts';
+import { syncDirectories } from '../restore/durable.ts';
 import { dryRunDocument, dryRunText, resultDocument, resultText, type RestoreFacts, type TargetReport } from '../restore/report.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import { endTransfer, trackFile } from '../report.ts';
@@ -224,9 +224,19 @@ export async function downloadAll(
   } finally {
     endTransfer(ctx.reporter);
   }
-  // Before any success is reported; a failed sync is an incomplete restore (exit 4).
-  if (outcome.unsafe === undefined) await makeRestoreDurable(tree.root, renamed, ctx.concurrency, ctx.signal);
+  if (outcome.unsafe === undefined) await syncRenames(tree.root, renamed, ctx);
   return outcome;
+}
+
+/** The renames on disk before any success is reported; a directory that cannot be synced makes the restore incomplete. */
+async function syncRenames(root: string, renamed: readonly string[], ctx: CatalogContext): Promise<void> {
+  try {
+    await syncDirectories(root, renamed, ctx.concurrency, ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw new IncompleteError(`restore: the restored files could not be synced to disk in ${root} ` +
+      `(${err instanceof Error ? err.message : String(err)}); run again with --force`, []);
+  }
 }
 
 function announce(snapshot: Manifest, plan: RestorePlan, root: string, ctx: CatalogContext): void {

@@ -1,7 +1,7 @@
 // One restored file: streamed from the store into a temp file beside its target while its CRC32C is computed,
-// then renamed into place only when length and checksum match the manifest. Memory per file is one stream's
-// buffers, whatever the file size; a small file is gathered and written with one write. The caller makes the
-// written files and their renames durable at once, before it reports success (durable.ts).
+// fsync'd, then renamed into place only when length and checksum match the manifest. Memory per file is one
+// stream's buffers, whatever the file size; a small file is gathered and written with one write. The renames
+// are made durable by syncing the directories once at the end of a restore (durable.ts).
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -43,8 +43,7 @@ export interface DownloadTarget {
 
 /**
  * Writes one file; with `reuse`, a file already there with the recorded size and CRC32C is kept as it is.
- * `onBytes` is told of the downloaded bytes as they arrive (live progress). A 'written' file is not yet synced:
- * pass it to makeRestoreDurable before reporting success.
+ * `onBytes` is told of the downloaded bytes as they arrive (live progress).
  */
 export async function restoreFile(
   backend: Backend, t: DownloadTarget, reuse: boolean, signal?: AbortSignal, onBytes?: (bytes: number) => void, decrypt?: DecryptStage,
@@ -95,7 +94,8 @@ async function download(
     // Cassandra does not need it, but the original mtime keeps `ls -lt` and later comparisons meaningful.
     const mtime = new Date(file.mtimeMs);
     await handle.utimes(mtime, mtime);
-    // No fsync here: the caller makes every written file durable at once before it reports success (durable.ts).
+    // On disk before the rename publishes it: a crash never leaves a restored name with bytes still in memory.
+    await handle.sync();
   } finally {
     source?.destroy();
     body?.destroy();

@@ -8,7 +8,6 @@ import { IncompleteError, UsageError } from '../errors.ts';
 import { readCommitLogCatalog, type ArchivedSegment } from '../commitlog/catalog.ts';
 import { coverageFor } from '../commitlog/coverage.ts';
 import { restoreFile } from './download.ts';
-import { makeRestoreDurable } from './durable.ts';
 import { targetTree } from './target-dir.ts';
 import { forEachLimit } from '../upload/pool.ts';
 import type { Manifest, ManifestFile } from '../catalog/manifest.ts';
@@ -73,27 +72,22 @@ export async function restoreCommitLogs(backend: Backend, plan: PointInTimePlan,
   const failures: string[] = [];
   let bytes = 0;
   const tree = targetTree(root);
-  const written: string[] = [];
   await forEachLimit(plan.segments, opts.concurrency, opts.signal, async (s) => {
     const file: ManifestFile = { path: s.name, dataDir: 0, size: s.size, mtimeMs: Date.parse(s.archivedAt), ino: 0, key: s.key, crc32c: s.crc32c };
-    const target = `${COMMITLOG_RESTORE_DIR}/${s.name}`;
     try {
-      if ((await restoreFile(backend, { tree, target, file }, reuse, opts.signal)) === 'written') written.push(target);
+      await restoreFile(backend, { tree, target: `${COMMITLOG_RESTORE_DIR}/${s.name}`, file }, reuse, opts.signal);
       bytes += s.size;
     } catch (err) {
       if (opts.signal.aborted) throw err;
       failures.push(`${s.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   });
-  // The segments on disk before the properties file that points Cassandra at them, and that file before success.
-  await makeRestoreDurable(root, written, opts.concurrency, opts.signal);
   const dir = join(root, COMMITLOG_RESTORE_DIR);
   const properties = join(root, PROPERTIES_FILE);
   if (failures.length === 0) {
     const tmp = `${properties}.partial`;
     await writeFile(tmp, propertiesText(dir, plan.untilMs));
     await rename(tmp, properties);
-    await makeRestoreDurable(root, [PROPERTIES_FILE], opts.concurrency, opts.signal);
   }
   return { dir, properties, segments: plan.segments.length, bytes, failures };
 }

@@ -151,27 +151,6 @@ describe(`bad input (${cases.length + 2} cases)`, () => {
       execFileSync('umount', [small]);
     }
   });
-  it('a restore whose final sync to disk fails → exit 4 naming it; a rerun with --force keeps the checked files', async () => {
-    const d = tempDir('dest-sync');
-    const e = cassandraEnv({ CASS_BACKUP_NODE_ID: 'node-sync' });
-    const backup = await runCli(['snapshot', '-t', `sync-${Date.now()}`, '--dest', `file://${d}`, '--json'], e);
-    assert.equal(backup.exitCode, 0, backup.stderr);
-    const tag = String(jsonEvents(backup.stdout).find((x) => x.type === 'summary')?.tag);
-    // A `sync` that fails as a disk's write-back error makes it fail (the restore's one sync of DIR's file system).
-    const bin = tempDir('failing-sync');
-    file(join(bin, 'sync'), '#!/bin/sh\necho "sync: error syncing \'$2\': Input/output error" >&2\nexit 1\n');
-    execFileSync('chmod', ['+x', join(bin, 'sync')]);
-    const to = join(tempDir('restore-sync'), 'restore');
-    const failed = await runCli(['restore', tag, '--to', to, '--dest', `file://${d}`, '--json'], { ...e, PATH: `${bin}:${e.PATH}` });
-    assert.equal(failed.exitCode, 4, failed.stderr);
-    assert.match(failed.stderr, /could not be synced to disk .*Input\/output error.*run again with --force/);
-    assert.equal(jsonEvents(failed.stdout).some((x) => x.ok === true), false, 'no success reported');
-    const again = await runCli(['restore', tag, '--to', to, '--dest', `file://${d}`, '--force', '--json'], e);
-    assert.equal(again.exitCode, 0, again.stderr);
-    const result = jsonEvents(again.stdout).at(-1) as { ok: boolean; written: number; alreadyPresent: number };
-    assert.equal(result.ok, true);
-    assert.ok(result.alreadyPresent > 0 && result.written === 0, `every file kept after its check: ${JSON.stringify(result)}`);
-  });
   for (const c of cases) {
     it(`${c.name} → exit ${c.exit}`, async () => {
       const run = await runCli(c.args(), cassandraEnv(c.env?.() ?? {}));
