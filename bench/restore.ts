@@ -9,12 +9,14 @@
 //   source .testenv/env.sh && npx tsc -p tsconfig.json && node bench/generate.ts /tmp/cbr-bench w1 w2
 //   node bench/restore.ts [--root /tmp/cbr-bench] [--reps 3] [--workloads w1,w2] [--targets s3,sink,file]
 //                         [--tools backup,restore,s5cmd,rclone] [--alt-dist DIR] [--concurrency 8] [--sink-port 7098]
+//                         [--settle 40]
 //
 // Per run: GNU time (wall, user+sys of the whole process tree — for the backup this includes the nodetool JVM —,
 // peak RSS of the largest process) and bench/probe.mjs (the Node process alone: peak RSS). Before every run the
 // files it reads are evicted from the page cache (posix_fadvise DONTNEED on each file: the source tree before a
 // backup, the store's objects — versitygw's posix directory or the file:// store — before a download), so reads
-// are cold and the binaries warm. Every restore is checked: file count and bytes in DIR equal the backup's.
+// are cold and the binaries warm; before every download the machine is synced (untimed), so that no run flushes data
+// an earlier one left dirty. Every restore is checked: file count and bytes in DIR equal the backup's.
 // `--alt-dist DIR` adds `restore-alt`: the same restore with a build from another tree (before/after a change).
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -37,6 +39,7 @@ const TOOLS = arg('tools', ['backup', 'restore', ...(ALT_DIST ? ['restore-alt'] 
 const CONC = arg('concurrency', '8');
 const S5CMD = arg('s5cmd', path.join(os.homedir(), '.cache', 'cass-backup-run', 's5cmd-2.3.0'));
 const RESULTS = arg('results', path.join(ROOT, 'restore-results.jsonl'));
+const SETTLE_S = arg('settle', '40'); // seconds between a store's cleanup and the next timed run (see the cleanup)
 
 const env = (k: string): string => {
   const v = process.env[k];
@@ -162,6 +165,7 @@ function sameContent(restored: readonly string[], source: readonly string[]): st
 }
 
 const stamp = Date.now().toString(36);
+const outputs: string[] = [];
 const probeArgs = ['--import', path.join(REPO, 'bench', 'probe.mjs')];
 for (let rep = 1; rep <= REPS; rep++) {
   for (const key of WORKLOADS) {
@@ -186,10 +190,14 @@ for (let rep = 1; rep <= REPS; rep++) {
         const order = downloads.map((_, i) => downloads[(i + rep - 1) % downloads.length]!);
         for (const tool of order) {
           const out = path.join(WORK, `restored-${token}-${tool}`);
+          outputs.push(out);
           fs.rmSync(out, { recursive: true, force: true });
           if (storeDir !== undefined) evict(walk(storeDir).paths);
-          // s5cmd does not fsync what it writes and ours does: its run ends with `sync -f` of the target's filesystem,
-          // so both are timed to data on disk (which may also flush other writers' data: if anything, that makes s5cmd look slower).
+          // Every tool's run ends with a sync of the file system: nothing written before it (the store's objects from
+          // the backup, an earlier run's files) may still be dirty, or whichever runs first would pay for flushing it.
+          spawnSync('sync');
+          // s5cmd and rclone do not sync what they write and ours fsyncs every file: their runs end with `sync -f` of the
+          // target's file system, so all are timed to data on disk.
           // rclone: its defaults but as many transfers as our --concurrency; on the sink it ignores checksums (the sink's
           // ETags are random, not MD5s): the sink's downloads are compared with the source files instead.
           const cmd = tool === 's5cmd'
@@ -203,13 +211,19 @@ for (let rep = 1; rep <= REPS; rep++) {
           const t = timed(cmd, {});
           const check = checkRestored(out, src);
           record({ ...base, tool }, t, check ?? (target === 'sink' ? sameContent(restoredFiles(out), src.paths) : undefined));
-          fs.rmSync(out, { recursive: true, force: true });
         }
       } finally {
+        // Deleted only now, and then left to settle: on an ext4 without a journal (this VM's) a file created within
+        // 35 s of mass deletions in its block group skips the recently deleted inodes one by one, far more so while
+        // the inode tables are dirty; a run right after another's 20,000 deletions spent 2-4x its system CPU there
+        // (perf: recently_deleted, find_inode_bit under ext4_create).
+        for (const out of outputs.splice(0)) fs.rmSync(out, { recursive: true, force: true });
         fs.rmSync(fileStore, { recursive: true, force: true });
         fs.rmSync(path.join(S3_DATA, token), { recursive: true, force: true });
         fs.rmSync(path.join(S3_META, token), { recursive: true, force: true });
         fs.rmSync(stateDir, { recursive: true, force: true });
+        spawnSync('sync');
+        spawnSync('sleep', [SETTLE_S]);
       }
     }
   }
