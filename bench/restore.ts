@@ -16,7 +16,7 @@
 // files it reads are evicted from the page cache (posix_fadvise DONTNEED on each file: the source tree before a
 // backup, the store's objects — versitygw's posix directory or the file:// store — before a download), so reads
 // are cold and the binaries warm; before every download the machine is synced (untimed), so that no run flushes data
-// an earlier one left dirty. Every restore is checked: file count and bytes in DIR equal the backup's.
+// an earlier one left dirty, and after deleting many files it waits `--settle` seconds. Every restore is checked: file count and bytes in DIR equal the backup's.
 // `--alt-dist DIR` adds `restore-alt`: the same restore with a build from another tree (before/after a change).
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -39,7 +39,7 @@ const TOOLS = arg('tools', ['backup', 'restore', ...(ALT_DIST ? ['restore-alt'] 
 const CONC = arg('concurrency', '8');
 const S5CMD = arg('s5cmd', path.join(os.homedir(), '.cache', 'cass-backup-run', 's5cmd-2.3.0'));
 const RESULTS = arg('results', path.join(ROOT, 'restore-results.jsonl'));
-const SETTLE_S = arg('settle', '40'); // seconds between a store's cleanup and the next timed run (see the cleanup)
+const SETTLE_S = arg('settle', '40'); // seconds after deleting many files before the next timed run (see settleAfter)
 
 const env = (k: string): string => {
   const v = process.env[k];
@@ -165,7 +165,11 @@ function sameContent(restored: readonly string[], source: readonly string[]): st
 }
 
 const stamp = Date.now().toString(36);
-const outputs: string[] = [];
+/** After deleting `files` files: sync, and wait out ext4's recently-deleted window when they were many. */
+function settleAfter(files: number): void {
+  spawnSync('sync');
+  if (files > 1000) spawnSync('sleep', [SETTLE_S]);
+}
 const probeArgs = ['--import', path.join(REPO, 'bench', 'probe.mjs')];
 for (let rep = 1; rep <= REPS; rep++) {
   for (const key of WORKLOADS) {
@@ -190,7 +194,6 @@ for (let rep = 1; rep <= REPS; rep++) {
         const order = downloads.map((_, i) => downloads[(i + rep - 1) % downloads.length]!);
         for (const tool of order) {
           const out = path.join(WORK, `restored-${token}-${tool}`);
-          outputs.push(out);
           fs.rmSync(out, { recursive: true, force: true });
           if (storeDir !== undefined) evict(walk(storeDir).paths);
           // Every tool's run ends with a sync of the file system: nothing written before it (the store's objects from
@@ -211,19 +214,19 @@ for (let rep = 1; rep <= REPS; rep++) {
           const t = timed(cmd, {});
           const check = checkRestored(out, src);
           record({ ...base, tool }, t, check ?? (target === 'sink' ? sameContent(restoredFiles(out), src.paths) : undefined));
+          // Deleted at once (kept, the outputs' pages probably slowed the later runs: up to 2x on W1), then, after
+          // many files, left to settle: on an ext4 without a journal (this VM's) a file created within 35 s of mass
+          // deletions in its block group skips the recently deleted inodes, more so while the inode tables are dirty;
+          // a run right after another's 20,000 deletions spent 2-4x its system CPU there (perf: recently_deleted).
+          fs.rmSync(out, { recursive: true, force: true });
+          settleAfter(src.paths.length);
         }
       } finally {
-        // Deleted only now, and then left to settle: on an ext4 without a journal (this VM's) a file created within
-        // 35 s of mass deletions in its block group skips the recently deleted inodes one by one, far more so while
-        // the inode tables are dirty; a run right after another's 20,000 deletions spent 2-4x its system CPU there
-        // (perf: recently_deleted, find_inode_bit under ext4_create).
-        for (const out of outputs.splice(0)) fs.rmSync(out, { recursive: true, force: true });
         fs.rmSync(fileStore, { recursive: true, force: true });
         fs.rmSync(path.join(S3_DATA, token), { recursive: true, force: true });
         fs.rmSync(path.join(S3_META, token), { recursive: true, force: true });
         fs.rmSync(stateDir, { recursive: true, force: true });
-        spawnSync('sync');
-        spawnSync('sleep', [SETTLE_S]);
+        settleAfter(src.paths.length);
       }
     }
   }
