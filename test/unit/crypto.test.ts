@@ -137,7 +137,9 @@ describe('recipients and identities', () => {
       await writeFile(file, `# backup key\n${k2.recipient}\n\n${k1.recipient}\n`);
       assert.deepEqual(await loadRecipients([k1.recipient], file), [k1.recipient, k2.recipient]);
       await assert.rejects(loadRecipients([k1.identity], undefined), (err: Error) => err instanceof UsageError && /secret key/.test(err.message));
-      await assert.rejects(loadRecipients([`${k1.recipient.slice(0, -1)}q`], undefined), UsageError);
+      // One character of the checksum changed (to another one: a key ending in q stayed valid, 1 run in 32 failed).
+      const changed = `${k1.recipient.slice(0, -1)}${k1.recipient.endsWith('q') ? 'p' : 'q'}`;
+      await assert.rejects(loadRecipients([changed], undefined), UsageError);
       await writeFile(file, '# nothing\n');
       await assert.rejects(loadRecipients([], file), /names no recipient/);
 
