@@ -222,8 +222,10 @@ cassandra_ready() { port_open "$cql_port" && "$state/bin/nodetool" status 2>/dev
 start_s3() {
   running s3 && return 0
   log "starting versitygw $versitygw_version on 127.0.0.1:$s3_port"
+  # --keep-alive: versitygw otherwise answers every request with "Connection: close", so each request of every
+  # client (ours, s5cmd, rclone) paid a TCP connect and the server a TIME-WAIT socket; S3 keeps connections open.
   ROOT_ACCESS_KEY_ID=$s3_access_key ROOT_SECRET_ACCESS_KEY=$s3_secret_key \
-    spawn s3 "$gobin/versitygw" --port "127.0.0.1:$s3_port" posix --sidecar "$state/s3/meta" "$state/s3/data"
+    spawn s3 "$gobin/versitygw" --port "127.0.0.1:$s3_port" --keep-alive posix --sidecar "$state/s3/meta" "$state/s3/data"
 }
 
 s3_request() { # method path
