@@ -1,7 +1,7 @@
 // One restored file: streamed from the store into a temp file beside its target while its CRC32C is computed,
 // fsync'd, then renamed into place only when length and checksum match the manifest. Memory per file is one
-// stream's buffers, whatever the file size; a small file is gathered and written with one write. The renames
-// are made durable by syncing the directories once at the end of a restore (durable.ts).
+// stream's buffers, whatever the file size; a small file is gathered, checked, then written with one write
+// (small-file.ts). The renames are made durable by syncing the directories once at the end of a restore (durable.ts).
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { isRetryable } from '../storage/failure-kind.ts';
 import { crc32cCombine, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import type { ManifestFile } from '../catalog/manifest.ts';
 import { assertReplaceable, insideRoot, type TargetTree } from './target-dir.ts';
+import { renameInPlace, writeDurably } from './small-file.ts';
 
 const TEMP_MARK = '.cbr-restore-';
 // Up to this size a file is gathered in memory and written with one write(2) (as uploads read small files with
@@ -61,7 +62,8 @@ export async function restoreFile(
   try {
     await download(backend, t.file, tmp, signal, onBytes, decrypt);
     if (!fresh) await assertReplaceable(root, path);
-    await rename(tmp, path);
+    if (t.file.size <= SMALL_FILE) renameInPlace(tmp, path);
+    else await rename(tmp, path);
     return 'written';
   } catch (err) {
     await rm(tmp, { force: true });
@@ -79,9 +81,24 @@ async function download(
   // read as one stream (its ranges are ciphertext), the plaintext checked against the recorded size and CRC32C.
   const encrypted = file.stored !== undefined;
   if (encrypted && decrypt === undefined) throw new Error(`internal: ${file.key} is encrypted and no identity was given`);
+  // Between a stream's creation and its reader nothing may await, or an early error of the body or of the
+  // decrypting stage (a bad tag at once) would find no listener and end the process.
+  if (file.size <= SMALL_FILE) {
+    // Gathered and checked before its temp file is created: a failed download leaves nothing to remove.
+    const body = await backend.get(file.key, { signal });
+    const source = encrypted && decrypt !== undefined ? through(body, decrypt()) : body;
+    let data: Buffer;
+    try {
+      data = await gatherChecked(source, file, signal, onBytes);
+    } finally {
+      source.destroy();
+      body.destroy();
+    }
+    await writeDurably(tmp, data, new Date(file.mtimeMs));
+    return;
+  }
   // `wx`: the temp name is fresh; never write through something that appeared under it. Opened before the body
-  // is asked for: between a stream's creation and its reader nothing may await, or an early error of the body
-  // or of the decrypting stage (a bad tag at once) would find no listener and end the process.
+  // is asked for, for the reason above.
   const handle = await open(tmp, 'wx');
   let body: Readable | undefined;
   let source: Readable | undefined;
@@ -89,7 +106,6 @@ async function download(
     body = !encrypted && file.size > RANGED_FILE ? undefined : await backend.get(file.key, { signal });
     source = body !== undefined && encrypted && decrypt !== undefined ? through(body, decrypt()) : body;
     if (source === undefined) await writeRanged(backend, file, handle, signal, onBytes);
-    else if (file.size <= SMALL_FILE) await writeSmall(source, file, handle, signal, onBytes);
     else await writeStreamed(source, file, handle, signal, onBytes);
     // Cassandra does not need it, but the original mtime keeps `ls -lt` and later comparisons meaningful.
     const mtime = new Date(file.mtimeMs);
@@ -131,10 +147,10 @@ async function writeStreamed(
   checkContent(file, pos, crc);
 }
 
-/** Gathers the whole (small) body, checks it, and writes it with one write. More bytes than recorded fail early. */
-async function writeSmall(
-  body: Readable, file: ManifestFile, handle: FileHandle, signal?: AbortSignal, onBytes?: (bytes: number) => void,
-): Promise<void> {
+/** The whole (small) body, checked against the manifest's size and CRC32C. More bytes than recorded fail early. */
+async function gatherChecked(
+  body: Readable, file: ManifestFile, signal?: AbortSignal, onBytes?: (bytes: number) => void,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let bytes = 0;
   let crc = 0;
@@ -148,8 +164,7 @@ async function writeSmall(
   }
   signal?.throwIfAborted();
   checkContent(file, bytes, crc);
-  const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
-  await handle.writeFile(data);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
 }
 
 /** Ranges of RANGE_SIZE, RANGES_IN_FLIGHT at a time; the first failure stops the others before the file is closed. */
