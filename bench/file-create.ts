@@ -2,14 +2,14 @@
 // each written to a temp name, mtime set, fsync'd, closed and renamed, as src/restore does.
 //   pooled: a promise per call (FileHandle open, write, utimes, sync, close; fs/promises rename): six trips to
 //           libuv's thread pool per file (what restore did before src/restore/small-file.ts);
-//   sync:   open, write, futimes, close and rename synchronously, only fsync in the pool (small-file.ts).
+//   sync:   src/restore/small-file.ts's writeDurably (open, write, futimes, close synchronously, only fsync in
+//           the pool), then a synchronous rename, as restore does now.
 //
 //   node bench/file-create.ts pooled|sync DIR [files]        (DIR is emptied first; run each mode a few times)
 import fs from 'node:fs';
 import { open, rename } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import { writeDurably } from '../src/restore/small-file.ts';
 
-const fsyncAsync = promisify(fs.fsync);
 const [mode, dir, count] = process.argv.slice(2);
 if ((mode !== 'pooled' && mode !== 'sync') || dir === undefined) {
   console.error('usage: node bench/file-create.ts pooled|sync DIR [files]');
@@ -33,17 +33,6 @@ async function pooled(tmp: string, data: Buffer): Promise<void> {
   }
 }
 
-async function sync(tmp: string, data: Buffer): Promise<void> {
-  const fd = fs.openSync(tmp, 'wx');
-  try {
-    fs.writeSync(fd, data, 0, data.length, 0);
-    fs.futimesSync(fd, mtime, mtime);
-    await fsyncAsync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 const started = process.hrtime.bigint();
 const before = process.resourceUsage();
 let next = 0;
@@ -55,7 +44,7 @@ const worker = async (): Promise<void> => {
       await pooled(tmp, buffers[i % 64]!);
       await rename(tmp, `${dir}/f${i}`);
     } else {
-      await sync(tmp, buffers[i % 64]!);
+      await writeDurably(tmp, buffers[i % 64]!, mtime);
       fs.renameSync(tmp, `${dir}/f${i}`);
     }
   }

@@ -3,8 +3,8 @@
 // stream's buffers, whatever the file size; a small file is gathered, checked, then written with one write
 // (small-file.ts). The renames are made durable by syncing the directories once at the end of a restore (durable.ts).
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createReadStream, renameSync } from 'node:fs';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -13,7 +13,7 @@ import { isRetryable } from '../storage/failure-kind.ts';
 import { crc32cCombine, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.ts';
 import type { ManifestFile } from '../catalog/manifest.ts';
 import { assertReplaceable, insideRoot, type TargetTree } from './target-dir.ts';
-import { renameInPlace, writeDurably } from './small-file.ts';
+import { writeDurably } from './small-file.ts';
 
 const TEMP_MARK = '.cbr-restore-';
 // Up to this size a file is gathered in memory and written with one write(2) (as uploads read small files with
@@ -62,8 +62,8 @@ export async function restoreFile(
   try {
     await download(backend, t.file, tmp, signal, onBytes, decrypt);
     if (!fresh) await assertReplaceable(root, path);
-    if (t.file.size <= SMALL_FILE) renameInPlace(tmp, path);
-    else await rename(tmp, path);
+    // A metadata operation whatever the size: synchronous, as small-file.ts says why.
+    renameSync(tmp, path);
     return 'written';
   } catch (err) {
     await rm(tmp, { force: true });

@@ -1,15 +1,20 @@
 // The small-file writer of restores (restore/small-file.ts): bytes and mtime as given, a fresh name only (never
-// through a file or symlink that appeared under it), and a rename that replaces the target.
+// through a file or symlink that appeared under it); and restoreFile's rename, which replaces an existing target.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renameInPlace, writeDurably } from '../../src/restore/small-file.ts';
+import { writeDurably } from '../../src/restore/small-file.ts';
+import { restoreFile } from '../../src/restore/download.ts';
+import { targetTree } from '../../src/restore/target-dir.ts';
+import { createLocalBackend } from '../../src/storage/local.ts';
+import { bytesSource } from '../../src/storage/source.ts';
+import { crc32cOf, crc32cToBase64 } from '../../src/checksum/crc32c.ts';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'cbr-small-'));
 
-describe('writeDurably / renameInPlace', () => {
+describe('writeDurably, and the rename after it', () => {
   it('writes every byte (also of a slice of a larger buffer) and the given mtime', async () => {
     const d = dir();
     const whole = Buffer.alloc(200_000);
@@ -35,11 +40,18 @@ describe('writeDurably / renameInPlace', () => {
     assert.equal(statSync(join(d, 'empty')).size, 0);
   });
 
-  it('renameInPlace replaces the target with the temp file', async () => {
-    const d = dir();
-    writeFileSync(join(d, 'target'), 'old');
-    await writeDurably(join(d, 'tmp'), Buffer.from('new'), new Date());
-    renameInPlace(join(d, 'tmp'), join(d, 'target'));
-    assert.equal(readFileSync(join(d, 'target'), 'utf8'), 'new');
+  it('restoreFile replaces an existing target with the restored small file', async () => {
+    const store = dir();
+    const root = dir();
+    const bytes = Buffer.from('new');
+    const backend = createLocalBackend({ root: store });
+    const key = 'n1/ks/t-1/nb-1-big-TOC.txt';
+    await backend.put(key, bytesSource(bytes));
+    mkdirSync(join(root, 'ks/t-1'), { recursive: true });
+    writeFileSync(join(root, 'ks/t-1/nb-1-big-TOC.txt'), 'old');
+    const file = { path: 'ks/t-1/nb-1-big-TOC.txt', dataDir: 0, size: bytes.length, mtimeMs: Date.now(), ino: 1, key, crc32c: crc32cToBase64(crc32cOf(bytes)) };
+    const done = await restoreFile(backend, { tree: targetTree(root), target: 'ks/t-1/nb-1-big-TOC.txt', file }, false);
+    assert.equal(done, 'written');
+    assert.equal(readFileSync(join(root, 'ks/t-1/nb-1-big-TOC.txt'), 'utf8'), 'new');
   });
 });
