@@ -14,6 +14,7 @@ import { crc32cCombine, crc32cToBase64, crc32cUpdate } from '../checksum/crc32c.
 import type { ManifestFile } from '../catalog/manifest.ts';
 import { assertReplaceable, insideRoot, type TargetTree } from './target-dir.ts';
 import { writeDurably } from './small-file.ts';
+import { createRangeWriter, TargetWriteError } from './range-writer.ts';
 
 const TEMP_MARK = '.cbr-restore-';
 // Up to this size a file is gathered in memory and written with one write(2) (as uploads read small files with
@@ -202,18 +203,27 @@ export function splitRanges(size: number, rangeSize: number): ByteRange[] {
   return ranges;
 }
 
-/** A local write failed: the disk's problem, never worth fetching the range again. */
-class TargetWriteError extends Error {}
-
 /** One range into its place in the file; its CRC32C. Progress counts each byte once, also across attempts. */
 async function fetchRange(
   backend: Backend, file: ManifestFile, handle: FileHandle, range: ByteRange, signal: AbortSignal, onBytes?: (bytes: number) => void,
 ): Promise<number> {
   let reported = range.start;
+  const progress = (pos: number): void => {
+    if (pos > reported) {
+      onBytes?.(pos - reported);
+      reported = pos;
+    }
+  };
+  let sinkUsable = backend.getRangeInto !== undefined;
   for (let attempt = 1; ; attempt++) {
     let crc = 0;
     let pos = range.start;
     try {
+      if (sinkUsable) {
+        const got = await intoSink(backend, file.key, handle, range, signal, progress);
+        if (got !== undefined) return got;
+        sinkUsable = false; // this store's answer needs the ordinary GET: from now on for this range
+      }
       const body = await backend.get(file.key, { signal, range });
       try {
         for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -223,10 +233,7 @@ async function fetchRange(
           await writeAt(handle, chunk, pos);
           crc = crc32cUpdate(crc, chunk);
           pos += chunk.length;
-          if (pos > reported) {
-            onBytes?.(pos - reported);
-            reported = pos;
-          }
+          progress(pos);
         }
       } finally {
         body.destroy();
@@ -238,6 +245,28 @@ async function fetchRange(
       if (err instanceof ChecksumMismatchError || signal.aborted || attempt >= RANGE_ATTEMPTS || !isRetryable(err)) throw err;
     }
   }
+}
+
+/**
+ * One range through Backend.getRangeInto (no stream, no buffer per network read: range-writer.ts); its CRC32C, or
+ * undefined when the store needs the ordinary GET. Every write has ended before this returns or throws.
+ */
+async function intoSink(
+  backend: Backend, key: string, handle: FileHandle, range: ByteRange, signal: AbortSignal, progress: (pos: number) => void,
+): Promise<number | undefined> {
+  let pos = range.start;
+  const writer = createRangeWriter(handle.fd, range.start, (n) => progress((pos += n)));
+  let delivered: boolean;
+  try {
+    delivered = await backend.getRangeInto!(key, range, writer, { signal });
+  } finally {
+    await writer.settled();
+  }
+  if (!delivered) return undefined;
+  const { bytes, crc } = await writer.finish();
+  // The client ends a range at its Content-Length, which it checked against the range: a mismatch is ours.
+  if (bytes !== range.end - range.start) throw new Error(`internal: ${key}: ${bytes} bytes for the range ${range.start}-${range.end - 1}`);
+  return crc;
 }
 
 // One write per network chunk (16–64 KiB), awaited before the next is read. Gathering chunks into 1 MiB writes

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 
 export { isAlreadyExists } from './already-exists.ts';
 import type { StoredAs } from './server-side.ts';
+import type { RangeSink } from './raw-http-range.ts';
 
 export interface ObjectInfo {
   readonly key: string;
@@ -93,6 +94,12 @@ export interface Backend {
   /** Names of the immediate "sub-directories" under prefix (which must end with `/` or be empty). */
   listDirs(prefix: string, options?: SignalOptions): Promise<string[]>;
   get(key: string, options?: GetOptions): Promise<Readable>;
+  /**
+   * Optional: a range of the object handed to `sink` chunk by chunk, without a stream and without a buffer per
+   * network read (raw-http-range.ts). false, before any byte reached the sink: this store or this answer needs
+   * `get`. Not retried here: the caller retries the range.
+   */
+  getRangeInto?(key: string, range: ByteRange, sink: RangeSink, options?: SignalOptions): Promise<boolean>;
   /** Server-side copy; no bytes pass through this process. */
   copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<ObjectInfo>;
   /** Deletes in batches; a key that does not exist is not an error. */

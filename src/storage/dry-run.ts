@@ -18,6 +18,7 @@ export function withDryRun(inner: Backend): Backend {
     listDirs: (prefix, options) => inner.listDirs(prefix, options),
     stat: (key, options) => inner.stat(key, options),
     get: (key, options) => inner.get(key, options),
+    ...(inner.getRangeInto === undefined ? {} : { getRangeInto: inner.getRangeInto.bind(inner) }),
     ...(listIncompleteUploads === undefined ? {} : {
       listIncompleteUploads: (prefix, options) => listIncompleteUploads.call(inner, prefix, options),
       abortIncompleteUpload: async (): Promise<void> => {},

@@ -67,6 +67,8 @@ export function withRetries(inner: Backend, policy: RetryPolicy = defaultRetryPo
       withRetry(`list ${prefix}`, policy, options?.signal, () => inner.listDirs(prefix, options)),
     get: (key: string, options?: GetOptions): Promise<Readable> =>
       withRetry(`get ${key}`, policy, options?.signal, () => inner.get(key, options)),
+    // Not retried: bytes may already have reached the sink; the caller retries the range (restore/download.ts).
+    ...(inner.getRangeInto === undefined ? {} : { getRangeInto: inner.getRangeInto.bind(inner) }),
     copy: (from: string, to: string, options?: CopyOptions) =>
       withRetry(`copy ${from}`, policy, options?.signal, () => inner.copy(from, to, options)),
     delete: (keys: readonly string[], options?: SignalOptions) =>

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { ByteRange } from './backend.ts';
 import { StorageError } from '../errors.ts';
 import { DirectS3Error, directSession, sendDirect, xmlField, type DirectConfig } from './s3-direct-target.ts';
+import { createRawRangeClient, type RangeSink } from './raw-http-range.ts';
 
 export interface DirectGet {
   /**
@@ -16,16 +17,32 @@ export interface DirectGet {
    * Throws a DirectS3Error for 404 (NoSuchKey), 429 and 5xx, and a network error as it comes.
    */
   get(fullKey: string, signal?: AbortSignal, range?: ByteRange): Promise<Readable | undefined>;
+  /**
+   * A range of the object into `sink` over a connection that reads into a buffer of its own (raw-http-range.ts):
+   * plain http only. false, before any byte reached the sink: this destination or this answer needs `get`.
+   */
+  getRangeInto(fullKey: string, range: ByteRange, sink: RangeSink, signal?: AbortSignal): Promise<boolean>;
   /** From now on every get answers undefined: the caller saw the SDK succeed where a direct request was refused. */
   disable(): void;
+  /** Closes the idle connections of getRangeInto. */
+  close(): void;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
 
 export function createDirectGet(config: DirectConfig): DirectGet {
   const session = directSession(config);
+  const raw = createRawRangeClient(config.idleTimeoutMs);
   return {
     disable: () => session.disable(),
+    close: () => raw.close(),
+    async getRangeInto(fullKey, range, sink, signal) {
+      const signed = await session.sign('GET', fullKey, { range: httpRange(range) });
+      if (signed === undefined || signed.target.https) return false;
+      const t = signed.target;
+      const req = { hostname: t.hostname, port: t.port ?? 80, path: signed.path, headers: signed.headers, start: range.start, end: range.end };
+      return (await raw.read(req, sink, signal)) === 'done';
+    },
     async get(fullKey, signal, range) {
       const signed = await session.sign('GET', fullKey, range === undefined ? {} : { range: httpRange(range) });
       if (signed === undefined) return undefined;

@@ -3,7 +3,8 @@
 // rather than costing two requests.
 import { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { GetOptions } from './backend.ts';
+import type { ByteRange, GetOptions, SignalOptions } from './backend.ts';
+import { SinkFailure, type RangeSink } from './raw-http-range.ts';
 import { httpRange, type DirectGet } from './s3-direct-get.ts';
 import { s3Error } from './s3-errors.ts';
 
@@ -29,6 +30,18 @@ export async function getObject(ctx: GetCtx, key: string, options?: GetOptions):
     if (!customerKey) ctx.directGet.disable();
     return out.Body;
   } catch (err) {
+    throw s3Error(err, 'GetObject', ctx.s.bucket, full, options?.signal);
+  }
+}
+
+/** Backend.getRangeInto: through the direct GET's own connections where it can (plain http, no SSE-C key). */
+export async function getRangeInto(ctx: GetCtx, key: string, range: ByteRange, sink: RangeSink, options?: SignalOptions): Promise<boolean> {
+  if (Object.keys(ctx.s.sse?.read ?? {}).length > 0) return false;
+  const full = ctx.s.prefix + key;
+  try {
+    return await ctx.directGet.getRangeInto(full, range, sink, options?.signal);
+  } catch (err) {
+    if (err instanceof SinkFailure) throw err.cause;
     throw s3Error(err, 'GetObject', ctx.s.bucket, full, options?.signal);
   }
 }

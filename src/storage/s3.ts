@@ -21,7 +21,7 @@ import { createAgents, createClient } from './s3-client.ts';
 import { resolveSettings, type S3BackendConfig } from './s3-config.ts';
 import { createDirectGet, type DirectGet } from './s3-direct-get.ts';
 import { createDirectPut, type DirectPut } from './s3-direct-put.ts';
-import { getObject } from './s3-get.ts';
+import { getObject, getRangeInto } from './s3-get.ts';
 import { httpStatus, isNotFound, s3Error, unquote } from './s3-errors.ts';
 import { abortIncompleteUpload, listIncompleteUploads } from './s3-incomplete.ts';
 import { deleteKeys } from './s3-delete.ts';
@@ -58,12 +58,14 @@ export function createS3Backend(config: S3BackendConfig): Backend {
     list: (prefix, options) => list(ctx, prefix, options),
     listDirs: (prefix, options) => listDirs(ctx, prefix, options),
     get: (key, options) => getObject(ctx, key, options),
+    getRangeInto: (key, range, sink, options) => getRangeInto(ctx, key, range, sink, options),
     copy: (from, to, options) => copy(ctx, from, to, options),
     delete: (keys, options) => deleteKeys(ctx, keys, options),
     listIncompleteUploads: (prefix, options) => listIncompleteUploads(ctx, prefix, options),
     abortIncompleteUpload: (upload, options) => abortIncompleteUpload(ctx, upload, options),
     close: async () => {
       await retryPendingAborts(ctx, 5);
+      ctx.directGet.close();
       ctx.client.destroy();
     },
   };
