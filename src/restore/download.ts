@@ -220,9 +220,11 @@ async function fetchRange(
     let pos = range.start;
     try {
       if (sinkUsable) {
+        // Either way the next attempt of this range takes the ordinary GET: after a refusal, because the store's
+        // answer needs it; after a failure, because that path's retries wait out a server that is restarting.
+        sinkUsable = false;
         const got = await intoSink(backend, file.key, handle, range, signal, progress);
         if (got !== undefined) return got;
-        sinkUsable = false; // this store's answer needs the ordinary GET: from now on for this range
       }
       const body = await backend.get(file.key, { signal, range });
       try {
