@@ -3,25 +3,18 @@
 // section 7). Small files go as one direct signed PUT (s3-direct-put.ts), and objects come back through one direct signed
 // GET (s3-get.ts), each with the SDK as fallback. The s3-*
 // modules are the only users of the AWS SDK.
-import {
-  CopyObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type HeadObjectCommandOutput,
-  type ListObjectsV2CommandOutput,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors.ts';
 import { crc32cOfKnown, crc32cToBase64 } from '../checksum/crc32c.ts';
 import { alreadyExistsError } from './already-exists.ts';
 import type { Backend, CopyOptions, ObjectInfo, PutOptions, PutSource, SignalOptions } from './backend.ts';
-import { assertDirPrefix } from './prefix.ts';
 import { sendWithBody } from './s3-body.ts';
 import { createAgents, createClient } from './s3-client.ts';
 import { resolveSettings, type S3BackendConfig } from './s3-config.ts';
 import { createDirectGet, type DirectGet } from './s3-direct-get.ts';
 import { createDirectPut, type DirectPut } from './s3-direct-put.ts';
 import { getObject, getRangeInto } from './s3-get.ts';
+import { list, listDirs } from './s3-list.ts';
 import { httpStatus, isNotFound, s3Error, unquote } from './s3-errors.ts';
 import { abortIncompleteUpload, listIncompleteUploads } from './s3-incomplete.ts';
 import { deleteKeys } from './s3-delete.ts';
@@ -196,45 +189,6 @@ async function stat(ctx: Ctx, key: string, options?: SignalOptions): Promise<Obj
     if (!options?.signal?.aborted && isNotFound(err)) return undefined;
     throw s3Error(err, 'HeadObject', ctx.s.bucket, full, options?.signal);
   }
-}
-
-async function listPage(
-  ctx: Ctx, prefix: string, token: string | undefined, delimiter: string | undefined, signal?: AbortSignal,
-): Promise<ListObjectsV2CommandOutput> {
-  try {
-    return await ctx.client.send(new ListObjectsV2Command({
-      Bucket: ctx.s.bucket, Prefix: prefix, ContinuationToken: token, Delimiter: delimiter,
-    }), { abortSignal: signal });
-  } catch (err) {
-    throw s3Error(err, 'ListObjectsV2', ctx.s.bucket, prefix, signal);
-  }
-}
-
-async function* list(ctx: Ctx, prefix: string, options?: SignalOptions): AsyncIterable<ObjectInfo> {
-  let token: string | undefined;
-  do {
-    const page = await listPage(ctx, ctx.s.prefix + prefix, token, undefined, options?.signal);
-    for (const o of page.Contents ?? []) {
-      if (o.Key === undefined) continue;
-      yield { key: o.Key.slice(ctx.s.prefix.length), size: o.Size ?? 0, etag: unquote(o.ETag), lastModified: o.LastModified };
-    }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
-}
-
-async function listDirs(ctx: Ctx, prefix: string, options?: SignalOptions): Promise<string[]> {
-  assertDirPrefix(prefix);
-  const full = ctx.s.prefix + prefix;
-  const dirs: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await listPage(ctx, full, token, '/', options?.signal);
-    for (const p of page.CommonPrefixes ?? []) {
-      if (p.Prefix !== undefined) dirs.push(p.Prefix.slice(full.length, -1));
-    }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return dirs;
 }
 
 // ---------- copy ----------
