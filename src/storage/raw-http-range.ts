@@ -108,6 +108,8 @@ export function createRawRangeClient(idleTimeoutMs: number): RawRangeClient {
     conn.socket.on('error', broken);
     conn.socket.on('end', () => broken(networkError('ECONNRESET', 'the server closed the connection')));
     conn.socket.on('close', () => broken(networkError('ECONNRESET', 'the connection closed')));
+    // One listener for the connection's life (armed per request by setTimeout in read): not one per request.
+    conn.socket.on('timeout', () => conn.active?.onFailure(networkError('ETIMEDOUT', `no traffic for ${idleTimeoutMs} ms`)));
     return conn;
   };
 
@@ -192,7 +194,7 @@ export function createRawRangeClient(idleTimeoutMs: number): RawRangeClient {
             return rest.length === 0 ? true : body(rest);
           },
         };
-        conn.socket.setTimeout(idleTimeoutMs, () => finish({ err: networkError('ETIMEDOUT', `no traffic for ${idleTimeoutMs} ms`) }, false));
+        conn.socket.setTimeout(idleTimeoutMs);
         const lines = [`GET ${req.path} HTTP/1.1`, ...Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`), '', ''];
         conn.socket.write(lines.join('\r\n'));
       });

@@ -86,6 +86,22 @@ describe('raw ranged GET client', () => {
     assert.equal(connections(), 1, 'one connection for four requests in turn');
   });
 
+  it('a connection reused for many requests keeps one listener of each kind (no leak per request)', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const before = connections();
+      for (let i = 0; i < 30; i++) assert.equal(await client.read(request(port, '/obj', i, i + 1000), collecting()), 'done');
+      assert.equal(connections(), before, 'all 30 on the kept-alive connection');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.map((w) => w.name), [], 'no MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('refuses, with nothing handed over, an error status, a whole-object 200 and a chunked answer', async () => {
     const port = (server.address() as AddressInfo).port;
     for (const path of ['/missing', '/whole', '/chunked']) {
