@@ -256,8 +256,7 @@ async function fetchRange(
 async function intoSink(
   backend: Backend, key: string, handle: FileHandle, range: ByteRange, signal: AbortSignal, progress: (pos: number) => void,
 ): Promise<number | undefined> {
-  let pos = range.start;
-  const writer = createRangeWriter(handle.fd, range.start, (n) => progress((pos += n)));
+  const writer = createRangeWriter(handle.fd, range.start, progress);
   let delivered: boolean;
   try {
     delivered = await backend.getRangeInto!(key, range, writer, { signal });

@@ -16,11 +16,12 @@ export class TargetWriteError extends Error {}
 export interface RangeWriter extends RangeSink {
   /** Resolves once no write is in flight (never rejects): before the file is closed or the range fetched again. */
   settled(): Promise<void>;
-  /** After the last chunk: the bytes written and their CRC32C, once on disk (page cache); a failed write throws. */
+  /** After the last chunk: the bytes written and their CRC32C, once in the file (page cache); a failed write throws. */
   finish(): Promise<{ readonly bytes: number; readonly crc: number }>;
 }
 
-export function createRangeWriter(fd: number, start: number, onBytes?: (bytes: number) => void): RangeWriter {
+/** `onProgress` is told the file position reached by the bytes taken so far (live progress). */
+export function createRangeWriter(fd: number, start: number, onProgress?: (position: number) => void): RangeWriter {
   const free: Buffer[] = Array.from({ length: SLABS }, () => Buffer.allocUnsafeSlow(SLAB_SIZE));
   let slab: Buffer | undefined;
   let filled = 0;
@@ -52,6 +53,10 @@ export function createRangeWriter(fd: number, start: number, onBytes?: (bytes: n
     });
   };
 
+  function settled(): Promise<void> {
+    return inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => { idle = resolve; });
+  }
+
   return {
     write(chunk, resume) {
       if (failure !== undefined) throw new TargetWriteError('write failed', { cause: failure.err });
@@ -65,17 +70,17 @@ export function createRangeWriter(fd: number, start: number, onBytes?: (bytes: n
         off += n;
         if (filled === SLAB_SIZE) flush();
       }
-      onBytes?.(chunk.length);
+      onProgress?.(start + bytes);
       // A chunk is at most the read buffer's 64 KiB: one free slab, with what is left of a part-filled one,
       // holds the next.
       if (free.length > 0) return true;
       waiting = resume;
       return false;
     },
-    settled: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => { idle = resolve; })),
+    settled,
     async finish() {
       flush();
-      if (inFlight > 0) await new Promise<void>((resolve) => { idle = resolve; });
+      await settled();
       if (failure !== undefined) throw new TargetWriteError('write failed', { cause: failure.err });
       return { bytes, crc };
     },

@@ -19,7 +19,7 @@ export async function getObject(ctx: GetCtx, key: string, options?: GetOptions):
   const full = ctx.s.prefix + key;
   try {
     const range = options?.range;
-    const customerKey = Object.keys(ctx.s.sse?.read ?? {}).length > 0;
+    const customerKey = readsNeedCustomerKey(ctx);
     const fast = customerKey ? undefined : await ctx.directGet.get(full, options?.signal, range);
     if (fast !== undefined) return fast;
     const out = await ctx.client.send(new GetObjectCommand({
@@ -36,7 +36,7 @@ export async function getObject(ctx: GetCtx, key: string, options?: GetOptions):
 
 /** Backend.getRangeInto: through the direct GET's own connections where it can (plain http, no SSE-C key). */
 export async function getRangeInto(ctx: GetCtx, key: string, range: ByteRange, sink: RangeSink, options?: SignalOptions): Promise<boolean> {
-  if (Object.keys(ctx.s.sse?.read ?? {}).length > 0) return false;
+  if (readsNeedCustomerKey(ctx)) return false;
   const full = ctx.s.prefix + key;
   try {
     return await ctx.directGet.getRangeInto(full, range, sink, options?.signal);
@@ -44,4 +44,9 @@ export async function getRangeInto(ctx: GetCtx, key: string, range: ByteRange, s
     if (err instanceof SinkFailure) throw err.cause;
     throw s3Error(err, 'GetObject', ctx.s.bucket, full, options?.signal);
   }
+}
+
+/** SSE-C: every read must carry the customer's key, which the direct requests do not sign. */
+function readsNeedCustomerKey(ctx: GetCtx): boolean {
+  return Object.keys(ctx.s.sse?.read ?? {}).length > 0;
 }

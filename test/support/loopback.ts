@@ -1,8 +1,8 @@
 // Loopback ports for tests: a server's port, and a port known to refuse connections.
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo, type Server as NetServer } from 'node:net';
 
-export function listen(server: Server): Promise<number> {
+export function listen(server: NetServer): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 

@@ -2,19 +2,13 @@
 // well-formed answers, a raw TCP server for the malformed and broken ones.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createRawRangeClient, isTheRange, parseHead, SinkFailure, type RangeSink } from '../../src/storage/raw-http-range.ts';
+import { listen } from '../support/loopback.ts';
 
 const data = randomBytes(3 * 1024 * 1024 + 17);
-
-async function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
 
 /** A ranged-GET server over `data`; /missing, /whole and /chunked answer as their names say. */
 function rangeServer(): { server: Server; connections: () => number } {
